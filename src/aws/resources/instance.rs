@@ -1,0 +1,220 @@
+//! `aws_instance`.
+//!
+//! Compared: what DescribeInstances returns for every instance in one call.
+//! Settings only readable one instance at a time (`DescribeInstanceAttribute`:
+//! `disable_api_termination`, `user_data`, shutdown behaviour) are not, by
+//! design: see docs/resources.md. Terminated instances are gone, whatever
+//! the API still lists for an hour.
+//!
+//! `vpc_security_group_ids` is read from the primary network interface.
+//! That is where the groups of a VPC instance live; the instance-level
+//! `SecurityGroups` list is empty on some implementations (the moto
+//! emulator among them).
+
+use aws_sdk_ec2::types::{Instance, InstanceStateName, MonitoringState};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::{ListError, LiveResource, TypeSpec, err, put, name_tag, pick, s, string_set, tags};
+use crate::model::{Attrs, Kind};
+
+pub(super) static SPEC: TypeSpec = TypeSpec {
+    tf_type: "aws_instance",
+    operation: "DescribeInstances",
+    attrs: &[
+        ("ami", Kind::Scalar),
+        ("instance_type", Kind::Scalar),
+        ("availability_zone", Kind::Scalar),
+        ("subnet_id", Kind::Scalar),
+        ("vpc_security_group_ids", Kind::Set),
+        ("key_name", Kind::Scalar),
+        ("iam_instance_profile", Kind::Scalar),
+        ("monitoring", Kind::Scalar),
+        ("source_dest_check", Kind::Scalar),
+        ("ebs_optimized", Kind::Scalar),
+        ("tenancy", Kind::Scalar),
+        ("metadata_options.http_endpoint", Kind::Scalar),
+        ("metadata_options.http_tokens", Kind::Scalar),
+        ("metadata_options.http_put_response_hop_limit", Kind::Scalar),
+        ("tags", Kind::Tags),
+    ],
+    list: Some(list),
+    from_state: Some(from_state),
+    split_out: None,
+    unmanaged_needs: &[],
+};
+
+fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let reservations = ec2
+            .describe_instances()
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(SPEC.operation))?;
+        Ok(reservations
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter(|i| i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated))
+            .map(normalise)
+            .collect())
+    })
+}
+
+fn normalise(i: &Instance) -> LiveResource {
+    let primary = i
+        .network_interfaces()
+        .iter()
+        .find(|eni| eni.attachment().and_then(|a| a.device_index()) == Some(0));
+    let groups = match primary {
+        Some(eni) if !eni.groups().is_empty() => string_set(eni.groups().iter().filter_map(|g| g.group_id())),
+        _ => string_set(i.security_groups().iter().filter_map(|g| g.group_id())),
+    };
+    // Terraform records the profile's name; the API returns its ARN
+    // (arn:aws:iam::123456789012:instance-profile/path/name).
+    let profile = i
+        .iam_instance_profile()
+        .and_then(|p| p.arn())
+        .and_then(|arn| arn.rsplit('/').next());
+    let monitoring = i
+        .monitoring()
+        .and_then(|m| m.state())
+        .map(|s| matches!(s, MonitoringState::Enabled | MonitoringState::Pending));
+    let placement = i.placement();
+    let meta = i.metadata_options();
+
+    let mut a = Attrs::new();
+    a.insert("ami".into(), s(i.image_id()));
+    a.insert("instance_type".into(), s(i.instance_type().map(|t| t.as_str())));
+    a.insert("availability_zone".into(), s(placement.and_then(|p| p.availability_zone())));
+    a.insert("subnet_id".into(), s(i.subnet_id()));
+    a.insert("vpc_security_group_ids".into(), groups);
+    a.insert("key_name".into(), s(i.key_name()));
+    a.insert("iam_instance_profile".into(), s(profile));
+    put(&mut a, "monitoring", monitoring);
+    put(&mut a, "source_dest_check", i.source_dest_check());
+    put(&mut a, "ebs_optimized", i.ebs_optimized());
+    a.insert("tenancy".into(), s(placement.and_then(|p| p.tenancy()).map(|t| t.as_str())));
+    if let Some(m) = meta {
+        a.insert("metadata_options.http_endpoint".into(), s(m.http_endpoint().map(|v| v.as_str())));
+        a.insert("metadata_options.http_tokens".into(), s(m.http_tokens().map(|v| v.as_str())));
+        put(&mut a, "metadata_options.http_put_response_hop_limit", m.http_put_response_hop_limit());
+    }
+    a.insert("tags".into(), tags(i.tags()));
+
+    let mut r = LiveResource::new(SPEC.tf_type, i.instance_id().unwrap_or_default(), a);
+    r.name = name_tag(i.tags());
+    // Volumes created with the instance (its root and any launch-time
+    // mappings that die with it) are part of the instance, not unmanaged.
+    let root = i.root_device_name();
+    r.owns = i
+        .block_device_mappings()
+        .iter()
+        .filter(|m| {
+            m.device_name() == root || m.ebs().and_then(|e| e.delete_on_termination()) == Some(true)
+        })
+        .filter_map(|m| m.ebs().and_then(|e| e.volume_id()).map(str::to_string))
+        .collect();
+    r
+}
+
+/// Single nested blocks are flattened with a dot: the state's
+/// `metadata_options = [{http_tokens = ...}]` becomes
+/// `metadata_options.http_tokens`, the path a finding reports.
+fn from_state(state: &Map<String, Value>) -> Attrs {
+    let mut a = pick(state, SPEC.attrs);
+    if let Some(Value::Array(blocks)) = state.get("metadata_options") {
+        if let Some(Value::Object(block)) = blocks.first() {
+            for (k, v) in block {
+                let key = format!("metadata_options.{k}");
+                if SPEC.attrs.iter().any(|(name, _)| *name == key) {
+                    a.insert(key, v.clone());
+                }
+            }
+        }
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{
+        EbsInstanceBlockDevice, GroupIdentifier, IamInstanceProfile, InstanceBlockDeviceMapping,
+        InstanceMetadataOptionsResponse, InstanceNetworkInterface, InstanceNetworkInterfaceAttachment,
+        HttpTokensState, InstanceType, Monitoring, Placement,
+    };
+    use serde_json::json;
+
+    use super::*;
+
+    fn instance() -> aws_sdk_ec2::types::builders::InstanceBuilder {
+        Instance::builder()
+            .instance_id("i-1")
+            .image_id("ami-1")
+            .instance_type(InstanceType::T3Micro)
+            .subnet_id("subnet-1")
+            .placement(Placement::builder().availability_zone("us-east-1a").tenancy("default".into()).build())
+            .monitoring(Monitoring::builder().state(MonitoringState::Disabled).build())
+            .source_dest_check(true)
+            .ebs_optimized(false)
+            .root_device_name("/dev/xvda")
+            .metadata_options(
+                InstanceMetadataOptionsResponse::builder()
+                    .http_tokens(HttpTokensState::Required)
+                    .http_endpoint("enabled".into())
+                    .http_put_response_hop_limit(2)
+                    .build(),
+            )
+    }
+
+    #[test]
+    fn normalises_an_instance_like_its_state() {
+        let live = instance()
+            .iam_instance_profile(
+                IamInstanceProfile::builder().arn("arn:aws:iam::123456789012:instance-profile/ops/app-profile").build(),
+            )
+            .network_interfaces(
+                InstanceNetworkInterface::builder()
+                    .attachment(InstanceNetworkInterfaceAttachment::builder().device_index(0).build())
+                    .groups(GroupIdentifier::builder().group_id("sg-b").build())
+                    .groups(GroupIdentifier::builder().group_id("sg-a").build())
+                    .build(),
+            )
+            .build();
+        let state = json!({
+            "ami": "ami-1", "instance_type": "t3.micro", "availability_zone": "us-east-1a", "subnet_id": "subnet-1",
+            "vpc_security_group_ids": ["sg-a", "sg-b"], "key_name": "", "iam_instance_profile": "app-profile",
+            "monitoring": false, "source_dest_check": true, "ebs_optimized": false, "tenancy": "default",
+            "metadata_options": [{"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2}],
+            "tags": {}, "tags_all": {}, "private_dns": "volatile, not compared"
+        });
+        let mut want = from_state(state.as_object().unwrap());
+        want.insert("key_name".into(), Value::Null); // "" in state, absent live: both empty
+        assert_eq!(json!(normalise(&live).attrs), json!(want));
+    }
+
+    #[test]
+    fn security_groups_fall_back_to_the_instance_list_and_launch_volumes_are_owned() {
+        let live = instance()
+            .security_groups(GroupIdentifier::builder().group_id("sg-1").build())
+            .block_device_mappings(
+                InstanceBlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-root").build())
+                    .build(),
+            )
+            .block_device_mappings(
+                InstanceBlockDeviceMapping::builder()
+                    .device_name("/dev/sdf")
+                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-attached").delete_on_termination(false).build())
+                    .build(),
+            )
+            .build();
+        let r = normalise(&live);
+        assert_eq!(r.attrs["vpc_security_group_ids"], json!(["sg-1"]));
+        assert_eq!(r.owns, ["vol-root"]);
+    }
+}

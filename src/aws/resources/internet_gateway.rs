@@ -1,0 +1,67 @@
+//! `aws_internet_gateway`. The gateway of the default VPC is AWS's own;
+//! deciding that needs the VPC listing, hence `unmanaged_needs`.
+
+use aws_sdk_ec2::types::InternetGateway;
+use futures::future::BoxFuture;
+
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, s, tags};
+use crate::model::{Attrs, Kind};
+
+pub(super) static SPEC: TypeSpec = TypeSpec {
+    tf_type: "aws_internet_gateway",
+    operation: "DescribeInternetGateways",
+    attrs: &[("vpc_id", Kind::Scalar), ("tags", Kind::Tags)],
+    list: Some(list),
+    from_state: None,
+    split_out: None,
+    unmanaged_needs: &["aws_vpc"],
+};
+
+fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let gws = ec2
+            .describe_internet_gateways()
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(SPEC.operation))?;
+        Ok(gws.iter().map(normalise).collect())
+    })
+}
+
+fn normalise(g: &InternetGateway) -> LiveResource {
+    // A gateway attaches to at most one VPC; a detached one has no vpc_id,
+    // which is exactly what Terraform records after a detach.
+    let vpc = g.attachments().first().and_then(|a| a.vpc_id());
+    let mut a = Attrs::new();
+    a.insert("vpc_id".into(), s(vpc));
+    a.insert("tags".into(), tags(g.tags()));
+    let mut r = LiveResource::new(SPEC.tf_type, g.internet_gateway_id().unwrap_or_default(), a);
+    r.name = name_tag(g.tags());
+    r.attached_to = vpc.map(str::to_string);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::InternetGatewayAttachment;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn normalises_gateways() {
+        let attached = InternetGateway::builder()
+            .internet_gateway_id("igw-1")
+            .attachments(InternetGatewayAttachment::builder().vpc_id("vpc-1").build())
+            .build();
+        let detached = InternetGateway::builder().internet_gateway_id("igw-2").build();
+        let r = normalise(&attached);
+        assert_eq!(json!(r.attrs), json!({"vpc_id": "vpc-1", "tags": {}}));
+        assert_eq!(r.attached_to.as_deref(), Some("vpc-1"));
+        assert_eq!(json!(normalise(&detached).attrs), json!({"vpc_id": null, "tags": {}}));
+    }
+}

@@ -1,0 +1,222 @@
+//! The supported resource types. This registry is the only place that names
+//! them all; each type lives in its own file with the same small surface:
+//!
+//! * `list` — every live resource of the type in one region, through
+//!   paginated `Describe*` calls at the largest page size the API allows
+//!   (never one call per resource);
+//! * `normalise` — one SDK object into the canonical attribute map, a pure
+//!   function with its own table of tests;
+//! * `from_state` (when the generic pick is not enough) — the state's
+//!   attributes into the same canonical shape.
+
+mod ebs_volume;
+mod instance;
+mod internet_gateway;
+mod route_table;
+pub(crate) mod security_group;
+mod security_group_rule;
+mod subnet;
+mod vpc;
+
+use aws_sdk_ec2::types::Tag;
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::{ListError, LiveResource};
+use crate::model::{Attrs, Kind};
+
+/// Lists one type in the region the client is configured for.
+pub type ListFn = for<'a> fn(&'a aws_sdk_ec2::Client) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
+
+/// A resource that Terraform can also write as part of another one (a
+/// security group rule inside its group). Its elements are compared inside
+/// the parent's attribute, so inline and split-out forms match either way.
+pub struct SplitOut {
+    pub parent_type: &'static str,
+    /// The parent's id, from the split-out resource's state attributes.
+    pub parent_id: fn(&Map<String, Value>) -> Option<String>,
+    /// The (parent attribute, element) pairs this resource contributes.
+    pub elements: fn(&Map<String, Value>) -> Vec<(&'static str, Value)>,
+}
+
+/// Everything the pipeline knows about one resource type.
+pub struct TypeSpec {
+    pub tf_type: &'static str,
+    /// The `Describe*` operation that lists it, for error messages.
+    pub operation: &'static str,
+    /// The attributes compared, and how.
+    pub attrs: &'static [(&'static str, Kind)],
+    pub list: Option<ListFn>,
+    /// State attributes → canonical map; `None` picks `attrs` as they are.
+    pub from_state: Option<fn(&Map<String, Value>) -> Attrs>,
+    pub split_out: Option<SplitOut>,
+    /// Types whose listing must have succeeded in a region before a
+    /// resource of this type there may be called unmanaged: ownership is
+    /// decided across types (a root volume belongs to its instance).
+    pub unmanaged_needs: &'static [&'static str],
+}
+
+impl TypeSpec {
+    /// Whether the type has a listing of its own (split-out types do not).
+    pub fn lists(&self) -> bool {
+        self.list.is_some()
+    }
+
+    /// The canonical compared attributes of a state resource.
+    pub fn canonical_state(&self, attrs: &Map<String, Value>) -> Attrs {
+        match self.from_state {
+            Some(f) => f(attrs),
+            None => pick(attrs, self.attrs),
+        }
+    }
+
+    pub fn kind_of(&self, attr: &str) -> Kind {
+        self.attrs
+            .iter()
+            .find(|(name, _)| *name == attr)
+            .map(|(_, k)| *k)
+            .unwrap_or(Kind::Scalar)
+    }
+}
+
+/// Every supported type, in a stable order.
+pub fn all() -> &'static [&'static TypeSpec] {
+    static ALL: &[&TypeSpec] = &[
+        &vpc::SPEC,
+        &subnet::SPEC,
+        &internet_gateway::SPEC,
+        &route_table::SPEC,
+        &security_group::SPEC,
+        &security_group_rule::SPEC,
+        &instance::SPEC,
+        &ebs_volume::SPEC,
+    ];
+    ALL
+}
+
+/// The spec for a Terraform type, if tfdrift supports it.
+pub fn find(tf_type: &str) -> Option<&'static TypeSpec> {
+    all().iter().copied().find(|s| s.tf_type == tf_type)
+}
+
+// ---- helpers shared by the per-type modules -------------------------------
+
+/// The generic state side: the compared attributes as the state has them.
+/// `tags` is read from `tags_all` when present, because that is what the
+/// provider applied (resource tags merged with `default_tags`); an
+/// attribute the state lacks stays absent, so it is not compared.
+pub(crate) fn pick(state: &Map<String, Value>, attrs: &[(&str, Kind)]) -> Attrs {
+    let mut out = Attrs::new();
+    for (name, kind) in attrs {
+        if *kind == Kind::Tags {
+            let tags = state
+                .get("tags_all")
+                .filter(|v| !v.is_null())
+                .or_else(|| state.get("tags"));
+            if let Some(t) = tags {
+                out.insert((*name).to_string(), t.clone());
+            }
+            continue;
+        }
+        if let Some(v) = state.get(*name) {
+            out.insert((*name).to_string(), v.clone());
+        }
+    }
+    out
+}
+
+/// Tags as a JSON map; AWS's reserved `aws:` tags are dropped, as the
+/// provider drops them.
+pub(crate) fn tags(tags: &[Tag]) -> Value {
+    let mut map = Map::new();
+    for t in tags {
+        let key = t.key().unwrap_or_default();
+        if key.starts_with("aws:") {
+            continue;
+        }
+        map.insert(key.to_string(), Value::String(t.value().unwrap_or_default().to_string()));
+    }
+    Value::Object(map)
+}
+
+pub(crate) fn name_tag(tags: &[Tag]) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == Some("Name"))
+        .and_then(|t| t.value())
+        .map(str::to_string)
+}
+
+/// An optional SDK string as JSON (`None` → `null`).
+pub(crate) fn s(v: Option<&str>) -> Value {
+    v.map_or(Value::Null, |v| Value::String(v.to_string()))
+}
+
+/// Inserts a boolean or number only when the API returned it. Unlike a
+/// string, whose absence means "none", an absent flag or count means the
+/// API did not say (the emulator omits several), so it must stay unknown
+/// rather than become `false` or `0` and be reported as drift.
+pub(crate) fn put<T: Into<Value>>(attrs: &mut Attrs, key: &str, v: Option<T>) {
+    if let Some(v) = v {
+        attrs.insert(key.to_string(), v.into());
+    }
+}
+
+/// Sorted, de-duplicated strings as a JSON array.
+pub(crate) fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
+    let mut v: Vec<&str> = items.into_iter().filter(|s| !s.is_empty()).collect();
+    v.sort_unstable();
+    v.dedup();
+    Value::from(v)
+}
+
+/// Maps a listing error for one operation.
+pub(crate) fn err<E, R>(operation: &'static str) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E, R>) -> ListError
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| ListError::from_sdk(operation, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn registry_names_each_type_once_and_split_outs_have_listed_parents() {
+        let mut names: Vec<_> = all().iter().map(|s| s.tf_type).collect();
+        let before = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), before);
+        for spec in all() {
+            if let Some(split) = &spec.split_out {
+                assert!(find(split.parent_type).is_some_and(|p| p.lists()), "{}", spec.tf_type);
+            } else {
+                assert!(spec.lists(), "{} has neither a listing nor a parent", spec.tf_type);
+            }
+        }
+    }
+
+    #[test]
+    fn pick_prefers_tags_all_and_keeps_absent_absent() {
+        let state = json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "1"}, "tags_all": {"a": "1", "env": "prod"}});
+        let got = pick(state.as_object().unwrap(), &[("cidr_block", Kind::Cidr), ("tags", Kind::Tags), ("instance_tenancy", Kind::Scalar)]);
+        assert_eq!(json!(got), json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "1", "env": "prod"}}));
+
+        let state = json!({"tags": {"a": "1"}, "tags_all": null});
+        let got = pick(state.as_object().unwrap(), &[("tags", Kind::Tags)]);
+        assert_eq!(json!(got), json!({"tags": {"a": "1"}}));
+    }
+
+    #[test]
+    fn reserved_tags_are_dropped() {
+        let t = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+        assert_eq!(
+            tags(&[t("Name", "x"), t("aws:cloudformation:stack-name", "s"), t("Empty", "")]),
+            json!({"Name": "x", "Empty": ""})
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! `aws_route_table`, with its inline `route` blocks.
+//!
+//! The `local` route exists in every table and is never declared, and
+//! routes propagated from a virtual private gateway belong to
+//! `propagating_vgws`, not to `route`: both are left out of the route set.
+//! A VPC's main route table is AWS's own unless the state manages it.
+
+use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, pick, s, string_set, tags};
+use crate::model::{Attrs, Kind, is_empty};
+
+pub(super) static SPEC: TypeSpec = TypeSpec {
+    tf_type: "aws_route_table",
+    operation: "DescribeRouteTables",
+    attrs: &[
+        ("vpc_id", Kind::Scalar),
+        ("route", Kind::ObjectSet),
+        ("propagating_vgws", Kind::Set),
+        ("tags", Kind::Tags),
+    ],
+    list: Some(list),
+    from_state: Some(from_state),
+    split_out: None,
+    unmanaged_needs: &[],
+};
+
+fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let tables = ec2
+            .describe_route_tables()
+            .max_results(100) // the API's maximum for this call
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(SPEC.operation))?;
+        Ok(tables.iter().map(normalise).collect())
+    })
+}
+
+fn normalise(t: &RouteTable) -> LiveResource {
+    let routes: Vec<Value> = t
+        .routes()
+        .iter()
+        .filter(|r| r.gateway_id() != Some("local"))
+        .filter(|r| r.origin() != Some(&RouteOrigin::EnableVgwRoutePropagation))
+        .map(route)
+        .collect();
+    let mut a = Attrs::new();
+    a.insert("vpc_id".into(), s(t.vpc_id()));
+    a.insert("route".into(), Value::Array(routes));
+    a.insert(
+        "propagating_vgws".into(),
+        string_set(t.propagating_vgws().iter().filter_map(|p| p.gateway_id())),
+    );
+    a.insert("tags".into(), tags(t.tags()));
+    let mut r = LiveResource::new(SPEC.tf_type, t.route_table_id().unwrap_or_default(), a);
+    r.name = name_tag(t.tags());
+    if t.associations().iter().any(|a| a.main() == Some(true)) {
+        r.implicit = Some("the main route table of its VPC");
+    }
+    r
+}
+
+/// One live route in the shape of a Terraform `route` block.
+fn route(r: &Route) -> Value {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            m.insert(k.to_string(), Value::String(v.to_string()));
+        }
+    };
+    put("cidr_block", r.destination_cidr_block());
+    put("ipv6_cidr_block", r.destination_ipv6_cidr_block());
+    put("destination_prefix_list_id", r.destination_prefix_list_id());
+    // Gateway endpoints are returned as gateways; Terraform files them
+    // under vpc_endpoint_id.
+    match r.gateway_id() {
+        Some(g) if g.starts_with("vpce-") => put("vpc_endpoint_id", Some(g)),
+        g => put("gateway_id", g),
+    }
+    put("nat_gateway_id", r.nat_gateway_id());
+    put("instance_id", r.instance_id());
+    put("network_interface_id", r.network_interface_id());
+    put("transit_gateway_id", r.transit_gateway_id());
+    put("vpc_peering_connection_id", r.vpc_peering_connection_id());
+    put("egress_only_gateway_id", r.egress_only_internet_gateway_id());
+    put("local_gateway_id", r.local_gateway_id());
+    put("carrier_gateway_id", r.carrier_gateway_id());
+    canonical_route(m)
+}
+
+/// A route whose target is an instance also names the instance's network
+/// interface on the AWS side, and in state only sometimes: the instance is
+/// the target that was declared, so the interface is dropped.
+fn canonical_route(mut m: Map<String, Value>) -> Value {
+    m.retain(|_, v| !is_empty(v));
+    if m.contains_key("instance_id") {
+        m.remove("network_interface_id");
+    }
+    Value::Object(m)
+}
+
+fn from_state(state: &Map<String, Value>) -> Attrs {
+    let mut a = pick(state, SPEC.attrs);
+    if let Some(Value::Array(routes)) = state.get("route") {
+        let routes = routes
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|r| canonical_route(r.clone()))
+            .collect();
+        a.insert("route".into(), Value::Array(routes));
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::RouteTableAssociation;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn live_routes_drop_local_and_propagated_routes() {
+        let table = RouteTable::builder()
+            .route_table_id("rtb-1")
+            .vpc_id("vpc-1")
+            .routes(Route::builder().destination_cidr_block("10.0.0.0/16").gateway_id("local").build())
+            .routes(Route::builder().destination_cidr_block("0.0.0.0/0").gateway_id("igw-1").build())
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("192.168.0.0/16")
+                    .gateway_id("vgw-1")
+                    .origin(RouteOrigin::EnableVgwRoutePropagation)
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.9.0.0/16")
+                    .instance_id("i-1")
+                    .network_interface_id("eni-1")
+                    .build(),
+            )
+            .routes(Route::builder().destination_prefix_list_id("pl-1").gateway_id("vpce-1").build())
+            .build();
+        let r = normalise(&table);
+        assert_eq!(
+            json!(r.attrs),
+            json!({"vpc_id": "vpc-1", "propagating_vgws": [], "tags": {}, "route": [
+                {"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
+                {"cidr_block": "10.9.0.0/16", "instance_id": "i-1"},
+                {"destination_prefix_list_id": "pl-1", "vpc_endpoint_id": "vpce-1"}
+            ]})
+        );
+        assert!(r.implicit.is_none());
+    }
+
+    #[test]
+    fn main_tables_are_implicit() {
+        let table = RouteTable::builder()
+            .route_table_id("rtb-main")
+            .associations(RouteTableAssociation::builder().main(true).build())
+            .build();
+        assert!(normalise(&table).implicit.is_some());
+    }
+
+    #[test]
+    fn state_routes_drop_empty_fields() {
+        let state = json!({"vpc_id": "vpc-1", "propagating_vgws": [], "tags": null, "tags_all": {},
+            "route": [{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1", "instance_id": "", "nat_gateway_id": "",
+                       "network_interface_id": "", "ipv6_cidr_block": ""}]});
+        let a = from_state(state.as_object().unwrap());
+        assert_eq!(json!(a["route"]), json!([{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"}]));
+    }
+}

@@ -1,0 +1,103 @@
+//! `aws_subnet`. A default VPC's subnets (`DefaultForAz`) are AWS's own.
+
+use aws_sdk_ec2::types::Subnet;
+use futures::future::BoxFuture;
+
+use super::{ListError, LiveResource, TypeSpec, err, put, name_tag, s, tags};
+use crate::model::{Attrs, Kind};
+
+pub(super) static SPEC: TypeSpec = TypeSpec {
+    tf_type: "aws_subnet",
+    operation: "DescribeSubnets",
+    attrs: &[
+        ("vpc_id", Kind::Scalar),
+        ("cidr_block", Kind::Cidr),
+        ("availability_zone", Kind::Scalar),
+        ("map_public_ip_on_launch", Kind::Scalar),
+        ("assign_ipv6_address_on_creation", Kind::Scalar),
+        ("ipv6_cidr_block", Kind::Cidr),
+        ("tags", Kind::Tags),
+    ],
+    list: Some(list),
+    from_state: None,
+    split_out: None,
+    unmanaged_needs: &[],
+};
+
+fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let subnets = ec2
+            .describe_subnets()
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(SPEC.operation))?;
+        Ok(subnets.iter().map(normalise).collect())
+    })
+}
+
+fn normalise(v: &Subnet) -> LiveResource {
+    let mut a = Attrs::new();
+    a.insert("vpc_id".into(), s(v.vpc_id()));
+    a.insert("cidr_block".into(), s(v.cidr_block()));
+    a.insert("availability_zone".into(), s(v.availability_zone()));
+    put(&mut a, "map_public_ip_on_launch", v.map_public_ip_on_launch());
+    put(&mut a, "assign_ipv6_address_on_creation", v.assign_ipv6_address_on_creation());
+    let ipv6 = v
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .find(|assoc| {
+            assoc.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()) == Some("associated")
+        })
+        .and_then(|assoc| assoc.ipv6_cidr_block());
+    a.insert("ipv6_cidr_block".into(), s(ipv6));
+    a.insert("tags".into(), tags(v.tags()));
+    let mut r = LiveResource::new(SPEC.tf_type, v.subnet_id().unwrap_or_default(), a);
+    r.name = name_tag(v.tags());
+    if v.default_for_az() == Some(true) {
+        r.implicit = Some("a default subnet of the default VPC");
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn normalises_subnets() {
+        let cases = [
+            (
+                Subnet::builder()
+                    .subnet_id("subnet-1")
+                    .vpc_id("vpc-1")
+                    .cidr_block("10.0.1.0/24")
+                    .availability_zone("us-east-1a")
+                    .map_public_ip_on_launch(true)
+                    .assign_ipv6_address_on_creation(false)
+                    .build(),
+                json!({"vpc_id": "vpc-1", "cidr_block": "10.0.1.0/24", "availability_zone": "us-east-1a",
+                       "map_public_ip_on_launch": true, "assign_ipv6_address_on_creation": false,
+                       "ipv6_cidr_block": null, "tags": {}}),
+                false,
+            ),
+            (
+                Subnet::builder().subnet_id("subnet-2").default_for_az(true).build(),
+                // Flags the API did not return stay unknown, not false.
+                json!({"vpc_id": null, "cidr_block": null, "availability_zone": null,
+                       "ipv6_cidr_block": null, "tags": {}}),
+                true,
+            ),
+        ];
+        for (subnet, want, implicit) in cases {
+            let r = normalise(&subnet);
+            assert_eq!(json!(r.attrs), want);
+            assert_eq!(r.implicit.is_some(), implicit);
+        }
+    }
+}

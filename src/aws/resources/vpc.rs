@@ -1,0 +1,94 @@
+//! `aws_vpc`. The DNS settings (`enable_dns_support`, `enable_dns_hostnames`)
+//! are only readable one VPC at a time (`DescribeVpcAttribute`), so they are
+//! not compared: see docs/resources.md.
+
+use aws_sdk_ec2::types::Vpc;
+use futures::future::BoxFuture;
+
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, s, tags};
+use crate::model::{Attrs, Kind};
+
+pub(super) static SPEC: TypeSpec = TypeSpec {
+    tf_type: "aws_vpc",
+    operation: "DescribeVpcs",
+    attrs: &[
+        ("cidr_block", Kind::Cidr),
+        ("instance_tenancy", Kind::Scalar),
+        ("ipv6_cidr_block", Kind::Cidr),
+        ("tags", Kind::Tags),
+    ],
+    list: Some(list),
+    from_state: None,
+    split_out: None,
+    unmanaged_needs: &[],
+};
+
+fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let vpcs = ec2
+            .describe_vpcs()
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(SPEC.operation))?;
+        Ok(vpcs.iter().map(normalise).collect())
+    })
+}
+
+fn normalise(v: &Vpc) -> LiveResource {
+    let mut a = Attrs::new();
+    a.insert("cidr_block".into(), s(v.cidr_block()));
+    a.insert("instance_tenancy".into(), s(v.instance_tenancy().map(|t| t.as_str())));
+    let ipv6 = v
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .find(|assoc| {
+            assoc.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()) == Some("associated")
+        })
+        .and_then(|assoc| assoc.ipv6_cidr_block());
+    a.insert("ipv6_cidr_block".into(), s(ipv6));
+    a.insert("tags".into(), tags(v.tags()));
+    let mut r = LiveResource::new(SPEC.tf_type, v.vpc_id().unwrap_or_default(), a);
+    r.name = name_tag(v.tags());
+    if v.is_default() == Some(true) {
+        r.implicit = Some("the region's default VPC");
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{Tag, Tenancy};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn normalises_vpcs() {
+        let cases = [
+            (
+                Vpc::builder()
+                    .vpc_id("vpc-1")
+                    .cidr_block("10.0.0.0/16")
+                    .instance_tenancy(Tenancy::Default)
+                    .tags(Tag::builder().key("Name").value("main").build())
+                    .build(),
+                json!({"cidr_block": "10.0.0.0/16", "instance_tenancy": "default", "ipv6_cidr_block": null, "tags": {"Name": "main"}}),
+                None,
+            ),
+            (
+                Vpc::builder().vpc_id("vpc-2").cidr_block("172.31.0.0/16").is_default(true).build(),
+                json!({"cidr_block": "172.31.0.0/16", "instance_tenancy": null, "ipv6_cidr_block": null, "tags": {}}),
+                Some("the region's default VPC"),
+            ),
+        ];
+        for (vpc, want, implicit) in cases {
+            let r = normalise(&vpc);
+            assert_eq!(json!(r.attrs), want);
+            assert_eq!(r.implicit, implicit);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Semantic comparison of one attribute. Representation noise is removed
+//! before values meet: `null` ≡ `""` ≡ `[]` ≡ `{}`, numbers and numeric
+//! strings are one, sets are sorted and de-duplicated, CIDRs and protocol
+//! names have one spelling. What is left after that is real drift.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde_json::{Map, Value};
+
+use super::Change;
+use crate::model::{Kind, is_empty};
+
+/// `-1`, `all` → `-1`; IANA numbers of common protocols → their names, as
+/// AWS answers them; anything else lower-cased.
+pub fn canonical_protocol(p: &str) -> String {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "-1" | "all" => "-1".into(),
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        "58" => "icmpv6".into(),
+        other => other.into(),
+    }
+}
+
+/// A CIDR with host bits cleared and IPv6 in its compressed lower-case
+/// form; anything that does not parse is returned unchanged.
+pub fn canonical_cidr(c: &str) -> String {
+    let Some((addr, len)) = c.trim().split_once('/') else {
+        return c.to_string();
+    };
+    let (Ok(addr), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u32>()) else {
+        return c.to_string();
+    };
+    match addr {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
+        }
+        _ => c.to_string(),
+    }
+}
+
+/// A scalar's comparable spelling: `None` when empty.
+fn scalar_key(v: &Value) -> Option<String> {
+    match v {
+        _ if is_empty(v) => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// An object-set element with empty fields removed, so that
+/// `{"description": ""}` and no description are the same rule.
+fn canonical_element(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !is_empty(v))
+                .map(|(k, v)| (k.clone(), canonical_element(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The elements of an object set, canonical and keyed by their JSON text.
+pub(super) fn element_set(v: Option<&Value>) -> BTreeSet<String> {
+    match v {
+        Some(Value::Array(items)) => items.iter().map(|e| canonical_element(e).to_string()).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn string_set(v: &Value, cidr: bool) -> BTreeSet<String> {
+    let items: Vec<&Value> = match v {
+        Value::Array(items) => items.iter().collect(),
+        other if is_empty(other) => Vec::new(),
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .filter_map(scalar_key)
+        .map(|s| if cidr { canonical_cidr(&s) } else { s })
+        .collect()
+}
+
+/// Compares one attribute and appends what differs. `claimed` holds the
+/// object-set elements that split-out resources declare for this
+/// attribute: they are expected to be live, but reported on their own
+/// resources when they are not.
+pub(super) fn compare(
+    path: &str,
+    kind: Kind,
+    expected: &Value,
+    actual: &Value,
+    claimed: &BTreeSet<String>,
+    out: &mut Vec<Change>,
+) {
+    match kind {
+        Kind::Scalar => {
+            if scalar_key(expected) != scalar_key(actual) {
+                out.push(Change::new(path, expected, actual));
+            }
+        }
+        Kind::Cidr => {
+            let canon = |v: &Value| scalar_key(v).map(|s| canonical_cidr(&s));
+            if canon(expected) != canon(actual) {
+                out.push(Change::new(path, expected, actual));
+            }
+        }
+        Kind::Set => {
+            if string_set(expected, false) != string_set(actual, false) {
+                out.push(Change::new(path, expected, actual));
+            }
+        }
+        Kind::ObjectSet => {
+            let inline = element_set(Some(expected));
+            let live = element_set(Some(actual));
+            for added in live.iter().filter(|e| !inline.contains(*e) && !claimed.contains(*e)) {
+                out.push(Change::new(path, &Value::Null, &parse(added)));
+            }
+            for removed in inline.iter().filter(|e| !live.contains(*e) && !claimed.contains(*e)) {
+                out.push(Change::new(path, &parse(removed), &Value::Null));
+            }
+        }
+        Kind::Tags => {
+            let map = |v: &Value| -> Map<String, Value> {
+                match v {
+                    Value::Object(m) => m.iter().filter(|(k, _)| !k.starts_with("aws:")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    _ => Map::new(),
+                }
+            };
+            let (e, a) = (map(expected), map(actual));
+            let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
+            for k in keys {
+                let (ev, av) = (e.get(k), a.get(k));
+                // A tag's value may legitimately be "", so presence matters
+                // here: only a missing key is "no tag".
+                let same = match (ev, av) {
+                    (Some(x), Some(y)) => scalar_key(x) == scalar_key(y),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    out.push(Change::new(
+                        &format!("{path}.{k}"),
+                        ev.unwrap_or(&Value::Null),
+                        av.unwrap_or(&Value::Null),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn changes(kind: Kind, expected: Value, actual: Value) -> Vec<Change> {
+        let mut out = Vec::new();
+        compare("attr", kind, &expected, &actual, &BTreeSet::new(), &mut out);
+        out
+    }
+
+    #[test]
+    fn representation_noise_is_not_drift() {
+        let same = [
+            (Kind::Scalar, json!(null), json!("")),
+            (Kind::Scalar, json!(""), json!(null)),
+            (Kind::Scalar, json!(20), json!("20")),
+            (Kind::Scalar, json!(true), json!("true")),
+            (Kind::Cidr, json!("10.0.0.5/16"), json!("10.0.0.0/16")),
+            (Kind::Cidr, json!("2001:DB8:0:0::/56"), json!("2001:db8::/56")),
+            (Kind::Set, json!(["b", "a", "a"]), json!(["a", "b"])),
+            (Kind::Set, json!(null), json!([])),
+            (Kind::ObjectSet, json!([{"a": 1, "d": ""}, {"b": 2}]), json!([{"b": 2}, {"a": 1}])),
+            (Kind::ObjectSet, json!(null), json!([])),
+            (Kind::Tags, json!(null), json!({})),
+            (Kind::Tags, json!({"a": "1"}), json!({"a": "1", "aws:cloudformation:stack-id": "x"})),
+        ];
+        for (kind, e, a) in same {
+            assert_eq!(changes(kind, e.clone(), a.clone()), [], "{kind:?} {e} vs {a}");
+        }
+    }
+
+    #[test]
+    fn real_drift_is_reported_in_terraform_paths() {
+        let cases = [
+            (Kind::Scalar, json!("t3.micro"), json!("t3.large"), vec![("attr", json!("t3.micro"), json!("t3.large"))]),
+            (Kind::Scalar, json!(false), json!(true), vec![("attr", json!(false), json!(true))]),
+            (Kind::Scalar, json!(0), json!(null), vec![("attr", json!(0), json!(null))]),
+            (Kind::Set, json!(["sg-1"]), json!(["sg-1", "sg-2"]), vec![("attr", json!(["sg-1"]), json!(["sg-1", "sg-2"]))]),
+            (
+                Kind::Tags,
+                json!({"Env": "prod", "Gone": "x", "Empty": ""}),
+                json!({"Env": "dev", "Empty": "", "New": ""}),
+                vec![
+                    ("attr.Env", json!("prod"), json!("dev")),
+                    ("attr.Gone", json!("x"), json!(null)),
+                    ("attr.New", json!(null), json!("")),
+                ],
+            ),
+            (
+                Kind::ObjectSet,
+                json!([{"p": "tcp", "port": 443}, {"p": "tcp", "port": 80}]),
+                json!([{"p": "tcp", "port": 443}, {"p": "tcp", "port": 22}]),
+                vec![("attr", json!(null), json!({"p": "tcp", "port": 22})), ("attr", json!({"p": "tcp", "port": 80}), json!(null))],
+            ),
+        ];
+        for (kind, e, a, want) in cases {
+            let got: Vec<_> = changes(kind, e, a).into_iter().map(|c| (c.path, c.expected, c.actual)).collect();
+            let want: Vec<_> = want.into_iter().map(|(p, e, a)| (p.to_string(), e, a)).collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn claimed_elements_are_neither_added_nor_removed_on_the_parent() {
+        let claimed: BTreeSet<String> = [json!({"p": "tcp", "port": 5432}).to_string()].into();
+        let mut out = Vec::new();
+        // Live has the claimed rule: not "added". State's inline copy of it
+        // (after a refresh) is gone live: not "removed" on the parent either.
+        compare("ingress", Kind::ObjectSet, &json!([]), &json!([{"p": "tcp", "port": 5432}]), &claimed, &mut out);
+        compare("ingress", Kind::ObjectSet, &json!([{"p": "tcp", "port": 5432}]), &json!([]), &claimed, &mut out);
+        assert_eq!(out, []);
+    }
+
+    #[test]
+    fn protocols_and_cidrs_have_one_spelling() {
+        for (p, want) in [("-1", "-1"), ("all", "-1"), ("6", "tcp"), ("TCP", "tcp"), ("17", "udp"), ("1", "icmp"), ("50", "50")] {
+            assert_eq!(canonical_protocol(p), want);
+        }
+        for (c, want) in [
+            ("0.0.0.0/0", "0.0.0.0/0"),
+            ("10.1.2.3/8", "10.0.0.0/8"),
+            ("::/0", "::/0"),
+            ("2600:1F18::1/64", "2600:1f18::/64"),
+            ("not-a-cidr", "not-a-cidr"),
+        ] {
+            assert_eq!(canonical_cidr(c), want);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Comparing what Terraform believes with what is live, into findings of
+//! three kinds: `changed` (attribute-level), `missing` (in state, not live)
+//! and `unmanaged` (live, in no state).
+//!
+//! Two rules carry the weight:
+//! * **Never call something missing that could not be seen.** A state
+//!   resource whose (region, type) listing failed is *unverified*, not
+//!   missing, and makes the scan incomplete.
+//! * **Never report the same thing twice.** Split-out resources (a
+//!   security group rule written as its own resource) are compared inside
+//!   their parent; an element they declare is reported on them, not on the
+//!   parent, and a live element nobody declares is reported on the parent.
+
+mod canonical;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use canonical::{canonical_cidr, canonical_protocol};
+
+use crate::aws::resources;
+use crate::aws::{Inventory, LiveResource};
+use crate::model::REDACTED;
+use crate::state::StateResource;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Changed,
+    Missing,
+    Unmanaged,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Changed => "changed",
+            Self::Missing => "missing",
+            Self::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// One attribute that differs: `expected` from state, `actual` from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub path: String,
+    pub expected: Value,
+    pub actual: Value,
+}
+
+impl Change {
+    fn new(path: &str, expected: &Value, actual: &Value) -> Self {
+        Self {
+            path: path.to_string(),
+            expected: expected.clone(),
+            actual: actual.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// Terraform address; `None` for unmanaged resources.
+    pub address: Option<String>,
+    #[serde(rename = "type")]
+    pub tf_type: String,
+    pub id: String,
+    pub region: String,
+    /// The state the resource is declared in; `None` for unmanaged.
+    pub state: Option<String>,
+    /// A human name (Name tag, group name) when the resource has one.
+    pub name: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+/// A state resource that could not be checked because its listing failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unverified {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub tf_type: String,
+    pub id: String,
+    pub region: String,
+}
+
+#[derive(Debug, Default)]
+pub struct DiffOutcome {
+    pub findings: Vec<Finding>,
+    /// State resources of supported types.
+    pub managed: usize,
+    /// Managed resources found live (in sync or changed).
+    pub found: usize,
+    pub unverified: Vec<Unverified>,
+    /// State resources of types tfdrift does not check, by type.
+    pub not_checked: BTreeMap<String, usize>,
+}
+
+type ClaimKey = (String, String, &'static str); // (parent type, parent id, attribute)
+
+/// Diffs `state` (regions already resolved) against the inventory.
+pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
+    let live: HashMap<(&str, &str), &LiveResource> =
+        inv.resources.iter().map(|r| ((r.tf_type, r.id.as_str()), r)).collect();
+    let mut out = DiffOutcome::default();
+    let mut declared: HashSet<(&str, &str)> = HashSet::new();
+
+    // Elements that split-out resources declare, by parent attribute.
+    let mut claims: HashMap<ClaimKey, BTreeSet<String>> = HashMap::new();
+    for r in state {
+        let Some(split) = resources::find(&r.tf_type).and_then(|s| s.split_out.as_ref()) else {
+            continue;
+        };
+        let Some(parent) = (split.parent_id)(&r.attrs) else { continue };
+        for (attr, element) in (split.elements)(&r.attrs) {
+            claims
+                .entry((split.parent_type.to_string(), parent.clone(), attr))
+                .or_default()
+                .extend(canonical::element_set(Some(&Value::Array(vec![element]))));
+        }
+    }
+
+    for r in state {
+        let Some(spec) = resources::find(&r.tf_type) else {
+            *out.not_checked.entry(r.tf_type.clone()).or_default() += 1;
+            continue;
+        };
+        out.managed += 1;
+        let region = r.region.clone().unwrap_or_default();
+        if let Some(split) = &spec.split_out {
+            check_split_out(r, split, &live, inv, &region, &mut out);
+            continue;
+        }
+        declared.insert((spec.tf_type, r.id.as_str()));
+        let Some(l) = live.get(&(spec.tf_type, r.id.as_str())) else {
+            if inv.is_listed(&region, spec.tf_type) {
+                out.findings.push(finding(FindingKind::Missing, r, &region, Vec::new()));
+            } else {
+                out.unverified.push(unverified(r, &region));
+            }
+            continue;
+        };
+        out.found += 1;
+        let expected = spec.canonical_state(&r.attrs);
+        let mut changes = Vec::new();
+        for (attr, kind) in spec.attrs {
+            let (Some(e), Some(a)) = (expected.get(*attr), l.attrs.get(*attr)) else {
+                continue; // unknown on one side: not comparable
+            };
+            if *e == Value::String(REDACTED.into()) {
+                continue; // sensitive: never compared, never shown
+            }
+            let claimed = claims
+                .get(&(spec.tf_type.to_string(), r.id.clone(), attr))
+                .cloned()
+                .unwrap_or_default();
+            canonical::compare(attr, *kind, e, a, &claimed, &mut changes);
+        }
+        if !changes.is_empty() {
+            let mut f = finding(FindingKind::Changed, r, &l.region, changes);
+            f.name = l.name.clone();
+            out.findings.push(f);
+        }
+    }
+
+    out.findings.extend(unmanaged(inv, &declared));
+    out.findings.sort_by(|a, b| {
+        (a.kind, &a.tf_type, &a.address, &a.id).cmp(&(b.kind, &b.tf_type, &b.address, &b.id))
+    });
+    out
+}
+
+fn check_split_out(
+    r: &StateResource,
+    split: &resources::SplitOut,
+    live: &HashMap<(&str, &str), &LiveResource>,
+    inv: &Inventory,
+    region: &str,
+    out: &mut DiffOutcome,
+) {
+    let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
+    let Some(p) = live.get(&(split.parent_type, parent.as_str())) else {
+        if inv.is_listed(region, split.parent_type) {
+            out.findings.push(finding(FindingKind::Missing, r, region, Vec::new()));
+        } else {
+            out.unverified.push(unverified(r, region));
+        }
+        return;
+    };
+    out.found += 1;
+    let elements = (split.elements)(&r.attrs);
+    let mut absent = Vec::new();
+    for (attr, element) in &elements {
+        let live_set = canonical::element_set(p.attrs.get(*attr));
+        let key = canonical::element_set(Some(&Value::Array(vec![element.clone()])));
+        if !key.is_subset(&live_set) {
+            absent.push(Change::new(attr, element, &Value::Null));
+        }
+    }
+    if absent.is_empty() {
+        return;
+    }
+    // All of its rules gone: the resource is missing. Some gone: changed.
+    let kind = if absent.len() == elements.len() {
+        FindingKind::Missing
+    } else {
+        FindingKind::Changed
+    };
+    let changes = if kind == FindingKind::Missing { Vec::new() } else { absent };
+    out.findings.push(finding(kind, r, &p.region, changes));
+}
+
+/// Live resources that no state declares, less AWS's own and those that
+/// belong to another resource; and only where ownership could be decided.
+fn unmanaged(inv: &Inventory, declared: &HashSet<(&str, &str)>) -> Vec<Finding> {
+    let owned: HashSet<&str> = inv.resources.iter().flat_map(|r| r.owns.iter().map(String::as_str)).collect();
+    let implicit: HashSet<&str> = inv
+        .resources
+        .iter()
+        .filter(|r| r.implicit.is_some())
+        .map(|r| r.id.as_str())
+        .collect();
+    inv.resources
+        .iter()
+        .filter(|r| !declared.contains(&(r.tf_type, r.id.as_str())))
+        .filter(|r| r.implicit.is_none() && !owned.contains(r.id.as_str()))
+        .filter(|r| !r.attached_to.as_deref().is_some_and(|a| implicit.contains(a)))
+        .filter(|r| {
+            let needs = resources::find(r.tf_type).map(|s| s.unmanaged_needs).unwrap_or_default();
+            needs.iter().all(|t| inv.is_listed(&r.region, t))
+        })
+        .map(|r| Finding {
+            kind: FindingKind::Unmanaged,
+            address: None,
+            tf_type: r.tf_type.to_string(),
+            id: r.id.clone(),
+            region: r.region.clone(),
+            state: None,
+            name: r.name.clone(),
+            changes: Vec::new(),
+        })
+        .collect()
+}
+
+fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Change>) -> Finding {
+    Finding {
+        kind,
+        address: Some(r.address.clone()),
+        tf_type: r.tf_type.clone(),
+        id: r.id.clone(),
+        region: region.to_string(),
+        state: Some(r.source.clone()),
+        name: None,
+        changes,
+    }
+}
+
+fn unverified(r: &StateResource, region: &str) -> Unverified {
+    Unverified {
+        address: r.address.clone(),
+        tf_type: r.tf_type.clone(),
+        id: r.id.clone(),
+        region: region.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,28 @@
+//! tfdrift tells a platform team where their live AWS account has drifted
+//! from their Terraform state, and how.
+//!
+//! # Layout
+//!
+//! Data flows one way, one folder per stage:
+//!
+//! * [`state`] — what Terraform believes: state files (v4) behind the
+//!   [`state::StateSource`] trait, sensitive values redacted on read.
+//! * [`aws`] — what is live: one file per resource type under
+//!   `aws/resources/`, listed concurrently with paginated calls behind the
+//!   [`aws::Lister`] trait; failed listings are recorded, not hidden.
+//! * [`diff`] — findings (`changed`, `missing`, `unmanaged`) from a
+//!   semantic comparison that ignores representation noise.
+//! * [`report`] — the versioned JSON report and the human table.
+//! * [`scan`] — the pipeline that strings the stages together.
+//! * [`cli`] — argument parsing and the glue the binary calls.
+//!
+//! Shared vocabulary (canonical attribute maps, comparison kinds) lives in
+//! [`model`].
+
+pub mod aws;
+pub mod cli;
+pub mod diff;
+pub mod model;
+pub mod report;
+pub mod scan;
+pub mod state;

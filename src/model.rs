@@ -1,0 +1,54 @@
+//! The vocabulary shared by every stage: canonical attribute maps and the
+//! comparison kinds that tell the diff how to read each attribute.
+//!
+//! Both sides of a comparison — what Terraform's state says and what the AWS
+//! API says — are turned into the same shape before they meet: a map from
+//! Terraform attribute name to a JSON value. Using Terraform's own names
+//! means a finding reads in the words of the user's `.tf` files.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// A resource's compared attributes, by Terraform attribute name.
+///
+/// A key that is absent means "not known on this side" and is never
+/// compared; a key that is present with an empty value means "empty".
+/// The difference matters across provider versions, whose state may lack an
+/// attribute that a newer normaliser produces.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// How an attribute is compared. Each resource type declares the kind of
+/// every attribute it compares; the diff knows nothing type-specific.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string, number or boolean; `null` and `""` are the same.
+    Scalar,
+    /// An IPv4 or IPv6 CIDR block, compared after canonicalisation
+    /// (host bits masked, IPv6 compressed and lower-cased).
+    Cidr,
+    /// An unordered set of scalars, reported as one change when it differs.
+    Set,
+    /// An unordered set of objects (security group rules, routes), reported
+    /// one element at a time: `expected: null` for an element that appeared,
+    /// `actual: null` for one that went away.
+    ObjectSet,
+    /// A map of tags, reported key by key as `tags.KEY`. Keys with the
+    /// reserved `aws:` prefix are AWS's own and never compared.
+    Tags,
+}
+
+/// Whether a value counts as empty: `null`, `""`, `[]` or `{}`.
+/// Terraform and AWS disagree freely between these.
+pub fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// The marker the state reader puts in place of a sensitive value.
+pub const REDACTED: &str = "(sensitive)";

@@ -1,0 +1,102 @@
+//! The scan report: one versioned structure, rendered as JSON for machines
+//! (`--format json`, documented in docs/report-format.md) or as a table for
+//! people. Bump [`REPORT_VERSION`] on any change that could break a reader.
+
+mod table;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub use table::render_table;
+
+use crate::aws::ListFailure;
+use crate::diff::{Finding, Unverified};
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: Tool,
+    pub scan: ScanInfo,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    pub duration_ms: u64,
+    pub regions: Vec<String>,
+    pub states: Vec<String>,
+    pub types: Vec<String>,
+    /// False when any listing failed: findings are then a lower bound and
+    /// the resources in `unverified` were not checked at all.
+    pub complete: bool,
+    pub errors: Vec<ListFailure>,
+    pub unverified: Vec<Unverified>,
+    pub not_checked_types: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub managed: usize,
+    pub in_sync: usize,
+    pub changed: usize,
+    pub missing: usize,
+    pub unmanaged: usize,
+    pub unverified: usize,
+    pub not_checked: usize,
+    pub coverage_percent: f64,
+}
+
+/// How a scan ends, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Complete, no findings: exit 0.
+    Clean,
+    /// Complete, with findings: exit 1.
+    Drift,
+    /// Some listing failed: exit 2, whatever was found.
+    Incomplete,
+}
+
+impl Report {
+    pub fn outcome(&self) -> Outcome {
+        if !self.scan.complete {
+            Outcome::Incomplete
+        } else if self.findings.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Drift
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

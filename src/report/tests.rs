@@ -1,0 +1,120 @@
+//! Snapshot tests of both renderings on a fixed report.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+use crate::aws::{FailureKind, ListFailure};
+use crate::diff::{Change, FindingKind};
+
+fn report(complete: bool) -> Report {
+    let finding = |kind, address: Option<&str>, ty: &str, id: &str, changes| Finding {
+        kind,
+        address: address.map(str::to_string),
+        tf_type: ty.into(),
+        id: id.into(),
+        region: "us-east-1".into(),
+        state: address.map(|_| "envs/prod/terraform.tfstate".to_string()),
+        name: None,
+        changes,
+    };
+    let mut unmanaged = finding(FindingKind::Unmanaged, None, "aws_security_group", "sg-0hand", vec![]);
+    unmanaged.name = Some("hand-made".into());
+    Report {
+        version: REPORT_VERSION,
+        tool: Tool { name: "tfdrift", version: "0.0.0-test" },
+        scan: ScanInfo {
+            started_at: datetime!(2026-11-23 09:00:00 UTC),
+            finished_at: datetime!(2026-11-23 09:00:02 UTC),
+            duration_ms: 2000,
+            regions: vec!["us-east-1".into()],
+            states: vec!["envs/prod/terraform.tfstate".into()],
+            types: vec!["aws_instance".into(), "aws_security_group".into()],
+            complete,
+            errors: if complete {
+                vec![]
+            } else {
+                vec![ListFailure {
+                    region: "us-east-1".into(),
+                    tf_type: "aws_instance",
+                    operation: "DescribeInstances",
+                    kind: FailureKind::AccessDenied,
+                    message: "You are not authorized to perform this operation. (UnauthorizedOperation)".into(),
+                }]
+            },
+            unverified: if complete {
+                vec![]
+            } else {
+                vec![crate::diff::Unverified {
+                    address: "aws_instance.app".into(),
+                    tf_type: "aws_instance".into(),
+                    id: "i-0app".into(),
+                    region: "us-east-1".into(),
+                }]
+            },
+            not_checked_types: BTreeMap::from([("aws_s3_bucket".to_string(), 2)]),
+        },
+        summary: Summary {
+            managed: 12,
+            in_sync: 9,
+            changed: 2,
+            missing: 1,
+            unmanaged: 1,
+            unverified: if complete { 0 } else { 1 },
+            not_checked: 2,
+            coverage_percent: 91.7,
+        },
+        findings: vec![
+            finding(
+                FindingKind::Changed,
+                Some("aws_instance.web[\"blue\"]"),
+                "aws_instance",
+                "i-0blue",
+                vec![
+                    Change { path: "instance_type".into(), expected: json!("t3.micro"), actual: json!("t3.large") },
+                    Change { path: "tags.Team".into(), expected: json!("web"), actual: json!(null) },
+                ],
+            ),
+            finding(
+                FindingKind::Changed,
+                Some("aws_security_group.web"),
+                "aws_security_group",
+                "sg-0web",
+                vec![Change {
+                    path: "ingress".into(),
+                    expected: json!(null),
+                    actual: json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
+                }],
+            ),
+            finding(FindingKind::Missing, Some("module.net.aws_subnet.b"), "aws_subnet", "subnet-0b", vec![]),
+            unmanaged,
+        ],
+    }
+}
+
+#[test]
+fn table_complete() {
+    insta::assert_snapshot!(render_table(&report(true)));
+}
+
+#[test]
+fn table_incomplete() {
+    insta::assert_snapshot!(render_table(&report(false)));
+}
+
+#[test]
+fn json_report() {
+    insta::assert_snapshot!(report(false).to_json());
+}
+
+#[test]
+fn outcome_decides_exit_codes() {
+    let mut r = report(true);
+    assert_eq!(r.outcome(), Outcome::Drift);
+    r.findings.clear();
+    assert_eq!(r.outcome(), Outcome::Clean);
+    r.scan.complete = false;
+    assert_eq!(r.outcome(), Outcome::Incomplete);
+}

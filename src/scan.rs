@@ -1,0 +1,141 @@
+//! The `scan` pipeline: states and live inventory in, a report out.
+//!
+//! Steps, in order: read every state (concurrently; any failure aborts,
+//! because a state that cannot be read would make everything it manages
+//! look unmanaged), give every state resource a region, list the live
+//! resources of those regions, diff, and summarise.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::aws::{self, Lister, resources};
+use crate::diff;
+use crate::report::{Report, ScanInfo, Summary};
+use crate::state::{State, StateError, StateSource};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(
+        "no region to scan: the state names none and no default is configured; \
+         pass --region or set AWS_REGION"
+    )]
+    NoRegion,
+    #[error("unknown resource type {0:?} in --type; `tfdrift types` lists the supported ones")]
+    UnknownType(String),
+}
+
+/// What a scan covers.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Regions to scan in addition to those the states name.
+    pub regions: Vec<String>,
+    /// How long one (region, type) listing may take before it is given up
+    /// and recorded as incomplete.
+    pub listing_timeout: Duration,
+}
+
+/// Reads every source concurrently; the first error aborts the scan.
+pub async fn read_states(sources: &[Box<dyn StateSource>]) -> Result<Vec<State>, StateError> {
+    let reads = sources.iter().map(|s| s.read());
+    futures::future::try_join_all(reads).await
+}
+
+/// Gives each state resource a region and returns the regions to scan.
+///
+/// A resource's region comes from its own ARN or availability zone; failing
+/// that, from a resource it references (`vpc_id`, `subnet_id`,
+/// `security_group_id`); failing that, from `default_region` (the SDK's
+/// configured region). The scan covers all of them plus `extra`.
+pub fn resolve_regions(
+    states: &mut [State],
+    extra: &[String],
+    default_region: Option<&str>,
+) -> Result<Vec<String>, ScanError> {
+    let known: HashMap<String, String> = states
+        .iter()
+        .flat_map(|s| &s.resources)
+        .filter_map(|r| r.region.clone().map(|reg| (r.id.clone(), reg)))
+        .collect();
+    let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
+    for r in states.iter_mut().flat_map(|s| &mut s.resources) {
+        if r.region.is_none() {
+            r.region = ["vpc_id", "subnet_id", "security_group_id", "instance_id"]
+                .iter()
+                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
+                .find_map(|id| known.get(id).cloned())
+                .or_else(|| default_region.map(str::to_string));
+        }
+        match &r.region {
+            Some(reg) => {
+                regions.insert(reg.clone());
+            }
+            None => return Err(ScanError::NoRegion),
+        }
+    }
+    if regions.is_empty() {
+        regions.extend(default_region.map(str::to_string));
+    }
+    if regions.is_empty() {
+        return Err(ScanError::NoRegion);
+    }
+    Ok(regions.into_iter().collect())
+}
+
+/// Whether any resource still needs the default region to be resolved.
+pub fn needs_default_region(states: &[State], extra: &[String]) -> bool {
+    let all = states.iter().flat_map(|s| &s.resources);
+    let unresolved = all.clone().any(|r| r.region.is_none());
+    unresolved || (extra.is_empty() && all.count() == 0)
+}
+
+/// Lists, diffs and summarises. Never fails: what could not be listed is
+/// recorded in the report, which is then incomplete.
+pub async fn scan(states: &[State], regions: &[String], lister: &dyn Lister, opts: &ScanOptions) -> Report {
+    let started_at = OffsetDateTime::now_utc();
+    let clock = Instant::now();
+    let specs = resources::all();
+    let inventory = aws::scan_live(lister, regions, specs, opts.listing_timeout).await;
+    let all_resources: Vec<_> = states.iter().flat_map(|s| s.resources.iter().cloned()).collect();
+    let outcome = diff::diff(&all_resources, &inventory);
+    let finished_at = OffsetDateTime::now_utc();
+
+    let count = |k: diff::FindingKind| outcome.findings.iter().filter(|f| f.kind == k).count();
+    let unmanaged = count(diff::FindingKind::Unmanaged);
+    let changed = count(diff::FindingKind::Changed);
+    let coverage = if outcome.found + unmanaged == 0 {
+        100.0
+    } else {
+        (outcome.found as f64 * 1000.0 / (outcome.found + unmanaged) as f64).round() / 10.0
+    };
+    Report {
+        version: crate::report::REPORT_VERSION,
+        tool: crate::report::Tool::current(),
+        scan: ScanInfo {
+            started_at,
+            finished_at,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            regions: regions.to_vec(),
+            states: states.iter().map(|s| s.source.clone()).collect(),
+            types: specs.iter().map(|s| s.tf_type.to_string()).collect(),
+            complete: inventory.failures.is_empty(),
+            errors: inventory.failures,
+            unverified: outcome.unverified.clone(),
+            not_checked_types: outcome.not_checked.clone(),
+        },
+        summary: Summary {
+            managed: outcome.managed,
+            in_sync: outcome.found - changed,
+            changed,
+            missing: count(diff::FindingKind::Missing),
+            unmanaged,
+            unverified: outcome.unverified.len(),
+            not_checked: outcome.not_checked.values().sum(),
+            coverage_percent: coverage,
+        },
+        findings: outcome.findings,
+    }
+}

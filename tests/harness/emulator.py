@@ -1,0 +1,151 @@
+"""The AWS emulator used by tfdrift's tests and demo.
+
+moto's server application, wrapped in a small WSGI middleware that gives the
+tests what the emulator alone cannot:
+
+* a count of API calls per action (``GET /_harness/calls``), so tests and the
+  benchmark can assert how many calls a scan made;
+* fault injection (``POST /_harness/faults``): answer a given action with an
+  AWS-shaped error (or a delay) a given number of times, so tests can prove
+  that a failed listing makes an incomplete scan instead of "missing"
+  resources.
+
+It listens on 127.0.0.1 only, prints ``PORT <n>`` on stdout once it accepts
+connections, and exits when its standard input closes: the process that
+started it holds the other end of that pipe, so a test that dies for any
+reason never leaves an emulator behind.
+"""
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+from werkzeug.serving import make_server
+
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+
+class Harness:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.calls = {}
+        self.faults = []
+
+    # -- control API -------------------------------------------------------
+    def control(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        path = environ["PATH_INFO"]
+        body = _read_body(environ)
+        if path == "/_harness/calls" and method == "GET":
+            with self.lock:
+                return _json(start_response, 200, dict(self.calls))
+        if path == "/_harness/calls" and method == "DELETE":
+            with self.lock:
+                self.calls.clear()
+            return _json(start_response, 200, {})
+        if path == "/_harness/faults" and method == "POST":
+            fault = json.loads(body or b"{}")
+            fault.setdefault("status", 500)
+            fault.setdefault("code", "InternalError")
+            fault.setdefault("message", "injected by the tfdrift test harness")
+            fault.setdefault("times", -1)  # -1: every call until cleared
+            fault.setdefault("delay_secs", 0)
+            with self.lock:
+                self.faults.append(fault)
+            return _json(start_response, 200, fault)
+        if path == "/_harness/faults" and method == "DELETE":
+            with self.lock:
+                self.faults.clear()
+            return _json(start_response, 200, {})
+        return _json(start_response, 404, {"error": f"no harness route {method} {path}"})
+
+    # -- WSGI --------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"].startswith("/_harness/"):
+            return self.control(environ, start_response)
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        action = _action(environ, body)
+        fault = None
+        with self.lock:
+            self.calls[action] = self.calls.get(action, 0) + 1
+            for f in self.faults:
+                if f.get("action") in (action, "*") and f["times"] != 0:
+                    if f["times"] > 0:
+                        f["times"] -= 1
+                    fault = dict(f)
+                    break
+        if fault is not None:
+            if fault["delay_secs"]:
+                time.sleep(fault["delay_secs"])
+            if fault["status"]:
+                return _aws_error(start_response, fault)
+        return self.app(environ, start_response)
+
+
+def _read_body(environ):
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _action(environ, body):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:  # JSON protocols: "CloudTrail_20131101.LookupEvents"
+        return target.split(".")[-1]
+    for source in (environ.get("QUERY_STRING", ""), body.decode("utf-8", "replace")):
+        params = urllib.parse.parse_qs(source)
+        if "Action" in params:
+            return params["Action"][0]
+    return f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"].split("/")[1] if environ["PATH_INFO"] != "/" else "/"}'
+
+
+def _json(start_response, status, payload):
+    data = json.dumps(payload).encode()
+    start_response(f"{status} X", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _aws_error(start_response, fault):
+    data = (
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        f"<Response><Errors><Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+        f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+    start_response(f"{fault['status']} X", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-stdin-watch", action="store_true",
+                        help="keep running when stdin closes (for the demo)")
+    args = parser.parse_args()
+
+    app = Harness(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    print(f"PORT {server.server_port}", flush=True)
+
+    if not args.no_stdin_watch:
+        def watch():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
