@@ -99,7 +99,10 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     let sources: Vec<Box<dyn StateSource>> = if args.states.is_empty() {
         discover_sources(&args.dir).map_err(ScanError::from)?
     } else {
-        args.states.iter().map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>).collect()
+        args.states
+            .iter()
+            .map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>)
+            .collect()
     };
     let mut states = scan::read_states(&sources).await.map_err(ScanError::from)?;
     let default = if scan::needs_default_region(&states, &args.regions) {

@@ -55,19 +55,35 @@ pub fn resolve_regions(
     extra: &[String],
     default_region: Option<&str>,
 ) -> Result<Vec<String>, ScanError> {
-    let known: HashMap<String, String> = states
-        .iter()
-        .flat_map(|s| &s.resources)
-        .filter_map(|r| r.region.clone().map(|reg| (r.id.clone(), reg)))
-        .collect();
+    // References chain (rule → group → VPC), and a state lists resources
+    // in any order: resolve until a pass changes nothing.
+    const REFERENCES: [&str; 4] = ["vpc_id", "subnet_id", "security_group_id", "instance_id"];
+    loop {
+        let known: HashMap<String, String> = states
+            .iter()
+            .flat_map(|s| &s.resources)
+            .filter_map(|r| r.region.clone().map(|reg| (r.id.clone(), reg)))
+            .collect();
+        let mut changed = false;
+        for r in states
+            .iter_mut()
+            .flat_map(|s| &mut s.resources)
+            .filter(|r| r.region.is_none())
+        {
+            r.region = REFERENCES
+                .iter()
+                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
+                .find_map(|id| known.get(id).cloned());
+            changed |= r.region.is_some();
+        }
+        if !changed {
+            break;
+        }
+    }
     let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
         if r.region.is_none() {
-            r.region = ["vpc_id", "subnet_id", "security_group_id", "instance_id"]
-                .iter()
-                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
-                .find_map(|id| known.get(id).cloned())
-                .or_else(|| default_region.map(str::to_string));
+            r.region = default_region.map(str::to_string);
         }
         match &r.region {
             Some(reg) => {
@@ -94,12 +110,20 @@ pub fn needs_default_region(states: &[State], extra: &[String]) -> bool {
 
 /// Lists, diffs and summarises. Never fails: what could not be listed is
 /// recorded in the report, which is then incomplete.
-pub async fn scan(states: &[State], regions: &[String], lister: &dyn Lister, opts: &ScanOptions) -> Report {
+pub async fn scan(
+    states: &[State],
+    regions: &[String],
+    lister: &dyn Lister,
+    opts: &ScanOptions,
+) -> Report {
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
     let specs = resources::all();
     let inventory = aws::scan_live(lister, regions, specs, opts.listing_timeout).await;
-    let all_resources: Vec<_> = states.iter().flat_map(|s| s.resources.iter().cloned()).collect();
+    let all_resources: Vec<_> = states
+        .iter()
+        .flat_map(|s| s.resources.iter().cloned())
+        .collect();
     let outcome = diff::diff(&all_resources, &inventory);
     let finished_at = OffsetDateTime::now_utc();
 
@@ -137,5 +161,69 @@ pub async fn scan(states: &[State], regions: &[String], lister: &dyn Lister, opt
             coverage_percent: coverage,
         },
         findings: outcome.findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::StateResource;
+
+    fn res(id: &str, region: Option<&str>, attrs: serde_json::Value) -> StateResource {
+        StateResource {
+            address: format!("x.{id}"),
+            tf_type: "aws_vpc".into(),
+            id: id.into(),
+            region: region.map(str::to_string),
+            attrs: attrs.as_object().unwrap().clone(),
+            source: "s".into(),
+        }
+    }
+
+    #[test]
+    fn regions_come_from_the_state_then_references_then_the_default() {
+        let mut states = vec![State {
+            source: "s".into(),
+            resources: vec![
+                res("vpc-1", Some("eu-west-1"), json!({})),
+                res("sgr-1", None, json!({"security_group_id": "sg-1"})),
+                res("sg-1", None, json!({"vpc_id": "vpc-1"})),
+                res("orphan", None, json!({})),
+            ],
+        }];
+        let regions =
+            resolve_regions(&mut states, &["ap-south-1".into()], Some("us-east-1")).unwrap();
+        assert_eq!(regions, ["ap-south-1", "eu-west-1", "us-east-1"]);
+        let got: Vec<_> = states[0]
+            .resources
+            .iter()
+            .map(|r| r.region.clone().unwrap())
+            .collect();
+        // The rule resolves through its group, which resolves through its
+        // VPC, although the state lists the rule first.
+        assert_eq!(got, ["eu-west-1", "eu-west-1", "eu-west-1", "us-east-1"]);
+    }
+
+    #[test]
+    fn no_region_anywhere_is_an_error() {
+        let mut states = vec![State {
+            source: "s".into(),
+            resources: vec![res("vpc-1", None, json!({}))],
+        }];
+        assert!(matches!(
+            resolve_regions(&mut states, &[], None),
+            Err(ScanError::NoRegion)
+        ));
+        let mut empty = vec![State::default()];
+        assert!(matches!(
+            resolve_regions(&mut empty, &[], None),
+            Err(ScanError::NoRegion)
+        ));
+        assert_eq!(
+            resolve_regions(&mut empty, &[], Some("us-east-1")).unwrap(),
+            ["us-east-1"]
+        );
     }
 }

@@ -17,18 +17,38 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
 
     let (run, report) = scan_json(&emu, &ws, &[]);
 
-    assert_eq!(brief(&report), [], "a fresh apply must have no findings:\n{}", run.stdout);
+    assert_eq!(
+        brief(&report),
+        [],
+        "a fresh apply must have no findings:\n{}",
+        run.stdout
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["scan"]["complete"], json!(true));
     assert_eq!(report["summary"]["managed"], json!(12));
     assert_eq!(report["summary"]["in_sync"], json!(12));
     assert_eq!(report["summary"]["coverage_percent"], json!(100.0));
     // Every type of the configuration took part.
-    let mut types: Vec<&str> = ["aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_route_table",
-        "aws_security_group", "aws_security_group_rule", "aws_instance", "aws_ebs_volume"].to_vec();
+    let mut types: Vec<&str> = [
+        "aws_vpc",
+        "aws_subnet",
+        "aws_internet_gateway",
+        "aws_route_table",
+        "aws_security_group",
+        "aws_security_group_rule",
+        "aws_instance",
+        "aws_ebs_volume",
+    ]
+    .to_vec();
     types.sort();
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
-    let mut in_state: Vec<&str> = state["resources"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+    let mut in_state: Vec<&str> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
     in_state.sort();
     in_state.dedup();
     assert_eq!(in_state, types);
@@ -36,7 +56,10 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
     // One paginated Describe call per listed type, and nothing else.
     let calls = emu.calls();
     let total: u64 = calls.values().sum();
-    eprintln!("fresh-apply scan: {:?} wall, {total} API calls: {calls:?}", run.elapsed);
+    eprintln!(
+        "fresh-apply scan: {:?} wall, {total} API calls: {calls:?}",
+        run.elapsed
+    );
     assert_eq!(total, 7, "{calls:?}");
     assert!(calls.keys().all(|k| k.starts_with("Describe")), "{calls:?}");
 }
@@ -62,11 +85,22 @@ async fn security_group_opened_to_the_world_on_ssh() {
 
     let (run, report) = scan_json(&emu, &ws, &[]);
 
-    assert_eq!(brief(&report), [row("changed", "aws_security_group.web", &["ingress"])], "{}", run.stdout);
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_security_group.web", &["ingress"])],
+        "{}",
+        run.stdout
+    );
     let change = &report["findings"][0]["changes"][0];
     assert_eq!(change["expected"], json!(null));
-    assert_eq!(change["actual"], json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}));
-    assert_eq!(report["findings"][0]["id"], json!(ws.id("aws_security_group.web")));
+    assert_eq!(
+        change["actual"],
+        json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]})
+    );
+    assert_eq!(
+        report["findings"][0]["id"],
+        json!(ws.id("aws_security_group.web"))
+    );
     assert_eq!(report["findings"][0]["region"], json!("us-east-1"));
     assert_eq!(run.code, 1);
 }
@@ -84,7 +118,12 @@ async fn a_rule_added_next_to_split_out_rules_is_a_change_on_its_group() {
                 .ip_protocol("tcp")
                 .from_port(5432)
                 .to_port(5432)
-                .ip_ranges(IpRange::builder().cidr_ip("10.99.0.0/16").description("temp debug").build())
+                .ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip("10.99.0.0/16")
+                        .description("temp debug")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -95,7 +134,12 @@ async fn a_rule_added_next_to_split_out_rules_is_a_change_on_its_group() {
 
     // The two declared aws_security_group_rule resources are in sync and
     // not reported; only the undeclared rule is, on its group.
-    assert_eq!(brief(&report), [row("changed", "aws_security_group.db", &["ingress"])], "{}", run.stdout);
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_security_group.db", &["ingress"])],
+        "{}",
+        run.stdout
+    );
     assert_eq!(
         report["findings"][0]["changes"][0]["actual"],
         json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["10.99.0.0/16"], "description": "temp debug"})
@@ -143,26 +187,53 @@ async fn a_tag_edited_and_state_found_through_the_backend_block() {
         .unwrap();
 
     let (run, report) = scan_json(&emu, &ws, &[]);
-    assert_eq!(brief(&report), [row("changed", "aws_vpc.main", &["tags.Env", "tags.Owner"])], "{}", run.stdout);
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_vpc.main", &["tags.Env", "tags.Owner"])],
+        "{}",
+        run.stdout
+    );
     let changes = &report["findings"][0]["changes"];
-    assert_eq!(changes[0], json!({"path": "tags.Env", "expected": "test", "actual": "prod"}));
-    assert_eq!(changes[1], json!({"path": "tags.Owner", "expected": null, "actual": "someone"}));
+    assert_eq!(
+        changes[0],
+        json!({"path": "tags.Env", "expected": "test", "actual": "prod"})
+    );
+    assert_eq!(
+        changes[1],
+        json!({"path": "tags.Owner", "expected": null, "actual": "someone"})
+    );
 
     // With no --state, tfdrift follows `backend "local" { path = ... }`.
     std::fs::create_dir_all(ws.path().join("envs")).unwrap();
     std::fs::copy(ws.state_path(), ws.path().join("envs/net.tfstate")).unwrap();
     std::fs::remove_file(ws.state_path()).unwrap();
-    std::fs::write(ws.path().join("backend.tf"), "terraform {\n  backend \"local\" {\n    path = \"envs/net.tfstate\"\n  }\n}\n").unwrap();
+    std::fs::write(
+        ws.path().join("backend.tf"),
+        "terraform {\n  backend \"local\" {\n    path = \"envs/net.tfstate\"\n  }\n}\n",
+    )
+    .unwrap();
     let run = tfdrift(&emu, ws.path(), &["scan", "--format", "json"]);
     let report = run.report();
-    assert_eq!(brief(&report), [row("changed", "aws_vpc.main", &["tags.Env", "tags.Owner"])]);
-    assert!(report["scan"]["states"][0].as_str().unwrap().ends_with("envs/net.tfstate"));
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_vpc.main", &["tags.Env", "tags.Owner"])]
+    );
+    assert!(
+        report["scan"]["states"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("envs/net.tfstate")
+    );
 
     // And the table says the same for people.
     let run = tfdrift(&emu, ws.path(), &["scan"]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("~ aws_vpc.main"), "{}", run.stdout);
-    assert!(run.stdout.contains("tags.Env: \"test\" → \"prod\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("tags.Env: \"test\" → \"prod\""),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test]
@@ -170,7 +241,11 @@ async fn a_deleted_resource_is_missing_and_a_hand_made_one_unmanaged() {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "network");
     let ec2 = emu.ec2().await;
-    ec2.delete_subnet().subnet_id(ws.id("aws_subnet.b")).send().await.unwrap();
+    ec2.delete_subnet()
+        .subnet_id(ws.id("aws_subnet.b"))
+        .send()
+        .await
+        .unwrap();
     let vpc = ws.id("aws_vpc.main");
     let made = ec2
         .create_security_group()
@@ -186,7 +261,10 @@ async fn a_deleted_resource_is_missing_and_a_hand_made_one_unmanaged() {
     let sg = made.group_id().unwrap();
     assert_eq!(
         brief(&report),
-        [row("missing", "aws_subnet.b", &[]), row("unmanaged", sg, &[])],
+        [
+            row("missing", "aws_subnet.b", &[]),
+            row("unmanaged", sg, &[])
+        ],
         "{}",
         run.stdout
     );
@@ -210,11 +288,20 @@ async fn an_instance_type_changed() {
         .send()
         .await
         .unwrap();
-    ec2.start_instances().instance_ids(&id).send().await.unwrap();
+    ec2.start_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
 
     let (run, report) = scan_json(&emu, &ws, &[]);
 
-    assert_eq!(brief(&report), [row("changed", "aws_instance.app", &["instance_type"])], "{}", run.stdout);
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_instance.app", &["instance_type"])],
+        "{}",
+        run.stdout
+    );
     assert_eq!(
         report["findings"][0]["changes"][0],
         json!({"path": "instance_type", "expected": "t3.micro", "actual": "t3.large"})
@@ -228,9 +315,15 @@ async fn a_failed_listing_makes_an_incomplete_scan_that_calls_nothing_missing() 
     let ec2 = emu.ec2().await;
     // Really delete a subnet, then make the subnet listing fail: the
     // deletion cannot be seen, so it must not be reported.
-    ec2.delete_subnet().subnet_id(ws.id("aws_subnet.b")).send().await.unwrap();
-    emu.fault(json!({"action": "DescribeSubnets", "status": 403, "code": "UnauthorizedOperation",
-                     "message": "You are not authorized to perform this operation."}));
+    ec2.delete_subnet()
+        .subnet_id(ws.id("aws_subnet.b"))
+        .send()
+        .await
+        .unwrap();
+    emu.fault(
+        json!({"action": "DescribeSubnets", "status": 403, "code": "UnauthorizedOperation",
+                     "message": "You are not authorized to perform this operation."}),
+    );
     // And a real change elsewhere, which must still be found.
     ec2.create_tags()
         .resources(ws.id("aws_vpc.main"))
@@ -243,18 +336,30 @@ async fn a_failed_listing_makes_an_incomplete_scan_that_calls_nothing_missing() 
 
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(report["scan"]["complete"], json!(false));
-    assert_eq!(brief(&report), [row("changed", "aws_vpc.main", &["tags.Env"])]);
+    assert_eq!(
+        brief(&report),
+        [row("changed", "aws_vpc.main", &["tags.Env"])]
+    );
     let errors = report["scan"]["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["type"], json!("aws_subnet"));
     assert_eq!(errors[0]["operation"], json!("DescribeSubnets"));
     assert_eq!(errors[0]["kind"], json!("access_denied"));
-    let unverified: Vec<&str> = report["scan"]["unverified"].as_array().unwrap().iter().map(|u| u["address"].as_str().unwrap()).collect();
+    let unverified: Vec<&str> = report["scan"]["unverified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["address"].as_str().unwrap())
+        .collect();
     assert_eq!(unverified, ["aws_subnet.a", "aws_subnet.b"]);
     assert_eq!(report["summary"]["missing"], json!(0));
 
     // The table says so too, on stdout, while logs go to stderr.
-    let run = tfdrift(&emu, ws.path(), &["scan", "--state", ws.state_path().to_str().unwrap()]);
+    let run = tfdrift(
+        &emu,
+        ws.path(),
+        &["scan", "--state", ws.state_path().to_str().unwrap()],
+    );
     assert_eq!(run.code, 2);
     assert!(run.stdout.contains("INCOMPLETE"), "{}", run.stdout);
     assert!(run.stderr.contains("listing failed"), "{}", run.stderr);
@@ -267,8 +372,10 @@ async fn a_hung_or_throttling_endpoint_gives_an_incomplete_scan_in_bounded_time(
     // DescribeVpcs never answers in time; DescribeSecurityGroups is
     // throttled on every attempt.
     emu.fault(json!({"action": "DescribeVpcs", "status": 0, "delay_secs": 60}));
-    emu.fault(json!({"action": "DescribeSecurityGroups", "status": 503, "code": "RequestLimitExceeded",
-                     "message": "Request limit exceeded."}));
+    emu.fault(
+        json!({"action": "DescribeSecurityGroups", "status": 503, "code": "RequestLimitExceeded",
+                     "message": "Request limit exceeded."}),
+    );
 
     // The limit leaves the SDK's standard retry (5 attempts, exponential
     // backoff) time to give up on the throttled call by itself.
@@ -280,12 +387,20 @@ async fn a_hung_or_throttling_endpoint_gives_an_incomplete_scan_in_bounded_time(
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["type"].as_str().unwrap().into(), e["kind"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().into(),
+                e["kind"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     failed.sort();
     assert_eq!(
         failed,
-        [("aws_security_group".into(), "throttled".into()), ("aws_vpc".into(), "timeout".into())],
+        [
+            ("aws_security_group".into(), "throttled".into()),
+            ("aws_vpc".into(), "timeout".into())
+        ],
         "{}",
         run.stdout
     );
@@ -306,19 +421,38 @@ fn bad_state_input_gets_a_clear_error_naming_the_file() {
             .env("AWS_REGION", "us-east-1")
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let cases = [
-        ("v3.tfstate", r#"{"version": 3, "modules": []}"#, "state format version 3 is not supported"),
-        ("enc.tfstate", r#"{"encrypted_data": "AAA", "encryption_version": "v0", "meta": {}}"#, "encrypted"),
-        ("broken.tfstate", "{\"version\": 4,\n\"resources\": [}", "not valid JSON at line 2"),
+        (
+            "v3.tfstate",
+            r#"{"version": 3, "modules": []}"#,
+            "state format version 3 is not supported",
+        ),
+        (
+            "enc.tfstate",
+            r#"{"encrypted_data": "AAA", "encryption_version": "v0", "meta": {}}"#,
+            "encrypted",
+        ),
+        (
+            "broken.tfstate",
+            "{\"version\": 4,\n\"resources\": [}",
+            "not valid JSON at line 2",
+        ),
     ];
     for (name, text, want) in cases {
         std::fs::write(dir.path().join(name), text).unwrap();
         let (code, stdout, stderr) = emu_less(&["scan", "--state", name]);
         assert_eq!(code, Some(2), "{name}: {stderr}");
         assert_eq!(stdout, "", "nothing on stdout when the scan could not run");
-        assert!(stderr.contains(name) && stderr.contains(want), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(want),
+            "{name}: {stderr}"
+        );
     }
     let (code, _, stderr) = emu_less(&["scan"]);
     assert_eq!(code, Some(2));
@@ -327,4 +461,3 @@ fn bad_state_input_gets_a_clear_error_naming_the_file() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("nope.tfstate"), "{stderr}");
 }
-

@@ -15,7 +15,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, Lister, TypeSpec};
+use super::{ListError, Lister, LiveResource, TypeSpec};
 
 /// Knobs for talking to AWS.
 #[derive(Debug, Clone)]

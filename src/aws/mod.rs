@@ -102,9 +102,14 @@ impl ListError {
             SdkError::DispatchFailure(d) if d.is_user() => FailureKind::Credentials,
             SdkError::DispatchFailure(_) => FailureKind::Unreachable,
             _ => match err.code().unwrap_or_default() {
-                "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException"
-                | "AuthFailure" | "OptInRequired" => FailureKind::AccessDenied,
-                "RequestLimitExceeded" | "Throttling" | "ThrottlingException"
+                "UnauthorizedOperation"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "AuthFailure"
+                | "OptInRequired" => FailureKind::AccessDenied,
+                "RequestLimitExceeded"
+                | "Throttling"
+                | "ThrottlingException"
                 | "TooManyRequestsException" => FailureKind::Throttled,
                 _ => FailureKind::Service,
             },
@@ -154,7 +159,9 @@ pub struct Inventory {
 impl Inventory {
     /// Whether `tf_type` was listed completely in `region`.
     pub fn is_listed(&self, region: &str, tf_type: &str) -> bool {
-        self.listed.iter().any(|(r, t)| r == region && *t == tf_type)
+        self.listed
+            .iter()
+            .any(|(r, t)| r == region && *t == tf_type)
     }
 }
 
@@ -186,10 +193,19 @@ pub async fn scan_live(
                 Err(_) => Err(ListError {
                     operation: spec.operation,
                     kind: FailureKind::Timeout,
-                    message: format!("no complete answer within the scan timeout of {}s", deadline.as_secs()),
+                    message: format!(
+                        "no complete answer within the scan timeout of {}s",
+                        deadline.as_secs()
+                    ),
                 }),
             };
-            tracing::debug!(region, tf_type = spec.tf_type, ok = result.is_ok(), elapsed_ms = started.elapsed().as_millis() as u64, "listed");
+            tracing::debug!(
+                region,
+                tf_type = spec.tf_type,
+                ok = result.is_ok(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "listed"
+            );
             (region, spec, result)
         })
         .buffer_unordered(MAX_CONCURRENT_LISTINGS)
@@ -218,7 +234,9 @@ pub async fn scan_live(
             }
         }
     }
-    inv.failures.sort_by(|a, b| (&a.region, a.tf_type).cmp(&(&b.region, b.tf_type)));
-    inv.resources.sort_by(|a, b| (a.tf_type, &a.id).cmp(&(b.tf_type, &b.id)));
+    inv.failures
+        .sort_by(|a, b| (&a.region, a.tf_type).cmp(&(&b.region, b.tf_type)));
+    inv.resources
+        .sort_by(|a, b| (a.tf_type, &a.id).cmp(&(b.tf_type, &b.id)));
     inv
 }

@@ -39,7 +39,11 @@ pub fn canonical_cidr(c: &str) -> String {
             format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
         }
         IpAddr::V6(a) if len <= 128 => {
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
             format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
         }
         _ => c.to_string(),
@@ -72,7 +76,10 @@ fn canonical_element(v: &Value) -> Value {
 /// The elements of an object set, canonical and keyed by their JSON text.
 pub(super) fn element_set(v: Option<&Value>) -> BTreeSet<String> {
     match v {
-        Some(Value::Array(items)) => items.iter().map(|e| canonical_element(e).to_string()).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|e| canonical_element(e).to_string())
+            .collect(),
         _ => BTreeSet::new(),
     }
 }
@@ -122,17 +129,27 @@ pub(super) fn compare(
         Kind::ObjectSet => {
             let inline = element_set(Some(expected));
             let live = element_set(Some(actual));
-            for added in live.iter().filter(|e| !inline.contains(*e) && !claimed.contains(*e)) {
+            for added in live
+                .iter()
+                .filter(|e| !inline.contains(*e) && !claimed.contains(*e))
+            {
                 out.push(Change::new(path, &Value::Null, &parse(added)));
             }
-            for removed in inline.iter().filter(|e| !live.contains(*e) && !claimed.contains(*e)) {
+            for removed in inline
+                .iter()
+                .filter(|e| !live.contains(*e) && !claimed.contains(*e))
+            {
                 out.push(Change::new(path, &parse(removed), &Value::Null));
             }
         }
         Kind::Tags => {
             let map = |v: &Value| -> Map<String, Value> {
                 match v {
-                    Value::Object(m) => m.iter().filter(|(k, _)| !k.starts_with("aws:")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    Value::Object(m) => m
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("aws:"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
                     _ => Map::new(),
                 }
             };
@@ -183,26 +200,62 @@ mod tests {
             (Kind::Scalar, json!(20), json!("20")),
             (Kind::Scalar, json!(true), json!("true")),
             (Kind::Cidr, json!("10.0.0.5/16"), json!("10.0.0.0/16")),
-            (Kind::Cidr, json!("2001:DB8:0:0::/56"), json!("2001:db8::/56")),
+            (
+                Kind::Cidr,
+                json!("2001:DB8:0:0::/56"),
+                json!("2001:db8::/56"),
+            ),
             (Kind::Set, json!(["b", "a", "a"]), json!(["a", "b"])),
             (Kind::Set, json!(null), json!([])),
-            (Kind::ObjectSet, json!([{"a": 1, "d": ""}, {"b": 2}]), json!([{"b": 2}, {"a": 1}])),
+            (
+                Kind::ObjectSet,
+                json!([{"a": 1, "d": ""}, {"b": 2}]),
+                json!([{"b": 2}, {"a": 1}]),
+            ),
             (Kind::ObjectSet, json!(null), json!([])),
             (Kind::Tags, json!(null), json!({})),
-            (Kind::Tags, json!({"a": "1"}), json!({"a": "1", "aws:cloudformation:stack-id": "x"})),
+            (
+                Kind::Tags,
+                json!({"a": "1"}),
+                json!({"a": "1", "aws:cloudformation:stack-id": "x"}),
+            ),
         ];
         for (kind, e, a) in same {
-            assert_eq!(changes(kind, e.clone(), a.clone()), [], "{kind:?} {e} vs {a}");
+            assert_eq!(
+                changes(kind, e.clone(), a.clone()),
+                [],
+                "{kind:?} {e} vs {a}"
+            );
         }
     }
 
     #[test]
     fn real_drift_is_reported_in_terraform_paths() {
         let cases = [
-            (Kind::Scalar, json!("t3.micro"), json!("t3.large"), vec![("attr", json!("t3.micro"), json!("t3.large"))]),
-            (Kind::Scalar, json!(false), json!(true), vec![("attr", json!(false), json!(true))]),
-            (Kind::Scalar, json!(0), json!(null), vec![("attr", json!(0), json!(null))]),
-            (Kind::Set, json!(["sg-1"]), json!(["sg-1", "sg-2"]), vec![("attr", json!(["sg-1"]), json!(["sg-1", "sg-2"]))]),
+            (
+                Kind::Scalar,
+                json!("t3.micro"),
+                json!("t3.large"),
+                vec![("attr", json!("t3.micro"), json!("t3.large"))],
+            ),
+            (
+                Kind::Scalar,
+                json!(false),
+                json!(true),
+                vec![("attr", json!(false), json!(true))],
+            ),
+            (
+                Kind::Scalar,
+                json!(0),
+                json!(null),
+                vec![("attr", json!(0), json!(null))],
+            ),
+            (
+                Kind::Set,
+                json!(["sg-1"]),
+                json!(["sg-1", "sg-2"]),
+                vec![("attr", json!(["sg-1"]), json!(["sg-1", "sg-2"]))],
+            ),
             (
                 Kind::Tags,
                 json!({"Env": "prod", "Gone": "x", "Empty": ""}),
@@ -217,12 +270,21 @@ mod tests {
                 Kind::ObjectSet,
                 json!([{"p": "tcp", "port": 443}, {"p": "tcp", "port": 80}]),
                 json!([{"p": "tcp", "port": 443}, {"p": "tcp", "port": 22}]),
-                vec![("attr", json!(null), json!({"p": "tcp", "port": 22})), ("attr", json!({"p": "tcp", "port": 80}), json!(null))],
+                vec![
+                    ("attr", json!(null), json!({"p": "tcp", "port": 22})),
+                    ("attr", json!({"p": "tcp", "port": 80}), json!(null)),
+                ],
             ),
         ];
         for (kind, e, a, want) in cases {
-            let got: Vec<_> = changes(kind, e, a).into_iter().map(|c| (c.path, c.expected, c.actual)).collect();
-            let want: Vec<_> = want.into_iter().map(|(p, e, a)| (p.to_string(), e, a)).collect();
+            let got: Vec<_> = changes(kind, e, a)
+                .into_iter()
+                .map(|c| (c.path, c.expected, c.actual))
+                .collect();
+            let want: Vec<_> = want
+                .into_iter()
+                .map(|(p, e, a)| (p.to_string(), e, a))
+                .collect();
             assert_eq!(got, want);
         }
     }
@@ -233,14 +295,36 @@ mod tests {
         let mut out = Vec::new();
         // Live has the claimed rule: not "added". State's inline copy of it
         // (after a refresh) is gone live: not "removed" on the parent either.
-        compare("ingress", Kind::ObjectSet, &json!([]), &json!([{"p": "tcp", "port": 5432}]), &claimed, &mut out);
-        compare("ingress", Kind::ObjectSet, &json!([{"p": "tcp", "port": 5432}]), &json!([]), &claimed, &mut out);
+        compare(
+            "ingress",
+            Kind::ObjectSet,
+            &json!([]),
+            &json!([{"p": "tcp", "port": 5432}]),
+            &claimed,
+            &mut out,
+        );
+        compare(
+            "ingress",
+            Kind::ObjectSet,
+            &json!([{"p": "tcp", "port": 5432}]),
+            &json!([]),
+            &claimed,
+            &mut out,
+        );
         assert_eq!(out, []);
     }
 
     #[test]
     fn protocols_and_cidrs_have_one_spelling() {
-        for (p, want) in [("-1", "-1"), ("all", "-1"), ("6", "tcp"), ("TCP", "tcp"), ("17", "udp"), ("1", "icmp"), ("50", "50")] {
+        for (p, want) in [
+            ("-1", "-1"),
+            ("all", "-1"),
+            ("6", "tcp"),
+            ("TCP", "tcp"),
+            ("17", "udp"),
+            ("1", "icmp"),
+            ("50", "50"),
+        ] {
             assert_eq!(canonical_protocol(p), want);
         }
         for (c, want) in [

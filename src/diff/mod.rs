@@ -103,8 +103,11 @@ type ClaimKey = (String, String, &'static str); // (parent type, parent id, attr
 
 /// Diffs `state` (regions already resolved) against the inventory.
 pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
-    let live: HashMap<(&str, &str), &LiveResource> =
-        inv.resources.iter().map(|r| ((r.tf_type, r.id.as_str()), r)).collect();
+    let live: HashMap<(&str, &str), &LiveResource> = inv
+        .resources
+        .iter()
+        .map(|r| ((r.tf_type, r.id.as_str()), r))
+        .collect();
     let mut out = DiffOutcome::default();
     let mut declared: HashSet<(&str, &str)> = HashSet::new();
 
@@ -114,7 +117,9 @@ pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
         let Some(split) = resources::find(&r.tf_type).and_then(|s| s.split_out.as_ref()) else {
             continue;
         };
-        let Some(parent) = (split.parent_id)(&r.attrs) else { continue };
+        let Some(parent) = (split.parent_id)(&r.attrs) else {
+            continue;
+        };
         for (attr, element) in (split.elements)(&r.attrs) {
             claims
                 .entry((split.parent_type.to_string(), parent.clone(), attr))
@@ -137,7 +142,8 @@ pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
         declared.insert((spec.tf_type, r.id.as_str()));
         let Some(l) = live.get(&(spec.tf_type, r.id.as_str())) else {
             if inv.is_listed(&region, spec.tf_type) {
-                out.findings.push(finding(FindingKind::Missing, r, &region, Vec::new()));
+                out.findings
+                    .push(finding(FindingKind::Missing, r, &region, Vec::new()));
             } else {
                 out.unverified.push(unverified(r, &region));
             }
@@ -184,7 +190,8 @@ fn check_split_out(
     let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
     let Some(p) = live.get(&(split.parent_type, parent.as_str())) else {
         if inv.is_listed(region, split.parent_type) {
-            out.findings.push(finding(FindingKind::Missing, r, region, Vec::new()));
+            out.findings
+                .push(finding(FindingKind::Missing, r, region, Vec::new()));
         } else {
             out.unverified.push(unverified(r, region));
         }
@@ -209,14 +216,22 @@ fn check_split_out(
     } else {
         FindingKind::Changed
     };
-    let changes = if kind == FindingKind::Missing { Vec::new() } else { absent };
+    let changes = if kind == FindingKind::Missing {
+        Vec::new()
+    } else {
+        absent
+    };
     out.findings.push(finding(kind, r, &p.region, changes));
 }
 
 /// Live resources that no state declares, less AWS's own and those that
 /// belong to another resource; and only where ownership could be decided.
 fn unmanaged(inv: &Inventory, declared: &HashSet<(&str, &str)>) -> Vec<Finding> {
-    let owned: HashSet<&str> = inv.resources.iter().flat_map(|r| r.owns.iter().map(String::as_str)).collect();
+    let owned: HashSet<&str> = inv
+        .resources
+        .iter()
+        .flat_map(|r| r.owns.iter().map(String::as_str))
+        .collect();
     let implicit: HashSet<&str> = inv
         .resources
         .iter()
@@ -227,9 +242,15 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(&str, &str)>) -> Vec<Finding> 
         .iter()
         .filter(|r| !declared.contains(&(r.tf_type, r.id.as_str())))
         .filter(|r| r.implicit.is_none() && !owned.contains(r.id.as_str()))
-        .filter(|r| !r.attached_to.as_deref().is_some_and(|a| implicit.contains(a)))
         .filter(|r| {
-            let needs = resources::find(r.tf_type).map(|s| s.unmanaged_needs).unwrap_or_default();
+            !r.attached_to
+                .as_deref()
+                .is_some_and(|a| implicit.contains(a))
+        })
+        .filter(|r| {
+            let needs = resources::find(r.tf_type)
+                .map(|s| s.unmanaged_needs)
+                .unwrap_or_default();
             needs.iter().all(|t| inv.is_listed(&r.region, t))
         })
         .map(|r| Finding {

@@ -12,14 +12,22 @@ use crate::diff::{Finding, FindingKind};
 pub fn render_table(r: &Report) -> String {
     let mut out = String::new();
     let s = &r.summary;
-    let state_word = if r.scan.states.len() == 1 { "state" } else { "states" };
+    let state_word = if r.scan.states.len() == 1 {
+        "state"
+    } else {
+        "states"
+    };
     let _ = writeln!(
         out,
         "tfdrift scan of {} managed resources from {} {state_word}, in {}: {}",
         s.managed,
         r.scan.states.len(),
         r.scan.regions.join(", "),
-        if r.scan.complete { "complete" } else { "INCOMPLETE" }
+        if r.scan.complete {
+            "complete"
+        } else {
+            "INCOMPLETE"
+        }
     );
 
     for (kind, mark) in [
@@ -37,10 +45,20 @@ pub fn render_table(r: &Report) -> String {
                 Some(a) => format!("{a}  {}", f.id),
                 None => format!("{} {}", f.tf_type, f.id),
             };
-            let name = f.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+            let name = f
+                .name
+                .as_deref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default();
             let _ = writeln!(out, "  {mark} {what}{name}  ({})", f.region);
             for c in &f.changes {
-                let _ = writeln!(out, "      {}: {} → {}", c.path, show(&c.expected), show(&c.actual));
+                let _ = writeln!(
+                    out,
+                    "      {}: {} → {}",
+                    c.path,
+                    show(&c.expected),
+                    show(&c.actual)
+                );
             }
         }
     }
@@ -54,10 +72,18 @@ pub fn render_table(r: &Report) -> String {
         for e in &r.scan.errors {
             let kind = serde_json::to_value(e.kind).ok();
             let kind = kind.as_ref().and_then(Value::as_str).unwrap_or("error");
-            let _ = writeln!(out, "  ! {} {} ({}): {kind}: {}", e.region, e.tf_type, e.operation, e.message);
+            let _ = writeln!(
+                out,
+                "  ! {} {} ({}): {kind}: {}",
+                e.region, e.tf_type, e.operation, e.message
+            );
         }
         if !r.scan.unverified.is_empty() {
-            let _ = writeln!(out, "  {} managed resource(s) could not be verified:", r.scan.unverified.len());
+            let _ = writeln!(
+                out,
+                "  {} managed resource(s) could not be verified:",
+                r.scan.unverified.len()
+            );
             for u in &r.scan.unverified {
                 let _ = writeln!(out, "    ? {}  {}  ({})", u.address, u.id, u.region);
             }
@@ -70,7 +96,11 @@ pub fn render_table(r: &Report) -> String {
             .iter()
             .map(|(t, n)| format!("{t} ×{n}"))
             .collect();
-        let _ = writeln!(out, "\nNot checked (type not supported yet): {}", types.join(", "));
+        let _ = writeln!(
+            out,
+            "\nNot checked (type not supported yet): {}",
+            types.join(", ")
+        );
     }
 
     let _ = writeln!(
@@ -81,7 +111,11 @@ pub fn render_table(r: &Report) -> String {
         s.changed,
         s.missing,
         s.unmanaged,
-        if s.unverified > 0 { format!(" · {} unverified", s.unverified) } else { String::new() },
+        if s.unverified > 0 {
+            format!(" · {} unverified", s.unverified)
+        } else {
+            String::new()
+        },
         s.coverage_percent
     );
     if r.findings.is_empty() && r.scan.complete {
@@ -97,21 +131,30 @@ fn show(v: &Value) -> String {
         Value::Null => "(none)".into(),
         Value::Object(m) => {
             // Rules and routes read best protocol and ports first.
-            let rank = |k: &str| ["protocol", "from_port", "to_port"].iter().position(|p| *p == k).unwrap_or(3);
+            let rank = |k: &str| {
+                ["protocol", "from_port", "to_port"]
+                    .iter()
+                    .position(|p| *p == k)
+                    .unwrap_or(3)
+            };
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by_key(|(k, _)| rank(k));
             entries
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => format!("{k}={s}"),
-                Value::Array(items) => format!(
-                    "{k}=[{}]",
-                    items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect::<Vec<_>>().join(", ")
-                ),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}={s}"),
+                    Value::Array(items) => format!(
+                        "{k}=[{}]",
+                        items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    other => format!("{k}={other}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
         }
         other => other.to_string(),
     }

@@ -20,11 +20,20 @@ fn report(complete: bool) -> Report {
         name: None,
         changes,
     };
-    let mut unmanaged = finding(FindingKind::Unmanaged, None, "aws_security_group", "sg-0hand", vec![]);
+    let mut unmanaged = finding(
+        FindingKind::Unmanaged,
+        None,
+        "aws_security_group",
+        "sg-0hand",
+        vec![],
+    );
     unmanaged.name = Some("hand-made".into());
     Report {
         version: REPORT_VERSION,
-        tool: Tool { name: "tfdrift", version: "0.0.0-test" },
+        tool: Tool {
+            name: "tfdrift",
+            version: "0.0.0-test",
+        },
         scan: ScanInfo {
             started_at: datetime!(2026-11-23 09:00:00 UTC),
             finished_at: datetime!(2026-11-23 09:00:02 UTC),
@@ -41,7 +50,9 @@ fn report(complete: bool) -> Report {
                     tf_type: "aws_instance",
                     operation: "DescribeInstances",
                     kind: FailureKind::AccessDenied,
-                    message: "You are not authorized to perform this operation. (UnauthorizedOperation)".into(),
+                    message:
+                        "You are not authorized to perform this operation. (UnauthorizedOperation)"
+                            .into(),
                 }]
             },
             unverified: if complete {
@@ -73,8 +84,16 @@ fn report(complete: bool) -> Report {
                 "aws_instance",
                 "i-0blue",
                 vec![
-                    Change { path: "instance_type".into(), expected: json!("t3.micro"), actual: json!("t3.large") },
-                    Change { path: "tags.Team".into(), expected: json!("web"), actual: json!(null) },
+                    Change {
+                        path: "instance_type".into(),
+                        expected: json!("t3.micro"),
+                        actual: json!("t3.large"),
+                    },
+                    Change {
+                        path: "tags.Team".into(),
+                        expected: json!("web"),
+                        actual: json!(null),
+                    },
                 ],
             ),
             finding(
@@ -88,7 +107,13 @@ fn report(complete: bool) -> Report {
                     actual: json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
                 }],
             ),
-            finding(FindingKind::Missing, Some("module.net.aws_subnet.b"), "aws_subnet", "subnet-0b", vec![]),
+            finding(
+                FindingKind::Missing,
+                Some("module.net.aws_subnet.b"),
+                "aws_subnet",
+                "subnet-0b",
+                vec![],
+            ),
             unmanaged,
         ],
     }

@@ -56,34 +56,38 @@ enum Backend {
 }
 
 fn find_backend(body: &Body, file: &Path) -> Result<Option<Backend>, StateError> {
-    for block in body.blocks().filter(|b| b.identifier() == "terraform") {
-        for backend in block.body().blocks().filter(|b| b.identifier() == "backend") {
-            let kind = backend
-                .labels()
-                .first()
-                .map(|l| l.as_str().to_string())
-                .unwrap_or_default();
-            if kind != "local" {
-                return Ok(Some(Backend::Other(kind)));
-            }
-            let path = match backend.body().attributes().find(|a| a.key() == "path") {
-                None => "terraform.tfstate".to_string(),
-                Some(attr) => match attr.expr() {
-                    Expression::String(s) => s.clone(),
-                    other => {
-                        return Err(StateError::Config {
-                            file: file.display().to_string(),
-                            message: format!(
-                                "backend \"local\" path must be a plain string, found `{other}`"
-                            ),
-                        });
-                    }
-                },
-            };
-            return Ok(Some(Backend::Local(path)));
-        }
+    // Terraform allows one backend block; the first one found decides.
+    let backend = body
+        .blocks()
+        .filter(|b| b.identifier() == "terraform")
+        .flat_map(|b| b.body().blocks())
+        .find(|b| b.identifier() == "backend");
+    let Some(backend) = backend else {
+        return Ok(None);
+    };
+    let kind = backend
+        .labels()
+        .first()
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
+    if kind != "local" {
+        return Ok(Some(Backend::Other(kind)));
     }
-    Ok(None)
+    let path = match backend.body().attributes().find(|a| a.key() == "path") {
+        None => "terraform.tfstate".to_string(),
+        Some(attr) => match attr.expr() {
+            Expression::String(s) => s.clone(),
+            other => {
+                return Err(StateError::Config {
+                    file: file.display().to_string(),
+                    message: format!(
+                        "backend \"local\" path must be a plain string, found `{other}`"
+                    ),
+                });
+            }
+        },
+    };
+    Ok(Some(Backend::Local(path)))
 }
 
 #[cfg(test)]
@@ -106,12 +110,19 @@ mod tests {
         )]);
         let sources = discover_sources(dir.path()).unwrap();
         assert_eq!(sources.len(), 1);
-        assert!(sources[0].name().ends_with("state/prod.tfstate"), "{}", sources[0].name());
+        assert!(
+            sources[0].name().ends_with("state/prod.tfstate"),
+            "{}",
+            sources[0].name()
+        );
     }
 
     #[test]
     fn defaults_to_terraform_tfstate() {
-        let dir = dir_with(&[("main.tf", "resource \"aws_vpc\" \"a\" {}\n"), ("terraform.tfstate", "{}")]);
+        let dir = dir_with(&[
+            ("main.tf", "resource \"aws_vpc\" \"a\" {}\n"),
+            ("terraform.tfstate", "{}"),
+        ]);
         let sources = discover_sources(dir.path()).unwrap();
         assert!(sources[0].name().ends_with("terraform.tfstate"));
     }
@@ -124,9 +135,15 @@ mod tests {
 
         let dir = dir_with(&[("backend.tf", "terraform {\n  backend \"remote\" {}\n}\n")]);
         let err = discover_sources(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("backend.tf") && err.contains("\"remote\" is not supported"), "{err}");
+        assert!(
+            err.contains("backend.tf") && err.contains("\"remote\" is not supported"),
+            "{err}"
+        );
 
-        let dir = dir_with(&[("broken.tf", "terraform {\n  backend \"local\" {\n    path = \n}\n")]);
+        let dir = dir_with(&[(
+            "broken.tf",
+            "terraform {\n  backend \"local\" {\n    path = \n}\n",
+        )]);
         let err = discover_sources(dir.path()).err().unwrap().to_string();
         assert!(err.contains("broken.tf"), "{err}");
     }

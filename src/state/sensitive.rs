@@ -83,9 +83,10 @@ fn redact_path(attrs: &mut Map<String, Value>, steps: &[Value]) {
         let next = match (cur, key) {
             (Value::Object(map), Some(Value::String(k))) => map.get_mut(k),
             // index steps wrap the key: {"value": 0, "type": "number"}
-            (Value::Object(map), Some(Value::Object(k))) => {
-                k.get("value").and_then(Value::as_str).and_then(|k| map.get_mut(k))
-            }
+            (Value::Object(map), Some(Value::Object(k))) => k
+                .get("value")
+                .and_then(Value::as_str)
+                .and_then(|k| map.get_mut(k)),
             (Value::Array(items), Some(Value::Object(k))) => k
                 .get("value")
                 .and_then(Value::as_u64)

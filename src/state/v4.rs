@@ -77,7 +77,12 @@ pub(crate) fn parse_state(reader: impl Read, path: &str) -> Result<State, StateE
             };
             sensitive::redact(&mut attrs, &inst.sensitive_attributes);
             resources.push(StateResource {
-                address: address(r.module.as_deref(), &r.tf_type, &r.name, inst.index_key.as_ref()),
+                address: address(
+                    r.module.as_deref(),
+                    &r.tf_type,
+                    &r.name,
+                    inst.index_key.as_ref(),
+                ),
                 region: region_hint(&attrs),
                 tf_type: r.tf_type.clone(),
                 id,
@@ -149,9 +154,27 @@ mod tests {
     fn addresses_cover_modules_count_and_for_each() {
         let cases = [
             (None, "aws_vpc", "main", None, "aws_vpc.main"),
-            (Some("module.net"), "aws_subnet", "a", None, "module.net.aws_subnet.a"),
-            (None, "aws_instance", "web", Some(serde_json::json!(0)), "aws_instance.web[0]"),
-            (None, "aws_instance", "web", Some(serde_json::json!("blue")), "aws_instance.web[\"blue\"]"),
+            (
+                Some("module.net"),
+                "aws_subnet",
+                "a",
+                None,
+                "module.net.aws_subnet.a",
+            ),
+            (
+                None,
+                "aws_instance",
+                "web",
+                Some(serde_json::json!(0)),
+                "aws_instance.web[0]",
+            ),
+            (
+                None,
+                "aws_instance",
+                "web",
+                Some(serde_json::json!("blue")),
+                "aws_instance.web[\"blue\"]",
+            ),
             (
                 Some("module.a[\"x\"].module.b"),
                 "aws_vpc",
@@ -181,16 +204,28 @@ mod tests {
     #[test]
     fn rejects_what_it_cannot_read_and_names_the_file() {
         let cases = [
-            (r#"{"version": 3, "modules": []}"#, "version 3 is not supported"),
+            (
+                r#"{"version": 3, "modules": []}"#,
+                "version 3 is not supported",
+            ),
             (r#"{"version": 1}"#, "version 1 is not supported"),
-            (r#"{"encrypted_data": "AAAA", "encryption_version": "v0", "meta": {}}"#, "encrypted"),
-            ("{\"version\": 4,\n \"resources\": [", "not valid JSON at line 2"),
+            (
+                r#"{"encrypted_data": "AAAA", "encryption_version": "v0", "meta": {}}"#,
+                "encrypted",
+            ),
+            (
+                "{\"version\": 4,\n \"resources\": [",
+                "not valid JSON at line 2",
+            ),
             (r#"{"hello": "world"}"#, "not a Terraform state"),
         ];
         for (text, want) in cases {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{err:?} should contain {want:?}");
-            assert!(err.starts_with("test.tfstate"), "{err:?} should name the file");
+            assert!(
+                err.starts_with("test.tfstate"),
+                "{err:?} should name the file"
+            );
         }
     }
 
@@ -221,6 +256,57 @@ mod tests {
                 ("aws_vpc.m", "vpc-1", Some("eu-west-1")),
                 ("aws_subnet.s", "subnet-1", Some("us-east-1"))
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    /// A state written by Terraform 1.9 with modules, count, for_each, a
+    /// data source and secrets both marked and unmarked.
+    #[test]
+    fn reads_a_realistic_state_and_leaks_no_secret() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/state/modules_count_for_each.tfstate"
+        );
+        let state = parse_state(std::fs::File::open(path).unwrap(), path).unwrap();
+        let got: Vec<_> = state
+            .resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.id.as_str(), r.region.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("module.net.aws_subnet.a", "subnet-a", Some("eu-west-1")),
+                ("aws_instance.web[0]", "i-0", Some("eu-west-1")),
+                ("aws_instance.web[1]", "i-1", Some("eu-west-1")),
+                ("aws_db_instance.main", "db-1", None),
+                (
+                    "module.app[\"blue\"].aws_security_group.this[\"blue\"]",
+                    "sg-blue",
+                    None
+                ),
+            ]
+        );
+        let everything = format!("{:?}", state.resources);
+        for secret in [
+            "c2VjcmV0LWJvb3RzdHJhcA==",
+            "rds-secret",
+            "tag-secret",
+            "out-secret",
+        ] {
+            assert!(
+                !everything.contains(secret),
+                "{secret} leaked: {everything}"
+            );
+        }
+        assert_eq!(
+            state.resources[3].attrs["username"], "admin",
+            "only secrets are redacted"
         );
     }
 }

@@ -24,12 +24,18 @@ pub fn repo() -> PathBuf {
 pub fn cache() -> PathBuf {
     std::env::var_os("TFDRIFT_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tfdrift"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tfdrift")
+        })
 }
 
 fn python() -> PathBuf {
     let p = cache().join("venv/bin/python");
-    assert!(p.exists(), "{} is missing: run scripts/setup-test-env.sh first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-test-env.sh first",
+        p.display()
+    );
     p
 }
 
@@ -61,7 +67,11 @@ impl Emulator {
             .strip_prefix("PORT ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("emulator did not report a port: {line:?}"));
-        Self { child, _stdin: stdin, port }
+        Self {
+            child,
+            _stdin: stdin,
+            port,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -100,7 +110,10 @@ impl Emulator {
         let mut response = String::new();
         s.read_to_string(&mut response).expect("receive");
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{method} {path}: {head}");
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{method} {path}: {head}"
+        );
         body.to_string()
     }
 
@@ -109,7 +122,9 @@ impl Emulator {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "tests"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
             .load()
             .await;
         aws_sdk_ec2::Client::new(&config)
@@ -134,10 +149,16 @@ impl Workspace {
     /// fresh directory and runs `terraform apply` against `emu`.
     pub fn apply(emu: &Emulator, name: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(repo().join("fixtures/tf/provider.tf"), dir.path().join("provider.tf")).expect("copy provider.tf");
-        for entry in std::fs::read_dir(repo().join("fixtures/tf").join(name)).expect("fixture dir") {
+        std::fs::copy(
+            repo().join("fixtures/tf/provider.tf"),
+            dir.path().join("provider.tf"),
+        )
+        .expect("copy provider.tf");
+        for entry in std::fs::read_dir(repo().join("fixtures/tf").join(name)).expect("fixture dir")
+        {
             let path = entry.expect("dir entry").path();
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("file name"))).expect("copy fixture");
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("file name")))
+                .expect("copy fixture");
         }
         let ws = Self { dir };
         ws.terraform(emu, "apply");
@@ -170,16 +191,25 @@ impl Workspace {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        eprintln!("terraform {command} took {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "terraform {command} took {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
         out
     }
 
     /// The id of the resource at `address` in the state.
     pub fn id(&self, address: &str) -> String {
-        let state: Value = serde_json::from_str(&std::fs::read_to_string(self.state_path()).expect("state")).expect("state JSON");
+        let state: Value =
+            serde_json::from_str(&std::fs::read_to_string(self.state_path()).expect("state"))
+                .expect("state JSON");
         for r in state["resources"].as_array().expect("resources") {
             for inst in r["instances"].as_array().expect("instances") {
-                let mut addr = format!("{}.{}", r["type"].as_str().unwrap(), r["name"].as_str().unwrap());
+                let mut addr = format!(
+                    "{}.{}",
+                    r["type"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                );
                 match &inst["index_key"] {
                     Value::Number(n) => addr.push_str(&format!("[{n}]")),
                     v @ Value::String(_) => addr.push_str(&format!("[{v}]")),
@@ -205,8 +235,12 @@ pub struct Run {
 impl Run {
     /// The JSON report on stdout; fails the test if stdout is not JSON.
     pub fn report(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not a JSON report ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -238,7 +272,13 @@ pub fn tfdrift(emu: &Emulator, cwd: &Path, args: &[&str]) -> Run {
 /// `tfdrift scan --format json` with the workspace's state.
 pub fn scan_json(emu: &Emulator, ws: &Workspace, extra: &[&str]) -> (Run, Value) {
     let state = ws.state_path();
-    let mut args = vec!["scan", "--format", "json", "--state", state.to_str().expect("utf-8 path")];
+    let mut args = vec![
+        "scan",
+        "--format",
+        "json",
+        "--state",
+        state.to_str().expect("utf-8 path"),
+    ];
     args.extend_from_slice(extra);
     let run = tfdrift(emu, ws.path(), &args);
     let report = run.report();
@@ -253,8 +293,17 @@ pub fn brief(report: &Value) -> Vec<(String, String, Vec<String>)> {
         .expect("findings")
         .iter()
         .map(|f| {
-            let who = f["address"].as_str().or(f["id"].as_str()).unwrap_or_default().to_string();
-            let paths = f["changes"].as_array().expect("changes").iter().map(|c| c["path"].as_str().unwrap().to_string()).collect();
+            let who = f["address"]
+                .as_str()
+                .or(f["id"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let paths = f["changes"]
+                .as_array()
+                .expect("changes")
+                .iter()
+                .map(|c| c["path"].as_str().unwrap().to_string())
+                .collect();
             (f["kind"].as_str().unwrap().to_string(), who, paths)
         })
         .collect()
@@ -262,5 +311,9 @@ pub fn brief(report: &Value) -> Vec<(String, String, Vec<String>)> {
 
 /// Shorthand for building expected `brief` rows.
 pub fn row(kind: &str, who: &str, paths: &[&str]) -> (String, String, Vec<String>) {
-    (kind.into(), who.into(), paths.iter().map(|p| p.to_string()).collect())
+    (
+        kind.into(),
+        who.into(),
+        paths.iter().map(|p| p.to_string()).collect(),
+    )
 }

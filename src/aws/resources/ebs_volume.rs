@@ -9,7 +9,7 @@
 use aws_sdk_ec2::types::{Volume, VolumeType};
 use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, put, name_tag, s, tags};
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -55,7 +55,10 @@ fn normalise(v: &Volume) -> LiveResource {
     a.insert("availability_zone".into(), s(v.availability_zone()));
     put(&mut a, "size", v.size());
     a.insert("type".into(), s(ty.map(|t| t.as_str())));
-    if matches!(ty, Some(VolumeType::Io1 | VolumeType::Io2 | VolumeType::Gp3)) {
+    if matches!(
+        ty,
+        Some(VolumeType::Io1 | VolumeType::Io2 | VolumeType::Gp3)
+    ) {
         put(&mut a, "iops", v.iops());
     }
     if ty == Some(&VolumeType::Gp3) {
@@ -73,7 +76,10 @@ fn normalise(v: &Volume) -> LiveResource {
     r.name = name_tag(v.tags());
     if let Some(att) = v.attachments().first() {
         r.attached_to = att.instance_id().map(str::to_string);
-        if v.attachments().iter().any(|a| a.delete_on_termination() == Some(true)) {
+        if v.attachments()
+            .iter()
+            .any(|a| a.delete_on_termination() == Some(true))
+        {
             r.implicit = Some("a volume that is deleted with its instance");
         }
     }
@@ -91,7 +97,13 @@ mod tests {
     fn compares_iops_and_throughput_only_where_declared() {
         let cases = [
             (
-                Volume::builder().volume_id("vol-1").volume_type(VolumeType::Gp2).size(8).iops(100).encrypted(false).build(),
+                Volume::builder()
+                    .volume_id("vol-1")
+                    .volume_type(VolumeType::Gp2)
+                    .size(8)
+                    .iops(100)
+                    .encrypted(false)
+                    .build(),
                 json!({"availability_zone": null, "size": 8, "type": "gp2", "encrypted": false, "snapshot_id": null,
                        "outpost_arn": null, "tags": {}}),
             ),
@@ -119,7 +131,12 @@ mod tests {
     fn volumes_that_die_with_their_instance_are_implicit() {
         let v = Volume::builder()
             .volume_id("vol-1")
-            .attachments(VolumeAttachment::builder().instance_id("i-1").delete_on_termination(true).build())
+            .attachments(
+                VolumeAttachment::builder()
+                    .instance_id("i-1")
+                    .delete_on_termination(true)
+                    .build(),
+            )
             .build();
         let r = normalise(&v);
         assert!(r.implicit.is_some());

@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{Instance, InstanceStateName, MonitoringState};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{ListError, LiveResource, TypeSpec, err, put, name_tag, pick, s, string_set, tags};
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, pick, put, s, string_set, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -70,7 +70,9 @@ fn normalise(i: &Instance) -> LiveResource {
         .iter()
         .find(|eni| eni.attachment().and_then(|a| a.device_index()) == Some(0));
     let groups = match primary {
-        Some(eni) if !eni.groups().is_empty() => string_set(eni.groups().iter().filter_map(|g| g.group_id())),
+        Some(eni) if !eni.groups().is_empty() => {
+            string_set(eni.groups().iter().filter_map(|g| g.group_id()))
+        }
         _ => string_set(i.security_groups().iter().filter_map(|g| g.group_id())),
     };
     // Terraform records the profile's name; the API returns its ARN
@@ -88,8 +90,14 @@ fn normalise(i: &Instance) -> LiveResource {
 
     let mut a = Attrs::new();
     a.insert("ami".into(), s(i.image_id()));
-    a.insert("instance_type".into(), s(i.instance_type().map(|t| t.as_str())));
-    a.insert("availability_zone".into(), s(placement.and_then(|p| p.availability_zone())));
+    a.insert(
+        "instance_type".into(),
+        s(i.instance_type().map(|t| t.as_str())),
+    );
+    a.insert(
+        "availability_zone".into(),
+        s(placement.and_then(|p| p.availability_zone())),
+    );
     a.insert("subnet_id".into(), s(i.subnet_id()));
     a.insert("vpc_security_group_ids".into(), groups);
     a.insert("key_name".into(), s(i.key_name()));
@@ -97,11 +105,24 @@ fn normalise(i: &Instance) -> LiveResource {
     put(&mut a, "monitoring", monitoring);
     put(&mut a, "source_dest_check", i.source_dest_check());
     put(&mut a, "ebs_optimized", i.ebs_optimized());
-    a.insert("tenancy".into(), s(placement.and_then(|p| p.tenancy()).map(|t| t.as_str())));
+    a.insert(
+        "tenancy".into(),
+        s(placement.and_then(|p| p.tenancy()).map(|t| t.as_str())),
+    );
     if let Some(m) = meta {
-        a.insert("metadata_options.http_endpoint".into(), s(m.http_endpoint().map(|v| v.as_str())));
-        a.insert("metadata_options.http_tokens".into(), s(m.http_tokens().map(|v| v.as_str())));
-        put(&mut a, "metadata_options.http_put_response_hop_limit", m.http_put_response_hop_limit());
+        a.insert(
+            "metadata_options.http_endpoint".into(),
+            s(m.http_endpoint().map(|v| v.as_str())),
+        );
+        a.insert(
+            "metadata_options.http_tokens".into(),
+            s(m.http_tokens().map(|v| v.as_str())),
+        );
+        put(
+            &mut a,
+            "metadata_options.http_put_response_hop_limit",
+            m.http_put_response_hop_limit(),
+        );
     }
     a.insert("tags".into(), tags(i.tags()));
 
@@ -142,9 +163,9 @@ fn from_state(state: &Map<String, Value>) -> Attrs {
 #[cfg(test)]
 mod tests {
     use aws_sdk_ec2::types::{
-        EbsInstanceBlockDevice, GroupIdentifier, IamInstanceProfile, InstanceBlockDeviceMapping,
-        InstanceMetadataOptionsResponse, InstanceNetworkInterface, InstanceNetworkInterfaceAttachment,
-        HttpTokensState, InstanceType, Monitoring, Placement,
+        EbsInstanceBlockDevice, GroupIdentifier, HttpTokensState, IamInstanceProfile,
+        InstanceBlockDeviceMapping, InstanceMetadataOptionsResponse, InstanceNetworkInterface,
+        InstanceNetworkInterfaceAttachment, InstanceType, Monitoring, Placement,
     };
     use serde_json::json;
 
@@ -156,8 +177,17 @@ mod tests {
             .image_id("ami-1")
             .instance_type(InstanceType::T3Micro)
             .subnet_id("subnet-1")
-            .placement(Placement::builder().availability_zone("us-east-1a").tenancy("default".into()).build())
-            .monitoring(Monitoring::builder().state(MonitoringState::Disabled).build())
+            .placement(
+                Placement::builder()
+                    .availability_zone("us-east-1a")
+                    .tenancy("default".into())
+                    .build(),
+            )
+            .monitoring(
+                Monitoring::builder()
+                    .state(MonitoringState::Disabled)
+                    .build(),
+            )
             .source_dest_check(true)
             .ebs_optimized(false)
             .root_device_name("/dev/xvda")
@@ -174,11 +204,17 @@ mod tests {
     fn normalises_an_instance_like_its_state() {
         let live = instance()
             .iam_instance_profile(
-                IamInstanceProfile::builder().arn("arn:aws:iam::123456789012:instance-profile/ops/app-profile").build(),
+                IamInstanceProfile::builder()
+                    .arn("arn:aws:iam::123456789012:instance-profile/ops/app-profile")
+                    .build(),
             )
             .network_interfaces(
                 InstanceNetworkInterface::builder()
-                    .attachment(InstanceNetworkInterfaceAttachment::builder().device_index(0).build())
+                    .attachment(
+                        InstanceNetworkInterfaceAttachment::builder()
+                            .device_index(0)
+                            .build(),
+                    )
                     .groups(GroupIdentifier::builder().group_id("sg-b").build())
                     .groups(GroupIdentifier::builder().group_id("sg-a").build())
                     .build(),
@@ -203,13 +239,22 @@ mod tests {
             .block_device_mappings(
                 InstanceBlockDeviceMapping::builder()
                     .device_name("/dev/xvda")
-                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-root").build())
+                    .ebs(
+                        EbsInstanceBlockDevice::builder()
+                            .volume_id("vol-root")
+                            .build(),
+                    )
                     .build(),
             )
             .block_device_mappings(
                 InstanceBlockDeviceMapping::builder()
                     .device_name("/dev/sdf")
-                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-attached").delete_on_termination(false).build())
+                    .ebs(
+                        EbsInstanceBlockDevice::builder()
+                            .volume_id("vol-attached")
+                            .delete_on_termination(false)
+                            .build(),
+                    )
                     .build(),
             )
             .build();

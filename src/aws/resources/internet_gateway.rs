@@ -58,10 +58,15 @@ mod tests {
             .internet_gateway_id("igw-1")
             .attachments(InternetGatewayAttachment::builder().vpc_id("vpc-1").build())
             .build();
-        let detached = InternetGateway::builder().internet_gateway_id("igw-2").build();
+        let detached = InternetGateway::builder()
+            .internet_gateway_id("igw-2")
+            .build();
         let r = normalise(&attached);
         assert_eq!(json!(r.attrs), json!({"vpc_id": "vpc-1", "tags": {}}));
         assert_eq!(r.attached_to.as_deref(), Some("vpc-1"));
-        assert_eq!(json!(normalise(&detached).attrs), json!({"vpc_id": null, "tags": {}}));
+        assert_eq!(
+            json!(normalise(&detached).attrs),
+            json!({"vpc_id": null, "tags": {}})
+        );
     }
 }

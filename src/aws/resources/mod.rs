@@ -26,7 +26,14 @@ use super::{ListError, LiveResource};
 use crate::model::{Attrs, Kind};
 
 /// Lists one type in the region the client is configured for.
-pub type ListFn = for<'a> fn(&'a aws_sdk_ec2::Client) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
+pub type ListFn =
+    for<'a> fn(&'a aws_sdk_ec2::Client) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
+
+/// A state resource's attributes, as the reader left them.
+pub type StateAttrs = Map<String, Value>;
+
+/// The (parent attribute, element) pairs a split-out resource contributes.
+pub type Elements = Vec<(&'static str, Value)>;
 
 /// A resource that Terraform can also write as part of another one (a
 /// security group rule inside its group). Its elements are compared inside
@@ -34,9 +41,9 @@ pub type ListFn = for<'a> fn(&'a aws_sdk_ec2::Client) -> BoxFuture<'a, Result<Ve
 pub struct SplitOut {
     pub parent_type: &'static str,
     /// The parent's id, from the split-out resource's state attributes.
-    pub parent_id: fn(&Map<String, Value>) -> Option<String>,
+    pub parent_id: fn(&StateAttrs) -> Option<String>,
     /// The (parent attribute, element) pairs this resource contributes.
-    pub elements: fn(&Map<String, Value>) -> Vec<(&'static str, Value)>,
+    pub elements: fn(&StateAttrs) -> Elements,
 }
 
 /// Everything the pipeline knows about one resource type.
@@ -48,7 +55,7 @@ pub struct TypeSpec {
     pub attrs: &'static [(&'static str, Kind)],
     pub list: Option<ListFn>,
     /// State attributes → canonical map; `None` picks `attrs` as they are.
-    pub from_state: Option<fn(&Map<String, Value>) -> Attrs>,
+    pub from_state: Option<fn(&StateAttrs) -> Attrs>,
     pub split_out: Option<SplitOut>,
     /// Types whose listing must have succeeded in a region before a
     /// resource of this type there may be called unmanaged: ownership is
@@ -134,7 +141,10 @@ pub(crate) fn tags(tags: &[Tag]) -> Value {
         if key.starts_with("aws:") {
             continue;
         }
-        map.insert(key.to_string(), Value::String(t.value().unwrap_or_default().to_string()));
+        map.insert(
+            key.to_string(),
+            Value::String(t.value().unwrap_or_default().to_string()),
+        );
     }
     Value::Object(map)
 }
@@ -170,7 +180,9 @@ pub(crate) fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> Value 
 }
 
 /// Maps a listing error for one operation.
-pub(crate) fn err<E, R>(operation: &'static str) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E, R>) -> ListError
+pub(crate) fn err<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E, R>) -> ListError
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -193,9 +205,17 @@ mod tests {
         assert_eq!(names.len(), before);
         for spec in all() {
             if let Some(split) = &spec.split_out {
-                assert!(find(split.parent_type).is_some_and(|p| p.lists()), "{}", spec.tf_type);
+                assert!(
+                    find(split.parent_type).is_some_and(|p| p.lists()),
+                    "{}",
+                    spec.tf_type
+                );
             } else {
-                assert!(spec.lists(), "{} has neither a listing nor a parent", spec.tf_type);
+                assert!(
+                    spec.lists(),
+                    "{} has neither a listing nor a parent",
+                    spec.tf_type
+                );
             }
         }
     }
@@ -203,8 +223,18 @@ mod tests {
     #[test]
     fn pick_prefers_tags_all_and_keeps_absent_absent() {
         let state = json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "1"}, "tags_all": {"a": "1", "env": "prod"}});
-        let got = pick(state.as_object().unwrap(), &[("cidr_block", Kind::Cidr), ("tags", Kind::Tags), ("instance_tenancy", Kind::Scalar)]);
-        assert_eq!(json!(got), json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "1", "env": "prod"}}));
+        let got = pick(
+            state.as_object().unwrap(),
+            &[
+                ("cidr_block", Kind::Cidr),
+                ("tags", Kind::Tags),
+                ("instance_tenancy", Kind::Scalar),
+            ],
+        );
+        assert_eq!(
+            json!(got),
+            json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "1", "env": "prod"}})
+        );
 
         let state = json!({"tags": {"a": "1"}, "tags_all": null});
         let got = pick(state.as_object().unwrap(), &[("tags", Kind::Tags)]);
@@ -215,7 +245,11 @@ mod tests {
     fn reserved_tags_are_dropped() {
         let t = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
         assert_eq!(
-            tags(&[t("Name", "x"), t("aws:cloudformation:stack-name", "s"), t("Empty", "")]),
+            tags(&[
+                t("Name", "x"),
+                t("aws:cloudformation:stack-name", "s"),
+                t("Empty", "")
+            ]),
             json!({"Name": "x", "Empty": ""})
         );
     }

@@ -88,7 +88,10 @@ fn route(r: &Route) -> Value {
     put("network_interface_id", r.network_interface_id());
     put("transit_gateway_id", r.transit_gateway_id());
     put("vpc_peering_connection_id", r.vpc_peering_connection_id());
-    put("egress_only_gateway_id", r.egress_only_internet_gateway_id());
+    put(
+        "egress_only_gateway_id",
+        r.egress_only_internet_gateway_id(),
+    );
     put("local_gateway_id", r.local_gateway_id());
     put("carrier_gateway_id", r.carrier_gateway_id());
     canonical_route(m)
@@ -130,8 +133,18 @@ mod tests {
         let table = RouteTable::builder()
             .route_table_id("rtb-1")
             .vpc_id("vpc-1")
-            .routes(Route::builder().destination_cidr_block("10.0.0.0/16").gateway_id("local").build())
-            .routes(Route::builder().destination_cidr_block("0.0.0.0/0").gateway_id("igw-1").build())
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/16")
+                    .gateway_id("local")
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("0.0.0.0/0")
+                    .gateway_id("igw-1")
+                    .build(),
+            )
             .routes(
                 Route::builder()
                     .destination_cidr_block("192.168.0.0/16")
@@ -146,7 +159,12 @@ mod tests {
                     .network_interface_id("eni-1")
                     .build(),
             )
-            .routes(Route::builder().destination_prefix_list_id("pl-1").gateway_id("vpce-1").build())
+            .routes(
+                Route::builder()
+                    .destination_prefix_list_id("pl-1")
+                    .gateway_id("vpce-1")
+                    .build(),
+            )
             .build();
         let r = normalise(&table);
         assert_eq!(
@@ -175,6 +193,9 @@ mod tests {
             "route": [{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1", "instance_id": "", "nat_gateway_id": "",
                        "network_interface_id": "", "ipv6_cidr_block": ""}]});
         let a = from_state(state.as_object().unwrap());
-        assert_eq!(json!(a["route"]), json!([{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"}]));
+        assert_eq!(
+            json!(a["route"]),
+            json!([{"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"}])
+        );
     }
 }

@@ -60,7 +60,10 @@ fn normalise(g: &SecurityGroup) -> LiveResource {
     a.insert("egress".into(), live_rules(g.ip_permissions_egress(), id));
     a.insert("tags".into(), tags(g.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, id, a);
-    r.name = g.group_name().map(str::to_string).or_else(|| name_tag(g.tags()));
+    r.name = g
+        .group_name()
+        .map(str::to_string)
+        .or_else(|| name_tag(g.tags()));
     // Every VPC has one group named "default"; users cannot create another.
     if g.group_name() == Some("default") {
         r.implicit = Some("the default security group of its VPC");
@@ -74,19 +77,43 @@ fn live_rules(perms: &[IpPermission], own_id: &str) -> Value {
         let proto = p.ip_protocol().unwrap_or("-1");
         let (from, to) = (p.from_port().unwrap_or(0), p.to_port().unwrap_or(0));
         let mut push = |key: &str, value: &str, desc: Option<&str>| {
-            out.push(atomic(proto, from.into(), to.into(), key, value, desc.unwrap_or(""), own_id));
+            out.push(atomic(
+                proto,
+                from.into(),
+                to.into(),
+                key,
+                value,
+                desc.unwrap_or(""),
+                own_id,
+            ));
         };
         for r in p.ip_ranges() {
-            push("cidr_blocks", r.cidr_ip().unwrap_or_default(), r.description());
+            push(
+                "cidr_blocks",
+                r.cidr_ip().unwrap_or_default(),
+                r.description(),
+            );
         }
         for r in p.ipv6_ranges() {
-            push("ipv6_cidr_blocks", r.cidr_ipv6().unwrap_or_default(), r.description());
+            push(
+                "ipv6_cidr_blocks",
+                r.cidr_ipv6().unwrap_or_default(),
+                r.description(),
+            );
         }
         for r in p.prefix_list_ids() {
-            push("prefix_list_ids", r.prefix_list_id().unwrap_or_default(), r.description());
+            push(
+                "prefix_list_ids",
+                r.prefix_list_id().unwrap_or_default(),
+                r.description(),
+            );
         }
         for r in p.user_id_group_pairs() {
-            push("security_groups", r.group_id().unwrap_or_default(), r.description());
+            push(
+                "security_groups",
+                r.group_id().unwrap_or_default(),
+                r.description(),
+            );
         }
     }
     sorted(out)
@@ -110,7 +137,11 @@ fn from_state(state: &Map<String, Value>) -> Attrs {
 
 /// The atomic rules of one Terraform rule block (inline, or an
 /// `aws_security_group_rule` whose group source is in `group_key`).
-pub(crate) fn state_block_rules(block: &Map<String, Value>, own_id: &str, group_key: &str) -> Vec<Value> {
+pub(crate) fn state_block_rules(
+    block: &Map<String, Value>,
+    own_id: &str,
+    group_key: &str,
+) -> Vec<Value> {
     let proto = match block.get("protocol") {
         Some(Value::String(p)) => p.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -118,11 +149,18 @@ pub(crate) fn state_block_rules(block: &Map<String, Value>, own_id: &str, group_
     };
     let port = |k: &str| block.get(k).and_then(Value::as_i64).unwrap_or(0);
     let (from, to) = (port("from_port"), port("to_port"));
-    let desc = block.get("description").and_then(Value::as_str).unwrap_or("");
+    let desc = block
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut out = Vec::new();
     let strings = |k: &str| -> Vec<String> {
         match block.get(k) {
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
             Some(Value::String(one)) if !one.is_empty() => vec![one.clone()],
             _ => Vec::new(),
         }
@@ -147,7 +185,15 @@ pub(crate) fn state_block_rules(block: &Map<String, Value>, own_id: &str, group_
 /// (AWS answers `-1` for "all"), ports zeroed where the protocol has none,
 /// a reference to the group itself written as `self`, cross-account
 /// references (`123456789012/sg-1`) reduced to the group id.
-fn atomic(proto: &str, from: i64, to: i64, key: &str, value: &str, desc: &str, own_id: &str) -> Value {
+fn atomic(
+    proto: &str,
+    from: i64,
+    to: i64,
+    key: &str,
+    value: &str,
+    desc: &str,
+    own_id: &str,
+) -> Value {
     let proto = crate::diff::canonical_protocol(proto);
     let (from, to) = if proto == "-1" { (0, 0) } else { (from, to) };
     let mut m = Map::new();
@@ -193,14 +239,29 @@ mod tests {
                     .ip_protocol("tcp")
                     .from_port(443)
                     .to_port(443)
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("https").build())
-                    .ip_ranges(IpRange::builder().cidr_ip("10.1.0.0/16").description("https").build())
+                    .ip_ranges(
+                        IpRange::builder()
+                            .cidr_ip("0.0.0.0/0")
+                            .description("https")
+                            .build(),
+                    )
+                    .ip_ranges(
+                        IpRange::builder()
+                            .cidr_ip("10.1.0.0/16")
+                            .description("https")
+                            .build(),
+                    )
                     .build(),
             )
             .ip_permissions(
                 IpPermission::builder()
                     .ip_protocol("-1")
-                    .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-1").user_id("1").build())
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder()
+                            .group_id("sg-1")
+                            .user_id("1")
+                            .build(),
+                    )
                     .build(),
             )
             .ip_permissions_egress(
@@ -236,9 +297,23 @@ mod tests {
 
     #[test]
     fn default_groups_are_implicit_and_cross_account_refs_reduce_to_ids() {
-        let g = SecurityGroup::builder().group_id("sg-d").group_name("default").build();
+        let g = SecurityGroup::builder()
+            .group_id("sg-d")
+            .group_name("default")
+            .build();
         assert!(normalise(&g).implicit.is_some());
-        let rule = atomic("tcp", 22, 22, "security_groups", "123456789012/sg-9", "", "sg-1");
-        assert_eq!(rule, json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "security_groups": ["sg-9"]}));
+        let rule = atomic(
+            "tcp",
+            22,
+            22,
+            "security_groups",
+            "123456789012/sg-9",
+            "",
+            "sg-1",
+        );
+        assert_eq!(
+            rule,
+            json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "security_groups": ["sg-9"]})
+        );
     }
 }

@@ -24,7 +24,10 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 };
 
 fn parent_id(state: &Map<String, Value>) -> Option<String> {
-    state.get("security_group_id").and_then(Value::as_str).map(str::to_string)
+    state
+        .get("security_group_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn elements(state: &Map<String, Value>) -> Vec<(&'static str, Value)> {
@@ -52,18 +55,30 @@ mod tests {
                 json!({"type": "ingress", "security_group_id": "sg-1", "protocol": "tcp", "from_port": 5432, "to_port": 5432,
                        "cidr_blocks": ["192.168.10.0/24", "10.0.0.0/8"], "source_security_group_id": null, "self": false}),
                 vec![
-                    ("ingress", json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["192.168.10.0/24"]})),
-                    ("ingress", json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["10.0.0.0/8"]})),
+                    (
+                        "ingress",
+                        json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["192.168.10.0/24"]}),
+                    ),
+                    (
+                        "ingress",
+                        json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": ["10.0.0.0/8"]}),
+                    ),
                 ],
             ),
             (
                 json!({"type": "ingress", "security_group_id": "sg-1", "protocol": "tcp", "from_port": 5432, "to_port": 5432,
                        "source_security_group_id": "sg-2", "description": "from web"}),
-                vec![("ingress", json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "security_groups": ["sg-2"], "description": "from web"}))],
+                vec![(
+                    "ingress",
+                    json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "security_groups": ["sg-2"], "description": "from web"}),
+                )],
             ),
             (
                 json!({"type": "egress", "security_group_id": "sg-1", "protocol": "-1", "from_port": 0, "to_port": 0, "self": true}),
-                vec![("egress", json!({"protocol": "-1", "from_port": 0, "to_port": 0, "self": true}))],
+                vec![(
+                    "egress",
+                    json!({"protocol": "-1", "from_port": 0, "to_port": 0, "self": true}),
+                )],
             ),
         ];
         for (state, want) in cases {

@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::Subnet;
 use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, put, name_tag, s, tags};
+use super::{ListError, LiveResource, TypeSpec, err, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -44,13 +44,25 @@ fn normalise(v: &Subnet) -> LiveResource {
     a.insert("vpc_id".into(), s(v.vpc_id()));
     a.insert("cidr_block".into(), s(v.cidr_block()));
     a.insert("availability_zone".into(), s(v.availability_zone()));
-    put(&mut a, "map_public_ip_on_launch", v.map_public_ip_on_launch());
-    put(&mut a, "assign_ipv6_address_on_creation", v.assign_ipv6_address_on_creation());
+    put(
+        &mut a,
+        "map_public_ip_on_launch",
+        v.map_public_ip_on_launch(),
+    );
+    put(
+        &mut a,
+        "assign_ipv6_address_on_creation",
+        v.assign_ipv6_address_on_creation(),
+    );
     let ipv6 = v
         .ipv6_cidr_block_association_set()
         .iter()
         .find(|assoc| {
-            assoc.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()) == Some("associated")
+            assoc
+                .ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .map(|s| s.as_str())
+                == Some("associated")
         })
         .and_then(|assoc| assoc.ipv6_cidr_block());
     a.insert("ipv6_cidr_block".into(), s(ipv6));
@@ -87,7 +99,10 @@ mod tests {
                 false,
             ),
             (
-                Subnet::builder().subnet_id("subnet-2").default_for_az(true).build(),
+                Subnet::builder()
+                    .subnet_id("subnet-2")
+                    .default_for_az(true)
+                    .build(),
                 // Flags the API did not return stay unknown, not false.
                 json!({"vpc_id": null, "cidr_block": null, "availability_zone": null,
                        "ipv6_cidr_block": null, "tags": {}}),

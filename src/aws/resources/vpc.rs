@@ -41,12 +41,19 @@ fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, Li
 fn normalise(v: &Vpc) -> LiveResource {
     let mut a = Attrs::new();
     a.insert("cidr_block".into(), s(v.cidr_block()));
-    a.insert("instance_tenancy".into(), s(v.instance_tenancy().map(|t| t.as_str())));
+    a.insert(
+        "instance_tenancy".into(),
+        s(v.instance_tenancy().map(|t| t.as_str())),
+    );
     let ipv6 = v
         .ipv6_cidr_block_association_set()
         .iter()
         .find(|assoc| {
-            assoc.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()) == Some("associated")
+            assoc
+                .ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .map(|s| s.as_str())
+                == Some("associated")
         })
         .and_then(|assoc| assoc.ipv6_cidr_block());
     a.insert("ipv6_cidr_block".into(), s(ipv6));
@@ -80,7 +87,11 @@ mod tests {
                 None,
             ),
             (
-                Vpc::builder().vpc_id("vpc-2").cidr_block("172.31.0.0/16").is_default(true).build(),
+                Vpc::builder()
+                    .vpc_id("vpc-2")
+                    .cidr_block("172.31.0.0/16")
+                    .is_default(true)
+                    .build(),
                 json!({"cidr_block": "172.31.0.0/16", "instance_tenancy": null, "ipv6_cidr_block": null, "tags": {}}),
                 Some("the region's default VPC"),
             ),

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The local demo, with no AWS account: starts the AWS emulator, applies a
+# sample network with real Terraform, makes a few changes behind
+# Terraform's back (as a colleague at the console would), and runs
+# `tfdrift scan` to show the drift. Everything it starts stops on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+CACHE="${TFDRIFT_CACHE:-$HOME/.cache/tfdrift}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+PY="$CACHE/venv/bin/python"
+
+bash scripts/setup-test-env.sh
+echo "demo: building tfdrift (the first build takes a few minutes)" >&2
+cargo build --locked --quiet
+
+WORK="$(mktemp -d)"
+# The emulator exits when its stdin closes, i.e. when this script ends.
+coproc EMU { exec "$PY" "$ROOT/tests/harness/emulator.py" 2>/dev/null; }
+trap 'kill "$EMU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+read -r _ PORT <&"${EMU[0]}"
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_EC2_METADATA_DISABLED=true
+echo "demo: AWS emulator on 127.0.0.1:$PORT" >&2
+
+mkdir -p "$WORK/infra"
+cp fixtures/tf/provider.tf fixtures/tf/core/*.tf "$WORK/infra/"
+echo "demo: terraform apply (about 40 s)" >&2
+TF_CLI_CONFIG_FILE="$CACHE/terraformrc" TF_VAR_endpoint="$AWS_ENDPOINT_URL" \
+  "$PY" tests/harness/tf.py apply "$WORK/infra" >/dev/null
+
+echo "demo: a fresh apply has no drift:" >&2
+"$CARGO_TARGET_DIR/debug/tfdrift" scan -C "$WORK/infra" || true
+
+echo >&2
+echo "demo: now someone opens SSH to the world, retags the VPC, deletes a subnet and clicks a group together..." >&2
+"$PY" - "$WORK/infra/terraform.tfstate" <<'PY'
+import json, sys, boto3
+state = json.load(open(sys.argv[1]))
+ids = {f'{r["type"]}.{r["name"]}' + (f'[{i["index_key"]}]' if "index_key" in i else ""): i["attributes"]["id"]
+       for r in state["resources"] for i in r["instances"]}
+ec2 = boto3.client("ec2")
+ec2.authorize_security_group_ingress(GroupId=ids["aws_security_group.web"], IpPermissions=[
+    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "debugging"}]}])
+ec2.create_tags(Resources=[ids["aws_vpc.main"]], Tags=[{"Key": "Team", "Value": "data"}])
+ec2.delete_subnet(SubnetId=ids["aws_subnet.private[1]"])
+ec2.create_security_group(GroupName="temp-access", Description="made in the console", VpcId=ids["aws_vpc.main"])
+PY
+
+echo "demo: tfdrift scan -C $WORK/infra" >&2
+set +e
+"$CARGO_TARGET_DIR/debug/tfdrift" scan -C "$WORK/infra"
+code=$?
+set -e
+echo "demo: tfdrift exited with $code (0 no drift, 1 drift, 2 error or incomplete scan)" >&2
