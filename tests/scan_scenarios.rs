@@ -5,8 +5,8 @@
 
 mod common;
 
-use aws_sdk_ec2::types::{AttributeValue, IpPermission, IpRange, Tag};
-use common::{Emulator, Workspace, brief, row, scan_json, tfdrift};
+use aws_sdk_ec2::types::{AttributeValue, Tag};
+use common::{Emulator, Workspace, brief, row, scan_json, tcp_from, tfdrift};
 use serde_json::json;
 
 #[tokio::test]
@@ -71,14 +71,7 @@ async fn security_group_opened_to_the_world_on_ssh() {
     let ec2 = emu.ec2().await;
     ec2.authorize_security_group_ingress()
         .group_id(ws.id("aws_security_group.web"))
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
+        .ip_permissions(tcp_from(22, "0.0.0.0/0", None))
         .send()
         .await
         .unwrap();
@@ -113,19 +106,7 @@ async fn a_rule_added_next_to_split_out_rules_is_a_change_on_its_group() {
     let db = ws.id("aws_security_group.db");
     ec2.authorize_security_group_ingress()
         .group_id(&db)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(5432)
-                .to_port(5432)
-                .ip_ranges(
-                    IpRange::builder()
-                        .cidr_ip("10.99.0.0/16")
-                        .description("temp debug")
-                        .build(),
-                )
-                .build(),
-        )
+        .ip_permissions(tcp_from(5432, "10.99.0.0/16", Some("temp debug")))
         .send()
         .await
         .unwrap();
@@ -150,14 +131,7 @@ async fn a_rule_added_next_to_split_out_rules_is_a_change_on_its_group() {
     // missing, not a change on the group.
     ec2.revoke_security_group_ingress()
         .group_id(&db)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(5432)
-                .to_port(5432)
-                .ip_ranges(IpRange::builder().cidr_ip("192.168.10.0/24").build())
-                .build(),
-        )
+        .ip_permissions(tcp_from(5432, "192.168.10.0/24", None))
         .send()
         .await
         .unwrap();

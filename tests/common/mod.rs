@@ -317,3 +317,22 @@ pub fn row(kind: &str, who: &str, paths: &[&str]) -> (String, String, Vec<String
         paths.iter().map(|p| p.to_string()).collect(),
     )
 }
+
+/// One ingress rule `tcp PORT from CIDR`, as an IpPermission.
+pub fn tcp_from(
+    port: i32,
+    cidr: &str,
+    description: Option<&str>,
+) -> aws_sdk_ec2::types::IpPermission {
+    aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description.map(str::to_string))
+                .build(),
+        )
+        .build()
+}

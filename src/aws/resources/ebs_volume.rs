@@ -7,9 +7,8 @@
 //! that needs the instance listing, hence `unmanaged_needs`.
 
 use aws_sdk_ec2::types::{Volume, VolumeType};
-use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, put, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -34,20 +33,8 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &["aws_instance"],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let volumes = ec2
-            .describe_volumes()
-            .max_results(500) // the API's maximum for this call
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(volumes.iter().map(normalise).collect())
-    })
-}
+// the API's maximum for this call
+paginated_list!(describe_volumes, 500, normalise);
 
 fn normalise(v: &Volume) -> LiveResource {
     let ty = v.volume_type();

@@ -2,9 +2,8 @@
 //! deciding that needs the VPC listing, hence `unmanaged_needs`.
 
 use aws_sdk_ec2::types::InternetGateway;
-use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -17,20 +16,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &["aws_vpc"],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let gws = ec2
-            .describe_internet_gateways()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(gws.iter().map(normalise).collect())
-    })
-}
+paginated_list!(describe_internet_gateways, 1000, normalise);
 
 fn normalise(g: &InternetGateway) -> LiveResource {
     // A gateway attaches to at most one VPC; a detached one has no vpc_id,

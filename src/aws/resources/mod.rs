@@ -9,6 +9,30 @@
 //! * `from_state` (when the generic pick is not enough) — the state's
 //!   attributes into the same canonical shape.
 
+/// Defines a type's `list`: every page of `$op` at `$page` items per page,
+/// each item through `$normalise`. The SDK's paginator follows `NextToken`;
+/// an error on any page fails the whole listing, never returns part of it.
+macro_rules! paginated_list {
+    ($op:ident, $page:expr, $normalise:expr) => {
+        fn list(
+            ec2: &aws_sdk_ec2::Client,
+        ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+            Box::pin(async move {
+                let items = ec2
+                    .$op()
+                    .max_results($page)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(super::err(SPEC.operation))?;
+                Ok(items.iter().map($normalise).collect())
+            })
+        }
+    };
+}
+
 mod ebs_volume;
 mod instance;
 mod internet_gateway;

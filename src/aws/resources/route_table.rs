@@ -6,10 +6,9 @@
 //! A VPC's main route table is AWS's own unless the state manages it.
 
 use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable};
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, pick, s, string_set, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, string_set, tags};
 use crate::model::{Attrs, Kind, is_empty};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -27,20 +26,8 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &[],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let tables = ec2
-            .describe_route_tables()
-            .max_results(100) // the API's maximum for this call
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(tables.iter().map(normalise).collect())
-    })
-}
+// the API's maximum for this call
+paginated_list!(describe_route_tables, 100, normalise);
 
 fn normalise(t: &RouteTable) -> LiveResource {
     let routes: Vec<Value> = t

@@ -12,10 +12,9 @@
 //! so a finding reads like the `.tf` that would declare it.
 
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
-use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, pick, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, tags};
 use crate::model::{Attrs, Kind, is_empty};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -35,20 +34,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &[],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let groups = ec2
-            .describe_security_groups()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(groups.iter().map(normalise).collect())
-    })
-}
+paginated_list!(describe_security_groups, 1000, normalise);
 
 fn normalise(g: &SecurityGroup) -> LiveResource {
     let id = g.group_id().unwrap_or_default();

@@ -1,9 +1,8 @@
 //! `aws_subnet`. A default VPC's subnets (`DefaultForAz`) are AWS's own.
 
 use aws_sdk_ec2::types::Subnet;
-use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, put, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -24,20 +23,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &[],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let subnets = ec2
-            .describe_subnets()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(subnets.iter().map(normalise).collect())
-    })
-}
+paginated_list!(describe_subnets, 1000, normalise);
 
 fn normalise(v: &Subnet) -> LiveResource {
     let mut a = Attrs::new();

@@ -3,9 +3,8 @@
 //! not compared: see docs/resources.md.
 
 use aws_sdk_ec2::types::Vpc;
-use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -23,20 +22,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     unmanaged_needs: &[],
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let vpcs = ec2
-            .describe_vpcs()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
-        Ok(vpcs.iter().map(normalise).collect())
-    })
-}
+paginated_list!(describe_vpcs, 1000, normalise);
 
 fn normalise(v: &Vpc) -> LiveResource {
     let mut a = Attrs::new();
