@@ -435,3 +435,52 @@ fn bad_state_input_gets_a_clear_error_naming_the_file() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("nope.tfstate"), "{stderr}");
 }
+
+#[test]
+fn an_unreachable_endpoint_or_missing_credentials_is_incomplete_not_missing() {
+    let state = common::repo().join("fixtures/state/modules_count_for_each.tfstate");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+            .args([
+                "scan",
+                "--format",
+                "json",
+                "--state",
+                state.to_str().unwrap(),
+            ])
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), report, started.elapsed())
+    };
+    // Port 9 (discard) is closed on loopback: connections are refused.
+    let unreachable = [
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "y"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ];
+    for (env, kind) in [(&unreachable[..], "unreachable"), (&[][..], "credentials")] {
+        let (code, report, elapsed) = run(env);
+        assert_eq!(code, Some(2), "{kind}");
+        assert!(elapsed.as_secs() < 60, "{kind}: took {elapsed:?}");
+        assert_eq!(report["scan"]["complete"], json!(false));
+        let errors = report["scan"]["errors"].as_array().unwrap();
+        // Two regions (eu-west-1 from the state, us-east-1 from the
+        // default) times seven listed types.
+        assert_eq!(errors.len(), 14, "{kind}");
+        assert!(
+            errors.iter().all(|e| e["kind"] == json!(kind)),
+            "{kind}: {errors:?}"
+        );
+        assert_eq!(report["summary"]["missing"], json!(0));
+        assert_eq!(report["summary"]["unverified"], json!(4));
+        assert_eq!(report["findings"], json!([]));
+    }
+}

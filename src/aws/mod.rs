@@ -14,7 +14,7 @@ pub(crate) mod resources;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -94,11 +94,13 @@ impl ListError {
     pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
+        let chain = error_chain(&err);
         let kind = match &err {
             SdkError::TimeoutError(_) => FailureKind::Timeout,
             SdkError::DispatchFailure(d) if d.is_timeout() => FailureKind::Timeout,
+            SdkError::DispatchFailure(_) if chain.credentials => FailureKind::Credentials,
             SdkError::DispatchFailure(d) if d.is_user() => FailureKind::Credentials,
             SdkError::DispatchFailure(_) => FailureKind::Unreachable,
             _ => match err.code().unwrap_or_default() {
@@ -116,13 +118,40 @@ impl ListError {
         };
         let message = match err.message() {
             Some(m) => format!("{} ({})", m, err.code().unwrap_or("error")),
-            None => DisplayErrorContext(&err).to_string(),
+            None => chain.text,
         };
         Self {
             operation,
             kind,
             message,
         }
+    }
+}
+
+struct Chain {
+    text: String,
+    credentials: bool,
+}
+
+/// The error and its sources as one readable line (the SDK's own
+/// `DisplayErrorContext` appends a debug dump), and whether any source is
+/// a credentials failure.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> Chain {
+    let mut parts: Vec<String> = Vec::new();
+    let mut credentials = false;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        credentials |= e.is::<aws_credential_types::provider::error::CredentialsError>();
+        let text = e.to_string();
+        // Many layers repeat their source's text; keep each once.
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = e.source();
+    }
+    Chain {
+        text: parts.join(": "),
+        credentials,
     }
 }
 

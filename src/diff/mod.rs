@@ -128,7 +128,13 @@ pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
         }
     }
 
+    // Several states may declare the same object (a shared module, the
+    // same file passed twice): it is managed once, by the first state.
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for r in state {
+        if !seen.insert((r.tf_type.as_str(), r.id.as_str())) {
+            continue;
+        }
         let Some(spec) = resources::find(&r.tf_type) else {
             *out.not_checked.entry(r.tf_type.clone()).or_default() += 1;
             continue;

@@ -69,14 +69,28 @@ pub fn render_table(r: &Report) -> String {
             "\nINCOMPLETE: {} listing(s) failed; nothing in them was called missing",
             r.scan.errors.len()
         );
+        // One cause (no credentials, an unreachable endpoint) usually fails
+        // every listing alike: say it once, with where it happened.
+        let mut causes: Vec<(String, &str, Vec<String>)> = Vec::new();
         for e in &r.scan.errors {
             let kind = serde_json::to_value(e.kind).ok();
-            let kind = kind.as_ref().and_then(Value::as_str).unwrap_or("error");
-            let _ = writeln!(
-                out,
-                "  ! {} {} ({}): {kind}: {}",
-                e.region, e.tf_type, e.operation, e.message
-            );
+            let kind = kind
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or("error")
+                .to_string();
+            let place = format!("{} {}", e.region, e.tf_type);
+            match causes
+                .iter_mut()
+                .find(|(k, m, _)| *k == kind && *m == e.message)
+            {
+                Some((_, _, places)) => places.push(place),
+                None => causes.push((kind, &e.message, vec![place])),
+            }
+        }
+        for (kind, message, places) in causes {
+            let _ = writeln!(out, "  ! {kind}: {message}");
+            let _ = writeln!(out, "    in {}", places.join(", "));
         }
         if !r.scan.unverified.is_empty() {
             let _ = writeln!(

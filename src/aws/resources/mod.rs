@@ -209,7 +209,7 @@ pub(crate) fn err<E, R>(
 ) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E, R>) -> ListError
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     move |e| ListError::from_sdk(operation, e)
 }
