@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::aws::{AwsOptions, Ec2Lister, default_region, resources};
+use crate::diff::{FindingKind, IgnoreError, IgnoreRules, ignore_lines};
 use crate::report::{Outcome, render_table};
 use crate::scan::{self, ScanError, ScanOptions};
 use crate::state::{LocalFile, StateSource, discover_sources};
@@ -37,10 +38,12 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// A state file (or a directory holding terraform.tfstate). Repeatable.
-    /// Without it, the backend block of the *.tf files in --dir is followed.
+    /// A state file, a directory holding terraform.tfstate, or a glob
+    /// (`'envs/**/*.tfstate'`, quoted). Repeatable; a resource is managed
+    /// if any state declares it. Without it, the backend block of the *.tf
+    /// files in --dir is followed, local workspaces included.
     #[arg(long = "state", value_name = "PATH")]
-    pub states: Vec<PathBuf>,
+    pub states: Vec<String>,
 
     /// Where to look for *.tf files when no --state is given.
     #[arg(long, short = 'C', default_value = ".", value_name = "DIR")]
@@ -54,6 +57,24 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Report only these resource types (comma-separated or repeated).
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',')]
+    pub types: Vec<String>,
+
+    /// Report only these kinds of finding (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<OnlyKind>,
+
+    /// Accept drift matching PATTERN (`TYPE.ID[.ATTRIBUTE]`, `*` wildcards,
+    /// `!` to un-ignore), in addition to DIR/.tfdriftignore. Repeatable.
+    #[arg(long = "ignore", value_name = "PATTERN")]
+    pub ignores: Vec<String>,
+
+    /// Append the findings of this scan to DIR/.tfdriftignore, accepting
+    /// them from now on.
+    #[arg(long)]
+    pub write_ignore: bool,
+
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -62,6 +83,23 @@ pub struct ScanArgs {
     /// is given up and the scan reported incomplete.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnlyKind {
+    Changed,
+    Missing,
+    Unmanaged,
+}
+
+impl From<OnlyKind> for FindingKind {
+    fn from(k: OnlyKind) -> Self {
+        match k {
+            OnlyKind::Changed => FindingKind::Changed,
+            OnlyKind::Missing => FindingKind::Missing,
+            OnlyKind::Unmanaged => FindingKind::Unmanaged,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -74,6 +112,10 @@ pub enum Format {
 pub enum CliError {
     #[error(transparent)]
     Scan(#[from] ScanError),
+    #[error(transparent)]
+    Ignore(#[from] IgnoreError),
+    #[error("--state {pattern}: {message}")]
+    StateGlob { pattern: String, message: String },
     #[error("cannot write the report to {path}: {source}")]
     Output {
         path: String,
@@ -96,14 +138,23 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
 }
 
 async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
+    // Everything the user typed is checked before any state is read or
+    // any AWS call is made.
+    let types = scan::parse_types(&args.types)?;
+    let ignore_file = args.dir.join(".tfdriftignore");
+    let mut ignore = IgnoreRules::load(&ignore_file)?;
+    for (i, pattern) in args.ignores.iter().enumerate() {
+        ignore.extend(IgnoreRules::parse(
+            pattern,
+            &format!("--ignore #{}", i + 1),
+        )?);
+    }
     let sources: Vec<Box<dyn StateSource>> = if args.states.is_empty() {
         discover_sources(&args.dir).map_err(ScanError::from)?
     } else {
-        args.states
-            .iter()
-            .map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>)
-            .collect()
+        expand_states(&args.states)?
     };
+
     let mut states = scan::read_states(&sources).await.map_err(ScanError::from)?;
     let default = if scan::needs_default_region(&states, &args.regions) {
         default_region().await
@@ -118,10 +169,11 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     };
     tracing::info!(regions = ?regions, states = states.len(), "scanning");
     let lister = Ec2Lister::new(&regions, &aws).await;
-    let opts = ScanOptions {
-        regions: args.regions.clone(),
-        listing_timeout: timeout,
-    };
+    let mut opts = ScanOptions::new(timeout);
+    opts.types = types;
+    opts.only =
+        (!args.only.is_empty()).then(|| args.only.iter().map(|k| FindingKind::from(*k)).collect());
+    opts.ignore = ignore;
     let report = scan::scan(&states, &regions, &lister, &opts).await;
 
     let text = match args.format {
@@ -139,5 +191,64 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
             let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
         }
     }
+    if args.write_ignore && !report.findings.is_empty() {
+        write_ignore(&ignore_file, &report)?;
+    }
     Ok(report.outcome())
+}
+
+/// `--state` values: globs are expanded (sorted, so reports are stable);
+/// a glob that matches nothing is an error, not an empty scan.
+fn expand_states(values: &[String]) -> Result<Vec<Box<dyn StateSource>>, CliError> {
+    let mut out: Vec<Box<dyn StateSource>> = Vec::new();
+    for value in values {
+        if !value.contains(['*', '?', '[']) {
+            out.push(Box::new(LocalFile::new(value)));
+            continue;
+        }
+        let err = |message: String| CliError::StateGlob {
+            pattern: value.clone(),
+            message,
+        };
+        let mut paths: Vec<PathBuf> = glob::glob(value)
+            .map_err(|e| err(e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        if paths.is_empty() {
+            return Err(err("matches no file".into()));
+        }
+        paths.sort();
+        out.extend(
+            paths
+                .into_iter()
+                .map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>),
+        );
+    }
+    Ok(out)
+}
+
+fn write_ignore(path: &std::path::Path, report: &crate::report::Report) -> Result<(), CliError> {
+    let lines = ignore_lines(&report.findings);
+    let stamp = report.scan.finished_at.date();
+    let mut text = format!("\n# accepted by `tfdrift scan --write-ignore` on {stamp}\n");
+    for line in &lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let io = |source| CliError::Output {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    eprintln!(
+        "tfdrift: wrote {} pattern(s) to {}",
+        lines.len(),
+        path.display()
+    );
+    Ok(())
 }

@@ -28,14 +28,67 @@ pub enum ScanError {
     UnknownType(String),
 }
 
-/// What a scan covers.
+/// What a scan covers and reports.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// Regions to scan in addition to those the states name.
-    pub regions: Vec<String>,
     /// How long one (region, type) listing may take before it is given up
     /// and recorded as incomplete.
     pub listing_timeout: Duration,
+    /// Report only these types (`--type`); `None` is every type.
+    pub types: Option<BTreeSet<&'static str>>,
+    /// Report only these kinds of finding (`--only`); `None` is all.
+    pub only: Option<BTreeSet<diff::FindingKind>>,
+    /// Accepted drift (`.tfdriftignore`, `--ignore`).
+    pub ignore: diff::IgnoreRules,
+}
+
+impl ScanOptions {
+    pub fn new(listing_timeout: Duration) -> Self {
+        Self {
+            listing_timeout,
+            types: None,
+            only: None,
+            ignore: diff::IgnoreRules::default(),
+        }
+    }
+}
+
+/// Validates `--type` names against the registry.
+pub fn parse_types(names: &[String]) -> Result<Option<BTreeSet<&'static str>>, ScanError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    names
+        .iter()
+        .map(|n| {
+            resources::find(n.trim())
+                .map(|s| s.tf_type)
+                .ok_or_else(|| ScanError::UnknownType(n.clone()))
+        })
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map(Some)
+}
+
+/// The types to list for a report on `wanted`: those with a listing of
+/// their own, the parents of split-out ones, and the types that decide
+/// ownership for unmanaged findings.
+fn listing_specs(wanted: Option<&BTreeSet<&'static str>>) -> Vec<&'static resources::TypeSpec> {
+    let Some(wanted) = wanted else {
+        return resources::all().to_vec();
+    };
+    let mut need: BTreeSet<&str> = BTreeSet::new();
+    for spec in wanted.iter().filter_map(|t| resources::find(t)) {
+        need.insert(spec.tf_type);
+        if let Some(split) = &spec.split_out {
+            need.insert(split.parent_type);
+        }
+        need.extend(spec.unmanaged_needs.iter().copied());
+    }
+    resources::all()
+        .iter()
+        .copied()
+        .filter(|s| need.contains(s.tf_type))
+        .collect()
 }
 
 /// Reads every source concurrently; the first error aborts the scan.
@@ -118,16 +171,24 @@ pub async fn scan(
 ) -> Report {
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
-    let specs = resources::all();
-    let inventory = aws::scan_live(lister, regions, specs, opts.listing_timeout).await;
+    let specs = listing_specs(opts.types.as_ref());
+    let inventory = aws::scan_live(lister, regions, &specs, opts.listing_timeout).await;
     let all_resources: Vec<_> = states
         .iter()
         .flat_map(|s| s.resources.iter().cloned())
         .collect();
-    let outcome = diff::diff(&all_resources, &inventory);
+    let only_types: Option<std::collections::HashSet<&str>> =
+        opts.types.as_ref().map(|t| t.iter().copied().collect());
+    let outcome = diff::diff(&all_resources, &inventory, only_types.as_ref());
     let finished_at = OffsetDateTime::now_utc();
 
-    let count = |k: diff::FindingKind| outcome.findings.iter().filter(|f| f.kind == k).count();
+    let findings: Vec<_> = outcome
+        .findings
+        .into_iter()
+        .filter(|f| opts.only.as_ref().is_none_or(|k| k.contains(&f.kind)))
+        .collect();
+    let (findings, ignored) = opts.ignore.apply(findings);
+    let count = |k: diff::FindingKind| findings.iter().filter(|f| f.kind == k).count();
     let unmanaged = count(diff::FindingKind::Unmanaged);
     let changed = count(diff::FindingKind::Changed);
     let coverage = if outcome.found + unmanaged == 0 {
@@ -144,7 +205,14 @@ pub async fn scan(
             duration_ms: clock.elapsed().as_millis() as u64,
             regions: regions.to_vec(),
             states: states.iter().map(|s| s.source.clone()).collect(),
-            types: specs.iter().map(|s| s.tf_type.to_string()).collect(),
+            types: match &opts.types {
+                Some(t) => t.iter().map(|t| t.to_string()).collect(),
+                None => specs.iter().map(|s| s.tf_type.to_string()).collect(),
+            },
+            only: opts
+                .only
+                .as_ref()
+                .map(|k| k.iter().map(|k| k.as_str().to_string()).collect()),
             complete: inventory.failures.is_empty(),
             errors: inventory.failures,
             unverified: outcome.unverified.clone(),
@@ -152,15 +220,17 @@ pub async fn scan(
         },
         summary: Summary {
             managed: outcome.managed,
-            in_sync: outcome.found - changed,
+            in_sync: outcome.found.saturating_sub(changed),
             changed,
             missing: count(diff::FindingKind::Missing),
             unmanaged,
             unverified: outcome.unverified.len(),
             not_checked: outcome.not_checked.values().sum(),
+            ignored: ignored.len(),
             coverage_percent: coverage,
         },
-        findings: outcome.findings,
+        findings,
+        ignored,
     }
 }
 

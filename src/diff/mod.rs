@@ -12,6 +12,7 @@
 //!   parent, and a live element nobody declares is reported on the parent.
 
 mod canonical;
+mod ignore;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use canonical::{canonical_cidr, canonical_protocol};
+pub use ignore::{IgnoreError, IgnoreRules, ignore_lines};
 
 use crate::aws::resources;
 use crate::aws::{Inventory, LiveResource};
@@ -101,8 +103,16 @@ pub struct DiffOutcome {
 
 type ClaimKey = (String, String, &'static str); // (parent type, parent id, attribute)
 
-/// Diffs `state` (regions already resolved) against the inventory.
-pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
+/// Diffs `state` (regions already resolved) against the inventory. With
+/// `only_types`, resources of other types are neither counted nor
+/// reported — but split-out resources of any type still declare their
+/// elements, so filtering to groups never turns declared rules into drift.
+pub fn diff(
+    state: &[StateResource],
+    inv: &Inventory,
+    only_types: Option<&HashSet<&str>>,
+) -> DiffOutcome {
+    let wanted = |t: &str| only_types.is_none_or(|set| set.contains(t));
     let live: HashMap<(&str, &str), &LiveResource> = inv
         .resources
         .iter()
@@ -132,7 +142,7 @@ pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
     // same file passed twice): it is managed once, by the first state.
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for r in state {
-        if !seen.insert((r.tf_type.as_str(), r.id.as_str())) {
+        if !seen.insert((r.tf_type.as_str(), r.id.as_str())) || !wanted(&r.tf_type) {
             continue;
         }
         let Some(spec) = resources::find(&r.tf_type) else {
@@ -178,7 +188,11 @@ pub fn diff(state: &[StateResource], inv: &Inventory) -> DiffOutcome {
         }
     }
 
-    out.findings.extend(unmanaged(inv, &declared));
+    out.findings.extend(
+        unmanaged(inv, &declared)
+            .into_iter()
+            .filter(|f| wanted(&f.tf_type)),
+    );
     out.findings.sort_by(|a, b| {
         (a.kind, &a.tf_type, &a.address, &a.id).cmp(&(b.kind, &b.tf_type, &b.address, &b.id))
     });

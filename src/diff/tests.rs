@@ -94,7 +94,7 @@ fn run(case: &Case) -> DiffOutcome {
         r.attached_to = l.attached_to.clone();
         inv.resources.push(r);
     }
-    diff(&state, &inv)
+    diff(&state, &inv, None)
 }
 
 #[test]

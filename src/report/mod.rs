@@ -23,6 +23,9 @@ pub struct Report {
     pub scan: ScanInfo,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// Findings (or some of their changes) that `.tfdriftignore` or
+    /// `--ignore` accepted: counted and kept, never reported as drift.
+    pub ignored: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +53,8 @@ pub struct ScanInfo {
     pub regions: Vec<String>,
     pub states: Vec<String>,
     pub types: Vec<String>,
+    /// The kinds `--only` kept, when given.
+    pub only: Option<Vec<String>>,
     /// False when any listing failed: findings are then a lower bound and
     /// the resources in `unverified` were not checked at all.
     pub complete: bool,
@@ -67,6 +72,7 @@ pub struct Summary {
     pub unmanaged: usize,
     pub unverified: usize,
     pub not_checked: usize,
+    pub ignored: usize,
     pub coverage_percent: f64,
 }
 

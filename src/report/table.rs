@@ -117,9 +117,17 @@ pub fn render_table(r: &Report) -> String {
         );
     }
 
+    if s.ignored > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} accepted finding(s) not shown (.tfdriftignore, --ignore); the JSON report lists them under \"ignored\"",
+            s.ignored
+        );
+    }
+
     let _ = writeln!(
         out,
-        "\n{} managed · {} in sync · {} changed · {} missing · {} unmanaged{} · coverage {:.1}%",
+        "\n{} managed · {} in sync · {} changed · {} missing · {} unmanaged{}{} · coverage {:.1}%",
         s.managed,
         s.in_sync,
         s.changed,
@@ -127,6 +135,11 @@ pub fn render_table(r: &Report) -> String {
         s.unmanaged,
         if s.unverified > 0 {
             format!(" · {} unverified", s.unverified)
+        } else {
+            String::new()
+        },
+        if s.ignored > 0 {
+            format!(" · {} ignored", s.ignored)
         } else {
             String::new()
         },

@@ -41,6 +41,7 @@ fn report(complete: bool) -> Report {
             regions: vec!["us-east-1".into()],
             states: vec!["envs/prod/terraform.tfstate".into()],
             types: vec!["aws_instance".into(), "aws_security_group".into()],
+            only: None,
             complete,
             errors: if complete {
                 vec![]
@@ -75,6 +76,7 @@ fn report(complete: bool) -> Report {
             unmanaged: 1,
             unverified: if complete { 0 } else { 1 },
             not_checked: 2,
+            ignored: 1,
             coverage_percent: 91.7,
         },
         findings: vec![
@@ -116,6 +118,17 @@ fn report(complete: bool) -> Report {
             ),
             unmanaged,
         ],
+        ignored: vec![finding(
+            FindingKind::Changed,
+            Some("aws_instance.web[\"blue\"]"),
+            "aws_instance",
+            "i-0blue",
+            vec![Change {
+                path: "tags.LastPatched".into(),
+                expected: json!("2026-11-01"),
+                actual: json!("2026-11-20"),
+            }],
+        )],
     }
 }
 

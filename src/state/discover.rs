@@ -33,7 +33,10 @@ pub fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateEr
         })?;
         if let Some(backend) = find_backend(&body, file)? {
             return match backend {
-                Backend::Local(path) => Ok(vec![Box::new(LocalFile::new(dir.join(path)))]),
+                Backend::Local {
+                    path,
+                    workspace_dir,
+                } => with_workspaces(dir, &path, &workspace_dir),
                 Backend::Other(name) => Err(StateError::UnsupportedBackend {
                     file: file.display().to_string(),
                     backend: name,
@@ -41,17 +44,49 @@ pub fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateEr
             };
         }
     }
-    let default = dir.join("terraform.tfstate");
-    if !default.is_file() {
+    with_workspaces(dir, "terraform.tfstate", "terraform.tfstate.d")
+}
+
+/// The default workspace's state and every other local workspace's, which
+/// Terraform keeps at `WORKSPACE_DIR/NAME/<file name of path>`. All of
+/// them count: a resource is managed if any workspace declares it.
+fn with_workspaces(
+    dir: &Path,
+    path: &str,
+    workspace_dir: &str,
+) -> Result<Vec<Box<dyn StateSource>>, StateError> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let default = dir.join(path);
+    if default.is_file() {
+        found.push(default.clone());
+    }
+    let file_name = default
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "terraform.tfstate".into());
+    if let Ok(entries) = std::fs::read_dir(dir.join(workspace_dir)) {
+        let mut workspaces: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path().join(&file_name))
+            .filter(|p| p.is_file())
+            .collect();
+        workspaces.sort();
+        found.extend(workspaces);
+    }
+    if found.is_empty() {
         return Err(StateError::NoStateInDir {
             dir: dir.display().to_string(),
+            looked_for: format!("{path}, nor any workspace state under {workspace_dir}/"),
         });
     }
-    Ok(vec![Box::new(LocalFile::new(default))])
+    Ok(found
+        .into_iter()
+        .map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>)
+        .collect())
 }
 
 enum Backend {
-    Local(String),
+    Local { path: String, workspace_dir: String },
     Other(String),
 }
 
@@ -73,21 +108,24 @@ fn find_backend(body: &Body, file: &Path) -> Result<Option<Backend>, StateError>
     if kind != "local" {
         return Ok(Some(Backend::Other(kind)));
     }
-    let path = match backend.body().attributes().find(|a| a.key() == "path") {
-        None => "terraform.tfstate".to_string(),
-        Some(attr) => match attr.expr() {
-            Expression::String(s) => s.clone(),
-            other => {
-                return Err(StateError::Config {
+    let string_attr = |name: &str, default: &str| -> Result<String, StateError> {
+        match backend.body().attributes().find(|a| a.key() == name) {
+            None => Ok(default.to_string()),
+            Some(attr) => match attr.expr() {
+                Expression::String(s) => Ok(s.clone()),
+                other => Err(StateError::Config {
                     file: file.display().to_string(),
                     message: format!(
-                        "backend \"local\" path must be a plain string, found `{other}`"
+                        "backend \"local\" {name} must be a plain string, found `{other}`"
                     ),
-                });
-            }
-        },
+                }),
+            },
+        }
     };
-    Ok(Some(Backend::Local(path)))
+    Ok(Some(Backend::Local {
+        path: string_attr("path", "terraform.tfstate")?,
+        workspace_dir: string_attr("workspace_dir", "terraform.tfstate.d")?,
+    }))
 }
 
 #[cfg(test)]
@@ -108,6 +146,15 @@ mod tests {
             "main.tf",
             "terraform {\n  backend \"local\" {\n    path = \"state/prod.tfstate\"\n  }\n}\n",
         )]);
+        let err = discover_sources(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains(
+                "it has no state/prod.tfstate, nor any workspace state under terraform.tfstate.d/"
+            ),
+            "{err}"
+        );
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        std::fs::write(dir.path().join("state/prod.tfstate"), "{}").unwrap();
         let sources = discover_sources(dir.path()).unwrap();
         assert_eq!(sources.len(), 1);
         assert!(
@@ -125,6 +172,55 @@ mod tests {
         ]);
         let sources = discover_sources(dir.path()).unwrap();
         assert!(sources[0].name().ends_with("terraform.tfstate"));
+    }
+
+    #[test]
+    fn local_workspaces_are_read_beside_the_default_state() {
+        let dir = dir_with(&[("main.tf", ""), ("terraform.tfstate", "{}")]);
+        for ws in ["staging", "prod"] {
+            std::fs::create_dir_all(dir.path().join("terraform.tfstate.d").join(ws)).unwrap();
+            std::fs::write(
+                dir.path()
+                    .join("terraform.tfstate.d")
+                    .join(ws)
+                    .join("terraform.tfstate"),
+                "{}",
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("terraform.tfstate.d/empty")).unwrap();
+        let names: Vec<String> = discover_sources(dir.path())
+            .unwrap()
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        let tails: Vec<&str> = names
+            .iter()
+            .map(|n| n.strip_prefix(&dir.path().display().to_string()).unwrap())
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                "/terraform.tfstate",
+                "/terraform.tfstate.d/prod/terraform.tfstate",
+                "/terraform.tfstate.d/staging/terraform.tfstate"
+            ]
+        );
+
+        // A custom workspace_dir, and no default state at all.
+        let dir = dir_with(&[(
+            "b.tf",
+            "terraform {\n  backend \"local\" {\n    path = \"x.tfstate\"\n    workspace_dir = \"ws\"\n  }\n}\n",
+        )]);
+        std::fs::create_dir_all(dir.path().join("ws/dev")).unwrap();
+        std::fs::write(dir.path().join("ws/dev/x.tfstate"), "{}").unwrap();
+        let names: Vec<String> = discover_sources(dir.path())
+            .unwrap()
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert!(names[0].ends_with("ws/dev/x.tfstate"), "{names:?}");
     }
 
     #[test]

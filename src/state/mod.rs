@@ -100,6 +100,7 @@ fn resolve_dir(path: &Path) -> Result<PathBuf, StateError> {
         }
         return Err(StateError::NoStateInDir {
             dir: path.display().to_string(),
+            looked_for: "terraform.tfstate".into(),
         });
     }
     Ok(path.to_path_buf())
@@ -133,8 +134,8 @@ pub enum StateError {
     Encrypted { path: String },
     #[error("{path}: not a Terraform state: {reason}")]
     NotAState { path: String, reason: String },
-    #[error("no Terraform state in {dir}: it has no terraform.tfstate (pass --state PATH)")]
-    NoStateInDir { dir: String },
+    #[error("no Terraform state in {dir}: it has no {looked_for} (pass --state PATH)")]
+    NoStateInDir { dir: String, looked_for: String },
     #[error("{file}: {message}")]
     Config { file: String, message: String },
     #[error(
