@@ -12,7 +12,7 @@ use crate::aws::{AwsOptions, Ec2Lister, default_region, resources};
 use crate::diff::{FindingKind, IgnoreError, IgnoreRules, ignore_lines};
 use crate::report::{Outcome, render_table};
 use crate::scan::{self, ScanError, ScanOptions};
-use crate::state::{LocalFile, StateSource, discover_sources};
+use crate::state::{LocalFile, S3Location, StateSource, discover_sources, s3_sources};
 
 /// Finds where live AWS has drifted from Terraform state.
 #[derive(Debug, Parser)]
@@ -150,9 +150,9 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
         )?);
     }
     let sources: Vec<Box<dyn StateSource>> = if args.states.is_empty() {
-        discover_sources(&args.dir).map_err(ScanError::from)?
+        discover_sources(&args.dir).await.map_err(ScanError::from)?
     } else {
-        expand_states(&args.states)?
+        expand_states(&args.states).await?
     };
 
     let mut states = scan::read_states(&sources).await.map_err(ScanError::from)?;
@@ -197,11 +197,20 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     Ok(report.outcome())
 }
 
-/// `--state` values: globs are expanded (sorted, so reports are stable);
-/// a glob that matches nothing is an error, not an empty scan.
-fn expand_states(values: &[String]) -> Result<Vec<Box<dyn StateSource>>, CliError> {
+/// `--state` values: `s3://` URLs, local paths and local globs. Globs are
+/// expanded (sorted, so reports are stable); a glob that matches nothing
+/// is an error, not an empty scan.
+async fn expand_states(values: &[String]) -> Result<Vec<Box<dyn StateSource>>, CliError> {
     let mut out: Vec<Box<dyn StateSource>> = Vec::new();
     for value in values {
+        if value.starts_with("s3://") {
+            let location = S3Location::parse(value).ok_or_else(|| CliError::StateGlob {
+                pattern: value.clone(),
+                message: "an S3 state is written s3://BUCKET/KEY".into(),
+            })?;
+            out.extend(s3_sources(location).await.map_err(ScanError::from)?);
+            continue;
+        }
         if !value.contains(['*', '?', '[']) {
             out.push(Box::new(LocalFile::new(value)));
             continue;

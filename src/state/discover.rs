@@ -1,7 +1,8 @@
 //! Finding the state when no `--state` is given, the way Terraform would:
 //! read the `*.tf` files of the working directory, find the
-//! `terraform { backend "..." { ... } }` block and follow it. No backend block
-//! means Terraform's default, `terraform.tfstate` beside the configuration.
+//! `terraform { backend "..." { ... } }` block and follow it (`local` and
+//! `s3`, with their workspaces). No backend block means Terraform's
+//! default, `terraform.tfstate` beside the configuration.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use hcl::{Body, Expression};
 use super::{LocalFile, StateError, StateSource};
 
 /// The state sources that the configuration in `dir` uses.
-pub fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateError> {
+pub async fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateError> {
     let mut tf_files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| StateError::Io {
             path: dir.display().to_string(),
@@ -37,6 +38,10 @@ pub fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateEr
                     path,
                     workspace_dir,
                 } => with_workspaces(dir, &path, &workspace_dir),
+                Backend::S3 {
+                    location,
+                    workspace_key_prefix,
+                } => super::s3::backend_sources(location, &workspace_key_prefix).await,
                 Backend::Other(name) => Err(StateError::UnsupportedBackend {
                     file: file.display().to_string(),
                     backend: name,
@@ -86,7 +91,14 @@ fn with_workspaces(
 }
 
 enum Backend {
-    Local { path: String, workspace_dir: String },
+    Local {
+        path: String,
+        workspace_dir: String,
+    },
+    S3 {
+        location: super::S3Location,
+        workspace_key_prefix: String,
+    },
     Other(String),
 }
 
@@ -105,32 +117,59 @@ fn find_backend(body: &Body, file: &Path) -> Result<Option<Backend>, StateError>
         .first()
         .map(|l| l.as_str().to_string())
         .unwrap_or_default();
-    if kind != "local" {
-        return Ok(Some(Backend::Other(kind)));
-    }
-    let string_attr = |name: &str, default: &str| -> Result<String, StateError> {
+    let attr = |name: &str| -> Result<Option<String>, StateError> {
         match backend.body().attributes().find(|a| a.key() == name) {
-            None => Ok(default.to_string()),
-            Some(attr) => match attr.expr() {
-                Expression::String(s) => Ok(s.clone()),
+            None => Ok(None),
+            Some(a) => match a.expr() {
+                Expression::String(s) => Ok(Some(s.clone())),
                 other => Err(StateError::Config {
                     file: file.display().to_string(),
                     message: format!(
-                        "backend \"local\" {name} must be a plain string, found `{other}`"
+                        "backend \"{kind}\" {name} must be a plain string, found `{other}`"
                     ),
                 }),
             },
         }
     };
-    Ok(Some(Backend::Local {
-        path: string_attr("path", "terraform.tfstate")?,
-        workspace_dir: string_attr("workspace_dir", "terraform.tfstate.d")?,
-    }))
+    match kind.as_str() {
+        "local" => Ok(Some(Backend::Local {
+            path: attr("path")?.unwrap_or_else(|| "terraform.tfstate".into()),
+            workspace_dir: attr("workspace_dir")?.unwrap_or_else(|| "terraform.tfstate.d".into()),
+        })),
+        "s3" => {
+            let required = |name: &str| -> Result<String, StateError> {
+                attr(name)?.ok_or_else(|| StateError::Config {
+                    file: file.display().to_string(),
+                    message: format!(
+                        "backend \"s3\" has no {name} (given at `terraform init -backend-config`?); pass --state s3://BUCKET/KEY"
+                    ),
+                })
+            };
+            Ok(Some(Backend::S3 {
+                location: super::S3Location {
+                    bucket: required("bucket")?,
+                    key: required("key")?,
+                    region: attr("region")?,
+                },
+                workspace_key_prefix: attr("workspace_key_prefix")?
+                    .unwrap_or_else(|| "env:".into()),
+            }))
+        }
+        _ => Ok(Some(Backend::Other(kind))),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -146,7 +185,10 @@ mod tests {
             "main.tf",
             "terraform {\n  backend \"local\" {\n    path = \"state/prod.tfstate\"\n  }\n}\n",
         )]);
-        let err = discover_sources(dir.path()).err().unwrap().to_string();
+        let err = block_on(discover_sources(dir.path()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             err.contains(
                 "it has no state/prod.tfstate, nor any workspace state under terraform.tfstate.d/"
@@ -155,7 +197,7 @@ mod tests {
         );
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         std::fs::write(dir.path().join("state/prod.tfstate"), "{}").unwrap();
-        let sources = discover_sources(dir.path()).unwrap();
+        let sources = block_on(discover_sources(dir.path())).unwrap();
         assert_eq!(sources.len(), 1);
         assert!(
             sources[0].name().ends_with("state/prod.tfstate"),
@@ -170,7 +212,7 @@ mod tests {
             ("main.tf", "resource \"aws_vpc\" \"a\" {}\n"),
             ("terraform.tfstate", "{}"),
         ]);
-        let sources = discover_sources(dir.path()).unwrap();
+        let sources = block_on(discover_sources(dir.path())).unwrap();
         assert!(sources[0].name().ends_with("terraform.tfstate"));
     }
 
@@ -189,7 +231,7 @@ mod tests {
             .unwrap();
         }
         std::fs::create_dir_all(dir.path().join("terraform.tfstate.d/empty")).unwrap();
-        let names: Vec<String> = discover_sources(dir.path())
+        let names: Vec<String> = block_on(discover_sources(dir.path()))
             .unwrap()
             .iter()
             .map(|s| s.name())
@@ -214,7 +256,7 @@ mod tests {
         )]);
         std::fs::create_dir_all(dir.path().join("ws/dev")).unwrap();
         std::fs::write(dir.path().join("ws/dev/x.tfstate"), "{}").unwrap();
-        let names: Vec<String> = discover_sources(dir.path())
+        let names: Vec<String> = block_on(discover_sources(dir.path()))
             .unwrap()
             .iter()
             .map(|s| s.name())
@@ -226,11 +268,17 @@ mod tests {
     #[test]
     fn explains_what_it_cannot_follow() {
         let dir = dir_with(&[("main.tf", "resource \"aws_vpc\" \"a\" {}\n")]);
-        let err = discover_sources(dir.path()).err().unwrap().to_string();
+        let err = block_on(discover_sources(dir.path()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("no terraform.tfstate"), "{err}");
 
         let dir = dir_with(&[("backend.tf", "terraform {\n  backend \"remote\" {}\n}\n")]);
-        let err = discover_sources(dir.path()).err().unwrap().to_string();
+        let err = block_on(discover_sources(dir.path()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             err.contains("backend.tf") && err.contains("\"remote\" is not supported"),
             "{err}"
@@ -240,7 +288,10 @@ mod tests {
             "broken.tf",
             "terraform {\n  backend \"local\" {\n    path = \n}\n",
         )]);
-        let err = discover_sources(dir.path()).err().unwrap().to_string();
+        let err = block_on(discover_sources(dir.path()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("broken.tf"), "{err}");
     }
 }

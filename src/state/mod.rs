@@ -8,6 +8,7 @@
 //! (report, database, Slack) can leak them by accident.
 
 mod discover;
+mod s3;
 mod sensitive;
 mod v4;
 
@@ -17,6 +18,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 pub use discover::discover_sources;
+pub use s3::{S3Location, sources as s3_sources};
 pub(crate) use v4::parse_state;
 
 /// One managed resource instance from a state file.
@@ -138,6 +140,8 @@ pub enum StateError {
     NoStateInDir { dir: String, looked_for: String },
     #[error("{file}: {message}")]
     Config { file: String, message: String },
+    #[error("{url}: {message}")]
+    S3 { url: String, message: String },
     #[error(
         "{file}: backend \"{backend}\" is not supported yet; pass the state with --state PATH \
          (for example after `terraform state pull > current.tfstate`)"
