@@ -137,6 +137,7 @@ pub fn resolve_regions(
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
         if r.region.is_none() {
             r.region = default_region.map(str::to_string);
+            r.region_defaulted = true;
         }
         match &r.region {
             Some(reg) => {
@@ -227,6 +228,7 @@ pub async fn scan(
             unverified: outcome.unverified.len(),
             not_checked: outcome.not_checked.values().sum(),
             ignored: ignored.len(),
+            autoscaling: outcome.autoscaling,
             coverage_percent: coverage,
         },
         findings,
@@ -247,6 +249,7 @@ mod tests {
             tf_type: "aws_vpc".into(),
             id: id.into(),
             region: region.map(str::to_string),
+            region_defaulted: false,
             attrs: attrs.as_object().unwrap().clone(),
             source: "s".into(),
         }

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde_json::{Map, Value};
 
 use super::Change;
-use crate::model::{Kind, is_empty};
+use crate::model::{Kind, REDACTED, is_empty};
 
 /// `-1`, `all` → `-1`; IANA numbers of common protocols → their names, as
 /// AWS answers them; anything else lower-cased.
@@ -127,7 +127,16 @@ pub(super) fn compare(
             }
         }
         Kind::ObjectSet => {
-            let inline = element_set(Some(expected));
+            // When split-out resources declare elements of this attribute,
+            // they are its only declaration: the provider forbids mixing
+            // them with inline blocks, and refreshes copy *every* live
+            // element into the parent's state — trusting that copy would
+            // hide an element added out of band once anyone applied.
+            let inline = if claimed.is_empty() {
+                element_set(Some(expected))
+            } else {
+                BTreeSet::new()
+            };
             let live = element_set(Some(actual));
             for added in live
                 .iter()
@@ -157,6 +166,9 @@ pub(super) fn compare(
             let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
             for k in keys {
                 let (ev, av) = (e.get(k), a.get(k));
+                if ev.is_some_and(|v| v == REDACTED) {
+                    continue; // a sensitive tag: never compared, never shown
+                }
                 // A tag's value may legitimately be "", so presence matters
                 // here: only a missing key is "no tag".
                 let same = match (ev, av) {

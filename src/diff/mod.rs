@@ -79,7 +79,7 @@ pub struct Finding {
     pub changes: Vec<Change>,
 }
 
-/// A state resource that could not be checked because its listing failed.
+/// A state resource that could not be checked, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Unverified {
     pub address: String,
@@ -87,7 +87,12 @@ pub struct Unverified {
     pub tf_type: String,
     pub id: String,
     pub region: String,
+    pub reason: &'static str,
 }
+
+const LISTING_FAILED: &str = "its listing failed";
+const REGION_UNKNOWN: &str =
+    "not found in the default region, and the state does not say which region it is in";
 
 #[derive(Debug, Default)]
 pub struct DiffOutcome {
@@ -97,6 +102,9 @@ pub struct DiffOutcome {
     /// Managed resources found live (in sync or changed).
     pub found: usize,
     pub unverified: Vec<Unverified>,
+    /// Live instances launched by Auto Scaling or a fleet: churn, not
+    /// unmanaged drift.
+    pub autoscaling: usize,
     /// State resources of types tfdrift does not check, by type.
     pub not_checked: BTreeMap<String, usize>,
 }
@@ -119,7 +127,19 @@ pub fn diff(
         .map(|r| ((r.tf_type, r.id.as_str()), r))
         .collect();
     let mut out = DiffOutcome::default();
-    let mut declared: HashSet<(&str, &str)> = HashSet::new();
+    // Live objects some state accounts for, whatever the type filter:
+    // only these are never unmanaged.
+    let mut declared: HashSet<(String, String)> = HashSet::new();
+    for r in state {
+        declared.insert((r.tf_type.clone(), r.id.clone()));
+        if let Some(also) = resources::find(&r.tf_type).and_then(|s| s.also_declares) {
+            declared.extend(
+                also(&r.attrs)
+                    .into_iter()
+                    .map(|(t, id)| (t.to_string(), id)),
+            );
+        }
+    }
 
     // Elements that split-out resources declare, by parent attribute.
     let mut claims: HashMap<ClaimKey, BTreeSet<String>> = HashMap::new();
@@ -155,13 +175,12 @@ pub fn diff(
             check_split_out(r, split, &live, inv, &region, &mut out);
             continue;
         }
-        declared.insert((spec.tf_type, r.id.as_str()));
         let Some(l) = live.get(&(spec.tf_type, r.id.as_str())) else {
-            if inv.is_listed(&region, spec.tf_type) {
-                out.findings
-                    .push(finding(FindingKind::Missing, r, &region, Vec::new()));
-            } else {
-                out.unverified.push(unverified(r, &region));
+            match not_found(r, &region, spec.tf_type, inv) {
+                Ok(()) => out
+                    .findings
+                    .push(finding(FindingKind::Missing, r, &region, Vec::new())),
+                Err(u) => out.unverified.push(u),
             }
             continue;
         };
@@ -172,8 +191,12 @@ pub fn diff(
             let (Some(e), Some(a)) = (expected.get(*attr), l.attrs.get(*attr)) else {
                 continue; // unknown on one side: not comparable
             };
-            if *e == Value::String(REDACTED.into()) {
-                continue; // sensitive: never compared, never shown
+            // Sensitive values are never compared, so neither they nor the
+            // live value at their place can reach a finding. Tags are
+            // skipped key by key in the comparison itself.
+            let whole = *e == Value::String(REDACTED.into());
+            if whole || (*kind != crate::model::Kind::Tags && contains_redacted(e)) {
+                continue;
             }
             let claimed = claims
                 .get(&(spec.tf_type.to_string(), r.id.clone(), attr))
@@ -188,6 +211,12 @@ pub fn diff(
         }
     }
 
+    out.autoscaling = inv
+        .resources
+        .iter()
+        .filter(|r| r.implicit == Some(resources::AUTOSCALED))
+        .filter(|r| !declared.contains(&(r.tf_type.to_string(), r.id.clone())) && wanted(r.tf_type))
+        .count();
     out.findings.extend(
         unmanaged(inv, &declared)
             .into_iter()
@@ -209,11 +238,11 @@ fn check_split_out(
 ) {
     let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
     let Some(p) = live.get(&(split.parent_type, parent.as_str())) else {
-        if inv.is_listed(region, split.parent_type) {
-            out.findings
-                .push(finding(FindingKind::Missing, r, region, Vec::new()));
-        } else {
-            out.unverified.push(unverified(r, region));
+        match not_found(r, region, split.parent_type, inv) {
+            Ok(()) => out
+                .findings
+                .push(finding(FindingKind::Missing, r, region, Vec::new())),
+            Err(u) => out.unverified.push(u),
         }
         return;
     };
@@ -246,7 +275,7 @@ fn check_split_out(
 
 /// Live resources that no state declares, less AWS's own and those that
 /// belong to another resource; and only where ownership could be decided.
-fn unmanaged(inv: &Inventory, declared: &HashSet<(&str, &str)>) -> Vec<Finding> {
+fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Finding> {
     let owned: HashSet<&str> = inv
         .resources
         .iter()
@@ -260,7 +289,7 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(&str, &str)>) -> Vec<Finding> 
         .collect();
     inv.resources
         .iter()
-        .filter(|r| !declared.contains(&(r.tf_type, r.id.as_str())))
+        .filter(|r| !declared.contains(&(r.tf_type.to_string(), r.id.clone())))
         .filter(|r| r.implicit.is_none() && !owned.contains(r.id.as_str()))
         .filter(|r| {
             !r.attached_to
@@ -299,12 +328,36 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
     }
 }
 
-fn unverified(r: &StateResource, region: &str) -> Unverified {
-    Unverified {
+/// A state resource not found live is missing only when the listing that
+/// should have shown it succeeded, in the region it really lives in.
+fn not_found(
+    r: &StateResource,
+    region: &str,
+    listed_type: &str,
+    inv: &Inventory,
+) -> Result<(), Unverified> {
+    let reason = if !inv.is_listed(region, listed_type) {
+        LISTING_FAILED
+    } else if r.region_defaulted {
+        REGION_UNKNOWN
+    } else {
+        return Ok(());
+    };
+    Err(Unverified {
         address: r.address.clone(),
         tf_type: r.tf_type.clone(),
         id: r.id.clone(),
         region: region.to_string(),
+        reason,
+    })
+}
+
+fn contains_redacted(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s == REDACTED,
+        Value::Array(items) => items.iter().any(contains_redacted),
+        Value::Object(m) => m.values().any(contains_redacted),
+        _ => false,
     }
 }
 

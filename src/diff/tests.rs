@@ -31,6 +31,8 @@ struct StateCase {
     #[serde(rename = "type")]
     tf_type: String,
     attributes: Map<String, Value>,
+    #[serde(default)]
+    region_defaulted: bool,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,8 @@ struct Expect {
     /// (kind, address — or `type:id` for unmanaged —, changed paths)
     findings: Vec<(String, String, Vec<String>)>,
     unverified: Vec<String>,
+    #[serde(default)]
+    autoscaling: usize,
 }
 
 fn run(case: &Case) -> DiffOutcome {
@@ -64,6 +68,7 @@ fn run(case: &Case) -> DiffOutcome {
             tf_type: s.tf_type.clone(),
             id: s.attributes["id"].as_str().unwrap().to_string(),
             region: Some(region.clone()),
+            region_defaulted: s.region_defaulted,
             attrs: s.attributes.clone(),
             source: "fixture.tfstate".into(),
         })
@@ -89,7 +94,13 @@ fn run(case: &Case) -> DiffOutcome {
         );
         r.region = region.clone();
         // The fixture's reason text is free; the diff only asks whether there is one.
-        r.implicit = l.implicit.as_ref().map(|_| "fixture");
+        r.implicit = l.implicit.as_ref().map(|i| {
+            if i == "autoscaling" {
+                resources::AUTOSCALED
+            } else {
+                "fixture"
+            }
+        });
         r.owns = l.owns.clone();
         r.attached_to = l.attached_to.clone();
         inv.resources.push(r);
@@ -128,6 +139,12 @@ fn fixtures() {
         assert_eq!(got, case.expect.findings, "{}", file.display());
         let unverified: Vec<_> = out.unverified.iter().map(|u| u.address.clone()).collect();
         assert_eq!(unverified, case.expect.unverified, "{}", file.display());
+        assert_eq!(
+            out.autoscaling,
+            case.expect.autoscaling,
+            "{}",
+            file.display()
+        );
         // Whatever the case, a sensitive value must never reach a finding.
         let text = serde_json::to_string(&out.findings).unwrap();
         assert!(!text.contains("secret"), "{}: {text}", file.display());

@@ -73,6 +73,9 @@ pub struct Summary {
     pub unverified: usize,
     pub not_checked: usize,
     pub ignored: usize,
+    /// Live instances launched by Auto Scaling or a fleet: counted as
+    /// churn, never reported unmanaged.
+    pub autoscaling: usize,
     pub coverage_percent: f64,
 }
 

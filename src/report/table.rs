@@ -99,7 +99,11 @@ pub fn render_table(r: &Report) -> String {
                 r.scan.unverified.len()
             );
             for u in &r.scan.unverified {
-                let _ = writeln!(out, "    ? {}  {}  ({})", u.address, u.id, u.region);
+                let _ = writeln!(
+                    out,
+                    "    ? {}  {}  ({}): {}",
+                    u.address, u.id, u.region, u.reason
+                );
             }
         }
     }
@@ -117,6 +121,13 @@ pub fn render_table(r: &Report) -> String {
         );
     }
 
+    if s.autoscaling > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} instance(s) launched by Auto Scaling or a fleet: churn, not unmanaged",
+            s.autoscaling
+        );
+    }
     if s.ignored > 0 {
         let _ = writeln!(
             out,

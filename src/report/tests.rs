@@ -64,6 +64,7 @@ fn report(complete: bool) -> Report {
                     tf_type: "aws_instance".into(),
                     id: "i-0app".into(),
                     region: "us-east-1".into(),
+                    reason: "its listing failed",
                 }]
             },
             not_checked_types: BTreeMap::from([("aws_s3_bucket".to_string(), 2)]),
@@ -77,6 +78,7 @@ fn report(complete: bool) -> Report {
             unverified: if complete { 0 } else { 1 },
             not_checked: 2,
             ignored: 1,
+            autoscaling: 3,
             coverage_percent: 91.7,
         },
         findings: vec![

@@ -33,6 +33,10 @@ pub struct StateResource {
     /// Region the resource lives in, when the state says so (ARN or
     /// availability zone); filled in later from related resources otherwise.
     pub region: Option<String>,
+    /// True when no hint gave the region and the SDK's default was assumed:
+    /// not finding the resource there proves nothing, so it is then
+    /// unverified, never missing.
+    pub region_defaulted: bool,
     /// The instance's attributes with sensitive values redacted.
     pub attrs: Map<String, Value>,
     /// Which state this came from (a path or URL), for the report.

@@ -84,6 +84,7 @@ pub(crate) fn parse_state(reader: impl Read, path: &str) -> Result<State, StateE
                     inst.index_key.as_ref(),
                 ),
                 region: region_hint(&attrs),
+                region_defaulted: false,
                 tf_type: r.tf_type.clone(),
                 id,
                 attrs,

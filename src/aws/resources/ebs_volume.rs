@@ -31,6 +31,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: None,
     split_out: None,
     unmanaged_needs: &["aws_instance"],
+    also_declares: None,
 };
 
 // the API's maximum for this call

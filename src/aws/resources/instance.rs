@@ -6,16 +6,22 @@
 //! design: see docs/resources.md. Terminated instances are gone, whatever
 //! the API still lists for an hour.
 //!
-//! `vpc_security_group_ids` is read from the primary network interface.
-//! That is where the groups of a VPC instance live; the instance-level
-//! `SecurityGroups` list is empty on some implementations (the moto
-//! emulator among them).
+//! `vpc_security_group_ids` is read, as the provider reads it, from the
+//! instance-level `SecurityGroups`; where that list is empty (the moto
+//! emulator leaves it so) from the primary network interface, which holds
+//! the same groups.
+//!
+//! Instances launched by Auto Scaling, Spot Fleet or EC2 Fleet are churn,
+//! not unmanaged drift: they are marked [`AUTOSCALED`] and counted apart.
 
 use aws_sdk_ec2::types::{Instance, InstanceStateName, MonitoringState};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{ListError, LiveResource, TypeSpec, err, name_tag, pick, put, s, string_set, tags};
+use super::{
+    AUTOSCALED, Declared, ListError, LiveResource, StateAttrs, TypeSpec, err, name_tag, pick, put,
+    s, string_set, tags,
+};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -42,7 +48,15 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: Some(from_state),
     split_out: None,
     unmanaged_needs: &[],
+    also_declares: Some(declared_volumes),
 };
+
+/// Tags AWS puts on instances that a group or fleet launched.
+const FLEET_TAGS: &[&str] = &[
+    "aws:autoscaling:groupName",
+    "aws:ec2spot:fleet-request-id",
+    "aws:ec2:fleet-id",
+];
 
 fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
@@ -70,7 +84,7 @@ fn normalise(i: &Instance) -> LiveResource {
         .iter()
         .find(|eni| eni.attachment().and_then(|a| a.device_index()) == Some(0));
     let groups = match primary {
-        Some(eni) if !eni.groups().is_empty() => {
+        Some(eni) if i.security_groups().is_empty() => {
             string_set(eni.groups().iter().filter_map(|g| g.group_id()))
         }
         _ => string_set(i.security_groups().iter().filter_map(|g| g.group_id())),
@@ -128,6 +142,12 @@ fn normalise(i: &Instance) -> LiveResource {
 
     let mut r = LiveResource::new(SPEC.tf_type, i.instance_id().unwrap_or_default(), a);
     r.name = name_tag(i.tags());
+    if i.tags()
+        .iter()
+        .any(|t| t.key().is_some_and(|k| FLEET_TAGS.contains(&k)))
+    {
+        r.implicit = Some(AUTOSCALED);
+    }
     // Volumes created with the instance (its root and any launch-time
     // mappings that die with it) are part of the instance, not unmanaged.
     let root = i.root_device_name();
@@ -140,6 +160,19 @@ fn normalise(i: &Instance) -> LiveResource {
         .filter_map(|m| m.ebs().and_then(|e| e.volume_id()).map(str::to_string))
         .collect();
     r
+}
+
+/// The volumes an instance's state accounts for: its root volume and the
+/// `ebs_block_device` volumes it declares, whether or not they die with it.
+fn declared_volumes(state: &StateAttrs) -> Declared {
+    ["root_block_device", "ebs_block_device"]
+        .iter()
+        .filter_map(|k| state.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|d| d.get("volume_id").and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .map(|id| ("aws_ebs_volume", id.to_string()))
+        .collect()
 }
 
 /// Single nested blocks are flattened with a dot: the state's

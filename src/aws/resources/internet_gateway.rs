@@ -14,6 +14,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: None,
     split_out: None,
     unmanaged_needs: &["aws_vpc"],
+    also_declares: None,
 };
 
 paginated_list!(describe_internet_gateways, 1000, normalise);

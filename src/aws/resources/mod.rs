@@ -56,6 +56,9 @@ pub type ListFn =
 /// A state resource's attributes, as the reader left them.
 pub type StateAttrs = Map<String, Value>;
 
+/// (type, id) pairs of live objects a state resource accounts for.
+pub type Declared = Vec<(&'static str, String)>;
+
 /// The (parent attribute, element) pairs a split-out resource contributes.
 pub type Elements = Vec<(&'static str, Value)>;
 
@@ -85,7 +88,14 @@ pub struct TypeSpec {
     /// resource of this type there may be called unmanaged: ownership is
     /// decided across types (a root volume belongs to its instance).
     pub unmanaged_needs: &'static [&'static str],
+    /// Other live objects a state resource of this type accounts for (an
+    /// instance's `ebs_block_device` volumes), so they are never unmanaged.
+    pub also_declares: Option<fn(&StateAttrs) -> Declared>,
 }
+
+/// The `implicit` reason of instances launched by Auto Scaling or a fleet:
+/// churn that the scan counts apart, never unmanaged drift.
+pub const AUTOSCALED: &str = "launched by Auto Scaling or an EC2/Spot fleet";
 
 impl TypeSpec {
     /// Whether the type has a listing of its own (split-out types do not).

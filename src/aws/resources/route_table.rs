@@ -1,9 +1,12 @@
 //! `aws_route_table`, with its inline `route` blocks.
 //!
-//! The `local` route exists in every table and is never declared, and
-//! routes propagated from a virtual private gateway belong to
-//! `propagating_vgws`, not to `route`: both are left out of the route set.
-//! A VPC's main route table is AWS's own unless the state manages it.
+//! Left out of the route set, as the provider leaves them out of `route`:
+//! the `local` route (in every table, never declared), routes propagated
+//! from a virtual private gateway (they are `propagating_vgws`), routes to
+//! a gateway VPC endpoint's prefix list (managed by `aws_vpc_endpoint`) and
+//! VPC Lattice routes. The provider also hides the `AmazonFSx` tag that FSx
+//! puts on tables it uses. A VPC's main route table is AWS's own unless
+//! the state manages it.
 
 use aws_sdk_ec2::types::{Route, RouteOrigin, RouteTable};
 use serde_json::{Map, Value};
@@ -24,6 +27,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: Some(from_state),
     split_out: None,
     unmanaged_needs: &[],
+    also_declares: None,
 };
 
 // the API's maximum for this call
@@ -35,6 +39,11 @@ fn normalise(t: &RouteTable) -> LiveResource {
         .iter()
         .filter(|r| r.gateway_id() != Some("local"))
         .filter(|r| r.origin() != Some(&RouteOrigin::EnableVgwRoutePropagation))
+        .filter(|r| r.gateway_id() != Some("VpcLattice"))
+        .filter(|r| {
+            !(r.destination_prefix_list_id().is_some()
+                && r.gateway_id().is_some_and(|g| g.starts_with("vpce-")))
+        })
         .map(route)
         .collect();
     let mut a = Attrs::new();
@@ -44,7 +53,11 @@ fn normalise(t: &RouteTable) -> LiveResource {
         "propagating_vgws".into(),
         string_set(t.propagating_vgws().iter().filter_map(|p| p.gateway_id())),
     );
-    a.insert("tags".into(), tags(t.tags()));
+    let mut tag_map = tags(t.tags());
+    if let Value::Object(m) = &mut tag_map {
+        m.remove("AmazonFSx");
+    }
+    a.insert("tags".into(), tag_map);
     let mut r = LiveResource::new(SPEC.tf_type, t.route_table_id().unwrap_or_default(), a);
     r.name = name_tag(t.tags());
     if t.associations().iter().any(|a| a.main() == Some(true)) {
@@ -81,16 +94,19 @@ fn route(r: &Route) -> Value {
     );
     put("local_gateway_id", r.local_gateway_id());
     put("carrier_gateway_id", r.carrier_gateway_id());
+    put("core_network_arn", r.core_network_arn());
     canonical_route(m)
 }
 
-/// A route whose target is an instance also names the instance's network
-/// interface on the AWS side, and in state only sometimes: the instance is
-/// the target that was declared, so the interface is dropped.
+/// A route to an instance names both the instance and its network
+/// interface on the AWS side. Provider 3.x and 4.x record both; 5.x dropped
+/// `route.instance_id` and records only the interface. Keeping the
+/// interface (always present) and dropping the instance makes all three
+/// agree.
 fn canonical_route(mut m: Map<String, Value>) -> Value {
     m.retain(|_, v| !is_empty(v));
-    if m.contains_key("instance_id") {
-        m.remove("network_interface_id");
+    if m.contains_key("network_interface_id") {
+        m.remove("instance_id");
     }
     Value::Object(m)
 }
@@ -152,14 +168,32 @@ mod tests {
                     .gateway_id("vpce-1")
                     .build(),
             )
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.8.0.0/16")
+                    .gateway_id("vpce-gwlb")
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.7.0.0/16")
+                    .gateway_id("VpcLattice")
+                    .build(),
+            )
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("AmazonFSx")
+                    .value("fs-1")
+                    .build(),
+            )
             .build();
         let r = normalise(&table);
         assert_eq!(
             json!(r.attrs),
             json!({"vpc_id": "vpc-1", "propagating_vgws": [], "tags": {}, "route": [
                 {"cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
-                {"cidr_block": "10.9.0.0/16", "instance_id": "i-1"},
-                {"destination_prefix_list_id": "pl-1", "vpc_endpoint_id": "vpce-1"}
+                {"cidr_block": "10.9.0.0/16", "network_interface_id": "eni-1"},
+                {"cidr_block": "10.8.0.0/16", "vpc_endpoint_id": "vpce-gwlb"}
             ]})
         );
         assert!(r.implicit.is_none());
@@ -172,6 +206,23 @@ mod tests {
             .associations(RouteTableAssociation::builder().main(true).build())
             .build();
         assert!(normalise(&table).implicit.is_some());
+    }
+
+    #[test]
+    fn instance_routes_agree_across_provider_versions() {
+        let v3 = json!({"cidr_block": "10.9.0.0/16", "instance_id": "i-1", "network_interface_id": "eni-1", "gateway_id": ""});
+        let v5 =
+            json!({"cidr_block": "10.9.0.0/16", "network_interface_id": "eni-1", "gateway_id": ""});
+        let live = route(
+            &Route::builder()
+                .destination_cidr_block("10.9.0.0/16")
+                .instance_id("i-1")
+                .network_interface_id("eni-1")
+                .build(),
+        );
+        for state in [v3, v5] {
+            assert_eq!(canonical_route(state.as_object().unwrap().clone()), live);
+        }
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: Some(from_state),
     split_out: None,
     unmanaged_needs: &[],
+    also_declares: None,
 };
 
 paginated_list!(describe_security_groups, 1000, normalise);

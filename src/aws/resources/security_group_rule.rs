@@ -21,6 +21,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         elements,
     }),
     unmanaged_needs: &[],
+    also_declares: None,
 };
 
 fn parent_id(state: &Map<String, Value>) -> Option<String> {

@@ -21,6 +21,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: None,
     split_out: None,
     unmanaged_needs: &[],
+    also_declares: None,
 };
 
 paginated_list!(describe_subnets, 1000, normalise);

@@ -20,6 +20,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     from_state: None,
     split_out: None,
     unmanaged_needs: &[],
+    also_declares: None,
 };
 
 paginated_list!(describe_vpcs, 1000, normalise);
