@@ -204,6 +204,7 @@ pub async fn scan(
             started_at,
             finished_at,
             duration_ms: clock.elapsed().as_millis() as u64,
+            account: inventory.account.clone(),
             regions: regions.to_vec(),
             states: states.iter().map(|s| s.source.clone()).collect(),
             types: match &opts.types {

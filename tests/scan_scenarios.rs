@@ -53,15 +53,22 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
     in_state.dedup();
     assert_eq!(in_state, types);
 
-    // One paginated Describe call per listed type, and nothing else.
+    // One paginated Describe call per listed type, one GetCallerIdentity
+    // to know the account, and nothing else.
     let calls = emu.calls();
     let total: u64 = calls.values().sum();
     eprintln!(
         "fresh-apply scan: {:?} wall, {total} API calls: {calls:?}",
         run.elapsed
     );
-    assert_eq!(total, 7, "{calls:?}");
-    assert!(calls.keys().all(|k| k.starts_with("Describe")), "{calls:?}");
+    assert_eq!(total, 8, "{calls:?}");
+    assert_eq!(calls.get("GetCallerIdentity"), Some(&1), "{calls:?}");
+    let describes = calls.iter().filter(|(k, _)| k.starts_with("Describe"));
+    assert!(
+        describes.clone().all(|(_, n)| *n == 1) && describes.count() == 7,
+        "{calls:?}"
+    );
+    assert_eq!(report["scan"]["account"], json!("123456789012"));
 }
 
 #[tokio::test]

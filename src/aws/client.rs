@@ -47,11 +47,13 @@ pub async fn default_region() -> Option<String> {
 /// Lists resources through the EC2 API, one client per region.
 pub struct Ec2Lister {
     clients: HashMap<String, aws_sdk_ec2::Client>,
+    sts: Option<aws_sdk_sts::Client>,
 }
 
 impl Ec2Lister {
     pub async fn new(regions: &[String], opts: &AwsOptions) -> Self {
         let mut clients = HashMap::new();
+        let mut sts = None;
         for region in regions {
             let config = aws_config::defaults(BehaviorVersion::latest())
                 .region(aws_config::Region::new(region.clone()))
@@ -65,8 +67,9 @@ impl Ec2Lister {
                 .load()
                 .await;
             clients.insert(region.clone(), aws_sdk_ec2::Client::new(&config));
+            sts.get_or_insert_with(|| aws_sdk_sts::Client::new(&config));
         }
-        Self { clients }
+        Self { clients, sts }
     }
 }
 
@@ -84,5 +87,23 @@ impl Lister for Ec2Lister {
             Some(list) => list(client),
             None => Box::pin(async { Ok(Vec::new()) }),
         }
+    }
+
+    fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {
+        Box::pin(async move {
+            let Some(sts) = &self.sts else {
+                return Err(ListError {
+                    operation: "GetCallerIdentity",
+                    kind: super::FailureKind::Service,
+                    message: "no region to ask in".into(),
+                });
+            };
+            let id = sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| ListError::from_sdk("GetCallerIdentity", e))?;
+            Ok(id.account().unwrap_or_default().to_string())
+        })
     }
 }

@@ -44,6 +44,9 @@ pub struct LiveResource {
     /// The id of a resource this one is attached to, used to decide
     /// ownership across types (a volume's instance, a gateway's VPC).
     pub attached_to: Option<String>,
+    /// The account that owns it, where the API says: a subnet shared into
+    /// this account through RAM is listed here but is not ours to manage.
+    pub owner: Option<String>,
 }
 
 impl LiveResource {
@@ -57,6 +60,7 @@ impl LiveResource {
             implicit: None,
             owns: Vec::new(),
             attached_to: None,
+            owner: None,
         }
     }
 }
@@ -163,6 +167,9 @@ pub trait Lister: Send + Sync {
         region: &'a str,
         spec: &'static TypeSpec,
     ) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
+
+    /// The account the credentials belong to (STS GetCallerIdentity).
+    fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>>;
 }
 
 /// A (region, type) listing that failed.
@@ -183,6 +190,8 @@ pub struct Inventory {
     /// (region, type) pairs listed completely.
     pub listed: BTreeSet<(String, &'static str)>,
     pub failures: Vec<ListFailure>,
+    /// The account scanned, when STS could tell.
+    pub account: Option<String>,
 }
 
 impl Inventory {
@@ -214,7 +223,17 @@ pub async fn scan_live(
             .filter(|s| s.lists())
             .map(move |spec| (region.clone(), *spec))
     });
-    let results: Vec<_> = futures::stream::iter(jobs)
+    let account = async {
+        match tokio::time::timeout(deadline, lister.caller_account()).await {
+            Ok(Ok(a)) => Some(a),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot tell which account is scanned; resources of other accounts cannot be told apart");
+                None
+            }
+            Err(_) => None,
+        }
+    };
+    let listings = futures::stream::iter(jobs)
         .map(|(region, spec)| async move {
             let started = std::time::Instant::now();
             let result = match tokio::time::timeout(deadline, lister.list(&region, spec)).await {
@@ -238,10 +257,13 @@ pub async fn scan_live(
             (region, spec, result)
         })
         .buffer_unordered(MAX_CONCURRENT_LISTINGS)
-        .collect()
-        .await;
+        .collect::<Vec<_>>();
+    let (account, results) = futures::join!(account, listings);
 
-    let mut inv = Inventory::default();
+    let mut inv = Inventory {
+        account,
+        ..Inventory::default()
+    };
     for (region, spec, result) in results {
         match result {
             Ok(list) => {

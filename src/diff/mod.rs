@@ -91,6 +91,7 @@ pub struct Unverified {
 }
 
 const LISTING_FAILED: &str = "its listing failed";
+const OTHER_ACCOUNT: &str = "it belongs to another account than the one scanned";
 const REGION_UNKNOWN: &str =
     "not found in the default region, and the state does not say which region it is in";
 
@@ -291,6 +292,13 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
         .iter()
         .filter(|r| !declared.contains(&(r.tf_type.to_string(), r.id.clone())))
         .filter(|r| r.implicit.is_none() && !owned.contains(r.id.as_str()))
+        // Shared into this account (RAM): another account manages it.
+        .filter(|r| {
+            r.owner
+                .as_deref()
+                .zip(inv.account.as_deref())
+                .is_none_or(|(o, a)| o == a)
+        })
         .filter(|r| {
             !r.attached_to
                 .as_deref()
@@ -336,8 +344,21 @@ fn not_found(
     listed_type: &str,
     inv: &Inventory,
 ) -> Result<(), Unverified> {
+    // arn:aws:ec2:REGION:ACCOUNT:..., or the provider's owner_id.
+    let account = r
+        .attrs
+        .get("arn")
+        .and_then(Value::as_str)
+        .and_then(|arn| arn.split(':').nth(4))
+        .or_else(|| r.attrs.get("owner_id").and_then(Value::as_str))
+        .filter(|a| !a.is_empty());
     let reason = if !inv.is_listed(region, listed_type) {
         LISTING_FAILED
+    } else if account
+        .zip(inv.account.as_deref())
+        .is_some_and(|(theirs, ours)| theirs != ours)
+    {
+        OTHER_ACCOUNT
     } else if r.region_defaulted {
         REGION_UNKNOWN
     } else {

@@ -19,6 +19,7 @@ struct Case {
     regions: Vec<String>,
     #[serde(default)]
     failed: Vec<(String, String)>,
+    account: Option<String>,
     state: Vec<StateCase>,
     live: Vec<LiveCase>,
     expect: Expect,
@@ -46,6 +47,7 @@ struct LiveCase {
     #[serde(default)]
     owns: Vec<String>,
     attached_to: Option<String>,
+    owner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +75,10 @@ fn run(case: &Case) -> DiffOutcome {
             source: "fixture.tfstate".into(),
         })
         .collect();
-    let mut inv = Inventory::default();
+    let mut inv = Inventory {
+        account: case.account.clone(),
+        ..Inventory::default()
+    };
     for r in &case.regions {
         for spec in resources::all().iter().filter(|s| s.lists()) {
             if !case
@@ -103,6 +108,7 @@ fn run(case: &Case) -> DiffOutcome {
         });
         r.owns = l.owns.clone();
         r.attached_to = l.attached_to.clone();
+        r.owner = l.owner.clone();
         inv.resources.push(r);
     }
     diff(&state, &inv, None)

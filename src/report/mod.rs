@@ -50,6 +50,8 @@ pub struct ScanInfo {
     #[serde(with = "time::serde::rfc3339")]
     pub finished_at: OffsetDateTime,
     pub duration_ms: u64,
+    /// The AWS account scanned, when STS could tell.
+    pub account: Option<String>,
     pub regions: Vec<String>,
     pub states: Vec<String>,
     pub types: Vec<String>,

@@ -38,6 +38,7 @@ fn report(complete: bool) -> Report {
             started_at: datetime!(2026-11-23 09:00:00 UTC),
             finished_at: datetime!(2026-11-23 09:00:02 UTC),
             duration_ms: 2000,
+            account: Some("123456789012".into()),
             regions: vec!["us-east-1".into()],
             states: vec!["envs/prod/terraform.tfstate".into()],
             types: vec!["aws_instance".into(), "aws_security_group".into()],

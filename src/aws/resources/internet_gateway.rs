@@ -27,6 +27,7 @@ fn normalise(g: &InternetGateway) -> LiveResource {
     a.insert("vpc_id".into(), s(vpc));
     a.insert("tags".into(), tags(g.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, g.internet_gateway_id().unwrap_or_default(), a);
+    r.owner = g.owner_id().map(str::to_string);
     r.name = name_tag(g.tags());
     r.attached_to = vpc.map(str::to_string);
     r

@@ -59,6 +59,7 @@ fn normalise(t: &RouteTable) -> LiveResource {
     }
     a.insert("tags".into(), tag_map);
     let mut r = LiveResource::new(SPEC.tf_type, t.route_table_id().unwrap_or_default(), a);
+    r.owner = t.owner_id().map(str::to_string);
     r.name = name_tag(t.tags());
     if t.associations().iter().any(|a| a.main() == Some(true)) {
         r.implicit = Some("the main route table of its VPC");

@@ -47,6 +47,7 @@ fn normalise(g: &SecurityGroup) -> LiveResource {
     a.insert("egress".into(), live_rules(g.ip_permissions_egress(), id));
     a.insert("tags".into(), tags(g.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, id, a);
+    r.owner = g.owner_id().map(str::to_string);
     r.name = g
         .group_name()
         .map(str::to_string)

@@ -55,6 +55,7 @@ fn normalise(v: &Subnet) -> LiveResource {
     a.insert("ipv6_cidr_block".into(), s(ipv6));
     a.insert("tags".into(), tags(v.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, v.subnet_id().unwrap_or_default(), a);
+    r.owner = v.owner_id().map(str::to_string);
     r.name = name_tag(v.tags());
     if v.default_for_az() == Some(true) {
         r.implicit = Some("a default subnet of the default VPC");

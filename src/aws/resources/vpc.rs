@@ -46,6 +46,7 @@ fn normalise(v: &Vpc) -> LiveResource {
     a.insert("ipv6_cidr_block".into(), s(ipv6));
     a.insert("tags".into(), tags(v.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, v.vpc_id().unwrap_or_default(), a);
+    r.owner = v.owner_id().map(str::to_string);
     r.name = name_tag(v.tags());
     if v.is_default() == Some(true) {
         r.implicit = Some("the region's default VPC");
