@@ -132,8 +132,10 @@ pub fn diff(
     // only these are never unmanaged.
     let mut declared: HashSet<(String, String)> = HashSet::new();
     for r in state {
-        declared.insert((r.tf_type.clone(), r.id.clone()));
-        if let Some(also) = resources::find(&r.tf_type).and_then(|s| s.also_declares) {
+        let spec = resources::find(&r.tf_type);
+        let live_type = spec.map_or(r.tf_type.as_str(), |s| s.live_type());
+        declared.insert((live_type.to_string(), r.id.clone()));
+        if let Some(also) = spec.and_then(|s| s.also_declares) {
             declared.extend(
                 also(&r.attrs)
                     .into_iter()
@@ -145,6 +147,14 @@ pub fn diff(
     // Elements that split-out resources declare, by parent attribute.
     let mut claims: HashMap<ClaimKey, BTreeSet<String>> = HashMap::new();
     for r in state {
+        if let Some(claim) = resources::find(&r.tf_type).and_then(|s| s.claims) {
+            for (parent_type, parent, attr, element) in claim(&r.attrs) {
+                claims
+                    .entry((parent_type.to_string(), parent, attr))
+                    .or_default()
+                    .extend(canonical::element_set(Some(&Value::Array(vec![element]))));
+            }
+        }
         let Some(split) = resources::find(&r.tf_type).and_then(|s| s.split_out.as_ref()) else {
             continue;
         };
@@ -176,8 +186,8 @@ pub fn diff(
             check_split_out(r, split, &live, inv, &region, &mut out);
             continue;
         }
-        let Some(l) = live.get(&(spec.tf_type, r.id.as_str())) else {
-            match not_found(r, &region, spec.tf_type, inv) {
+        let Some(l) = live.get(&(spec.live_type(), r.id.as_str())) else {
+            match not_found(r, &region, spec.live_type(), inv) {
                 Ok(()) => out
                     .findings
                     .push(finding(FindingKind::Missing, r, &region, Vec::new())),
@@ -200,7 +210,7 @@ pub fn diff(
                 continue;
             }
             let claimed = claims
-                .get(&(spec.tf_type.to_string(), r.id.clone(), attr))
+                .get(&(spec.live_type().to_string(), r.id.clone(), attr))
                 .cloned()
                 .unwrap_or_default();
             canonical::compare(attr, *kind, e, a, &claimed, &mut changes);

@@ -28,10 +28,8 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("tags", Kind::Tags),
     ],
     list: Some(list),
-    from_state: None,
-    split_out: None,
     unmanaged_needs: &["aws_instance"],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 // the API's maximum for this call

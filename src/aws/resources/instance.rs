@@ -46,9 +46,8 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     ],
     list: Some(list),
     from_state: Some(from_state),
-    split_out: None,
-    unmanaged_needs: &[],
     also_declares: Some(declared_volumes),
+    ..TypeSpec::BASE
 };
 
 /// Tags AWS puts on instances that a group or fleet launched.

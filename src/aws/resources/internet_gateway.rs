@@ -11,10 +11,8 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     operation: "DescribeInternetGateways",
     attrs: &[("vpc_id", Kind::Scalar), ("tags", Kind::Tags)],
     list: Some(list),
-    from_state: None,
-    split_out: None,
     unmanaged_needs: &["aws_vpc"],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 paginated_list!(describe_internet_gateways, 1000, normalise);

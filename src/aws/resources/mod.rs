@@ -33,21 +33,32 @@ macro_rules! paginated_list {
     };
 }
 
+mod default_network_acl;
+mod default_route_table;
+mod default_security_group;
 mod ebs_volume;
+mod eip;
+mod eip_association;
 mod instance;
 mod internet_gateway;
+mod nat_gateway;
+mod network_acl;
+mod network_acl_rule;
+mod route;
 mod route_table;
+mod route_table_association;
 pub(crate) mod security_group;
 mod security_group_rule;
 mod subnet;
 mod vpc;
+mod vpc_security_group_rules;
 
 use aws_sdk_ec2::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{ListError, LiveResource};
-use crate::model::{Attrs, Kind};
+pub(crate) use crate::model::{Attrs, Kind};
 
 /// Lists one type in the region the client is configured for.
 pub type ListFn =
@@ -91,14 +102,45 @@ pub struct TypeSpec {
     /// Other live objects a state resource of this type accounts for (an
     /// instance's `ebs_block_device` volumes), so they are never unmanaged.
     pub also_declares: Option<fn(&StateAttrs) -> Declared>,
+    /// For a type that adopts an object AWS created (`aws_default_*`): the
+    /// type whose listing holds its live object.
+    pub live_type: Option<&'static str>,
+    /// Elements of *other* resources' sets that this resource accounts
+    /// for, as (parent type, parent id, attribute, element): a NAT gateway
+    /// associates its address with its own interface, which the `aws_eip`
+    /// state never records.
+    pub claims: Option<fn(&StateAttrs) -> Vec<Claim>>,
 }
+
+/// An element of another resource's set, claimed by a state resource.
+pub type Claim = (&'static str, String, &'static str, Value);
 
 /// The `implicit` reason of instances launched by Auto Scaling or a fleet:
 /// churn that the scan counts apart, never unmanaged drift.
 pub const AUTOSCALED: &str = "launched by Auto Scaling or an EC2/Spot fleet";
 
 impl TypeSpec {
-    /// Whether the type has a listing of its own (split-out types do not).
+    /// What every field is unless a type says otherwise.
+    pub const BASE: TypeSpec = TypeSpec {
+        tf_type: "",
+        operation: "",
+        attrs: &[],
+        list: None,
+        from_state: None,
+        split_out: None,
+        unmanaged_needs: &[],
+        also_declares: None,
+        live_type: None,
+        claims: None,
+    };
+
+    /// The listed type that holds this type's live objects.
+    pub fn live_type(&self) -> &'static str {
+        self.live_type.unwrap_or(self.tf_type)
+    }
+
+    /// Whether the type has a listing of its own (split-out and adopting
+    /// types do not).
     pub fn lists(&self) -> bool {
         self.list.is_some()
     }
@@ -127,8 +169,20 @@ pub fn all() -> &'static [&'static TypeSpec] {
         &subnet::SPEC,
         &internet_gateway::SPEC,
         &route_table::SPEC,
+        &route::SPEC,
+        &route_table_association::SPEC,
+        &default_route_table::SPEC,
         &security_group::SPEC,
         &security_group_rule::SPEC,
+        &vpc_security_group_rules::INGRESS,
+        &vpc_security_group_rules::EGRESS,
+        &default_security_group::SPEC,
+        &nat_gateway::SPEC,
+        &eip::SPEC,
+        &eip_association::SPEC,
+        &network_acl::SPEC,
+        &network_acl_rule::SPEC,
+        &default_network_acl::SPEC,
         &instance::SPEC,
         &ebs_volume::SPEC,
     ];
@@ -244,6 +298,8 @@ mod tests {
                     "{}",
                     spec.tf_type
                 );
+            } else if let Some(live) = spec.live_type {
+                assert!(find(live).is_some_and(|p| p.lists()), "{}", spec.tf_type);
             } else {
                 assert!(
                     spec.lists(),

@@ -25,9 +25,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     ],
     list: Some(list),
     from_state: Some(from_state),
-    split_out: None,
-    unmanaged_needs: &[],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 // the API's maximum for this call
@@ -104,7 +102,7 @@ fn route(r: &Route) -> Value {
 /// `route.instance_id` and records only the interface. Keeping the
 /// interface (always present) and dropping the instance makes all three
 /// agree.
-fn canonical_route(mut m: Map<String, Value>) -> Value {
+pub(super) fn canonical_route(mut m: Map<String, Value>) -> Value {
     m.retain(|_, v| !is_empty(v));
     if m.contains_key("network_interface_id") {
         m.remove("instance_id");
@@ -112,7 +110,7 @@ fn canonical_route(mut m: Map<String, Value>) -> Value {
     Value::Object(m)
 }
 
-fn from_state(state: &Map<String, Value>) -> Attrs {
+pub(super) fn from_state(state: &Map<String, Value>) -> Attrs {
     let mut a = pick(state, SPEC.attrs);
     if let Some(Value::Array(routes)) = state.get("route") {
         let routes = routes

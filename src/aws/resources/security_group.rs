@@ -30,9 +30,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     ],
     list: Some(list),
     from_state: Some(from_state),
-    split_out: None,
-    unmanaged_needs: &[],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 paginated_list!(describe_security_groups, 1000, normalise);
@@ -107,7 +105,7 @@ fn live_rules(perms: &[IpPermission], own_id: &str) -> Value {
     sorted(out)
 }
 
-fn from_state(state: &Map<String, Value>) -> Attrs {
+pub(super) fn from_state(state: &Map<String, Value>) -> Attrs {
     let mut a = pick(state, SPEC.attrs);
     let own_id = state.get("id").and_then(Value::as_str).unwrap_or_default();
     for dir in ["ingress", "egress"] {

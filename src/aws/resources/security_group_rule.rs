@@ -13,15 +13,12 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_security_group_rule",
     operation: "DescribeSecurityGroups",
     attrs: &[],
-    list: None,
-    from_state: None,
     split_out: Some(SplitOut {
         parent_type: "aws_security_group",
         parent_id,
         elements,
     }),
-    unmanaged_needs: &[],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 fn parent_id(state: &Map<String, Value>) -> Option<String> {

@@ -18,10 +18,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("tags", Kind::Tags),
     ],
     list: Some(list),
-    from_state: None,
-    split_out: None,
-    unmanaged_needs: &[],
-    also_declares: None,
+    ..TypeSpec::BASE
 };
 
 paginated_list!(describe_subnets, 1000, normalise);

@@ -1,0 +1,196 @@
+//! The wider EC2/VPC estate (fixtures/tf/estate): split-out routes, ACL
+//! rules and address associations, NAT, and the default objects Terraform
+//! adopts. A fresh apply scans clean; then each out-of-band change must be
+//! reported exactly, on the resource that declares what changed.
+
+mod common;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, RuleAction, Tag};
+use common::{Emulator, Workspace, brief, row, scan_json};
+use serde_json::json;
+
+const NEW_TYPES: &[&str] = &[
+    "aws_default_network_acl",
+    "aws_default_route_table",
+    "aws_default_security_group",
+    "aws_eip",
+    "aws_eip_association",
+    "aws_nat_gateway",
+    "aws_network_acl",
+    "aws_network_acl_rule",
+    "aws_route",
+    "aws_route_table_association",
+];
+
+#[tokio::test]
+async fn the_estate_scans_clean_after_a_fresh_apply() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "estate");
+    emu.reset_calls();
+
+    let (run, report) = scan_json(&emu, &ws, &[]);
+
+    assert_eq!(brief(&report), [], "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["summary"]["not_checked"], json!(0));
+    assert_eq!(report["summary"]["managed"], json!(21));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+    for ty in NEW_TYPES {
+        assert!(
+            state["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["type"] == json!(ty)),
+            "{ty} is not in the configuration"
+        );
+    }
+    let calls = emu.calls();
+    let total: u64 = calls.values().sum();
+    eprintln!(
+        "estate fresh-apply scan: {:?} wall, {total} API calls: {calls:?}",
+        run.elapsed
+    );
+    // One call per listed type (route tables serve two types), and STS.
+    assert!(calls.values().all(|n| *n <= 2), "{calls:?}");
+    assert_eq!(calls.get("DescribeRouteTables"), Some(&2), "{calls:?}");
+}
+
+#[tokio::test]
+async fn each_out_of_band_change_is_reported_on_what_declares_it() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "estate");
+    let ec2 = emu.ec2().await;
+    let id = |a: &str| ws.id(a);
+
+    // aws_route: the split-out route is deleted.
+    ec2.delete_route()
+        .route_table_id(id("aws_route_table.public"))
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    // aws_default_route_table: a route appears in the adopted main table.
+    ec2.create_route()
+        .route_table_id(id("aws_default_route_table.default"))
+        .destination_cidr_block("192.168.0.0/16")
+        .gateway_id(id("aws_internet_gateway.gw"))
+        .send()
+        .await
+        .unwrap();
+    // aws_route_table_association: the public subnet is disassociated.
+    let assoc = id("aws_route_table_association.public");
+    ec2.disassociate_route_table()
+        .association_id(&assoc)
+        .send()
+        .await
+        .unwrap();
+    // aws_network_acl_rule: a split-out rule is deleted...
+    ec2.delete_network_acl_entry()
+        .network_acl_id(id("aws_network_acl.public"))
+        .rule_number(100)
+        .egress(false)
+        .send()
+        .await
+        .unwrap();
+    // ...and aws_network_acl: a rule nobody declares is added inline.
+    ec2.create_network_acl_entry()
+        .network_acl_id(id("aws_network_acl.private"))
+        .rule_number(200)
+        .egress(false)
+        .protocol("6")
+        .rule_action(RuleAction::Allow)
+        .cidr_block("0.0.0.0/0")
+        .port_range(
+            aws_sdk_ec2::types::PortRange::builder()
+                .from(22)
+                .to(22)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // aws_default_security_group: an egress rule is added.
+    ec2.authorize_security_group_egress()
+        .group_id(id("aws_default_security_group.default"))
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(25)
+                .to_port(25)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // aws_eip_association: the bastion's address is taken off it.
+    let addresses = ec2
+        .describe_addresses()
+        .filters(
+            Filter::builder()
+                .name("allocation-id")
+                .values(id("aws_eip.bastion"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let association = addresses.addresses()[0]
+        .association_id()
+        .unwrap()
+        .to_string();
+    ec2.disassociate_address()
+        .association_id(association)
+        .send()
+        .await
+        .unwrap();
+    // aws_nat_gateway: retagged.
+    ec2.create_tags()
+        .resources(id("aws_nat_gateway.nat"))
+        .tags(Tag::builder().key("Name").value("renamed").build())
+        .send()
+        .await
+        .unwrap();
+    // aws_default_network_acl: its allow-all ingress rule is replaced by a deny.
+    ec2.replace_network_acl_entry()
+        .network_acl_id(id("aws_default_network_acl.default"))
+        .rule_number(100)
+        .egress(false)
+        .protocol("-1")
+        .rule_action(RuleAction::Deny)
+        .cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+
+    let (run, report) = scan_json(&emu, &ws, &[]);
+
+    assert_eq!(
+        brief(&report),
+        [
+            row(
+                "changed",
+                "aws_default_network_acl.default",
+                &["ingress", "ingress"]
+            ),
+            row("changed", "aws_default_route_table.default", &["route"]),
+            row("changed", "aws_default_security_group.default", &["egress"]),
+            row("changed", "aws_nat_gateway.nat", &["tags.Name"]),
+            row("changed", "aws_network_acl.private", &["ingress"]),
+            row("missing", "aws_eip_association.bastion", &[]),
+            row("missing", "aws_network_acl_rule.public_https", &[]),
+            row("missing", "aws_route.internet", &[]),
+            row("missing", "aws_route_table_association.public", &[]),
+        ],
+        "{}",
+        run.stdout
+    );
+    let acl = &report["findings"][4]["changes"][0];
+    assert_eq!(
+        acl["actual"],
+        json!({"rule_no": 200, "action": "allow", "protocol": "tcp", "cidr_block": "0.0.0.0/0", "from_port": 22, "to_port": 22})
+    );
+    assert_eq!(run.code, 1);
+}
