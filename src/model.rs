@@ -36,6 +36,9 @@ pub enum Kind {
     /// A map of tags, reported key by key as `tags.KEY`. Keys with the
     /// reserved `aws:` prefix are AWS's own and never compared.
     Tags,
+    /// A JSON document held as a string (a policy): compared as parsed
+    /// JSON, so whitespace and key order are not drift.
+    Json,
 }
 
 /// Whether a value counts as empty: `null`, `""`, `[]` or `{}`.

@@ -15,11 +15,16 @@ const NEW_TYPES: &[&str] = &[
     "aws_default_security_group",
     "aws_eip",
     "aws_eip_association",
+    "aws_key_pair",
+    "aws_launch_template",
     "aws_nat_gateway",
     "aws_network_acl",
     "aws_network_acl_rule",
+    "aws_network_interface",
     "aws_route",
     "aws_route_table_association",
+    "aws_volume_attachment",
+    "aws_vpc_endpoint",
 ];
 
 #[tokio::test]
@@ -33,7 +38,7 @@ async fn the_estate_scans_clean_after_a_fresh_apply() {
     assert_eq!(brief(&report), [], "{}", run.stdout);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["summary"]["not_checked"], json!(0));
-    assert_eq!(report["summary"]["managed"], json!(21));
+    assert_eq!(report["summary"]["managed"], json!(27));
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
     for ty in NEW_TYPES {
@@ -165,6 +170,52 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
         .await
         .unwrap();
 
+    // aws_key_pair: deleted.
+    ec2.delete_key_pair()
+        .key_name("deployer")
+        .send()
+        .await
+        .unwrap();
+    // aws_launch_template: a new version made the default by hand.
+    let lt = id("aws_launch_template.web");
+    ec2.create_launch_template_version()
+        .launch_template_id(&lt)
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Large)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // aws_volume_attachment: the volume is detached. (The emulator needs
+    // the instance and device, which AWS does not.)
+    ec2.detach_volume()
+        .volume_id(id("aws_ebs_volume.logs"))
+        .instance_id(id("aws_instance.bastion"))
+        .device("/dev/sdh")
+        .send()
+        .await
+        .unwrap();
+    // aws_network_interface: its description is edited.
+    ec2.modify_network_interface_attribute()
+        .network_interface_id(id("aws_network_interface.appliance"))
+        .description(
+            aws_sdk_ec2::types::AttributeValue::builder()
+                .value("temporary")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // aws_vpc_endpoint: a route table is added to it.
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(id("aws_vpc_endpoint.s3"))
+        .add_route_table_ids(id("aws_route_table.public"))
+        .send()
+        .await
+        .unwrap();
+
     let (run, report) = scan_json(&emu, &ws, &[]);
 
     assert_eq!(
@@ -177,17 +228,26 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
             ),
             row("changed", "aws_default_route_table.default", &["route"]),
             row("changed", "aws_default_security_group.default", &["egress"]),
+            row("changed", "aws_launch_template.web", &["latest_version"]),
             row("changed", "aws_nat_gateway.nat", &["tags.Name"]),
             row("changed", "aws_network_acl.private", &["ingress"]),
+            row(
+                "changed",
+                "aws_network_interface.appliance",
+                &["description"]
+            ),
+            row("changed", "aws_vpc_endpoint.s3", &["route_table_ids"]),
             row("missing", "aws_eip_association.bastion", &[]),
+            row("missing", "aws_key_pair.deployer", &[]),
             row("missing", "aws_network_acl_rule.public_https", &[]),
             row("missing", "aws_route.internet", &[]),
             row("missing", "aws_route_table_association.public", &[]),
+            row("missing", "aws_volume_attachment.logs", &[]),
         ],
         "{}",
         run.stdout
     );
-    let acl = &report["findings"][4]["changes"][0];
+    let acl = &report["findings"][5]["changes"][0];
     assert_eq!(
         acl["actual"],
         json!({"rule_no": 200, "action": "allow", "protocol": "tcp", "cidr_block": "0.0.0.0/0", "from_port": 22, "to_port": 22})

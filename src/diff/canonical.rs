@@ -151,6 +151,18 @@ pub(super) fn compare(
                 out.push(Change::new(path, &parse(removed), &Value::Null));
             }
         }
+        Kind::Json => {
+            let parse = |v: &Value| match v {
+                Value::String(s) if !s.trim().is_empty() => serde_json::from_str::<Value>(s)
+                    .ok()
+                    .or_else(|| Some(v.clone())),
+                other if is_empty(other) => None,
+                other => Some(other.clone()),
+            };
+            if parse(expected) != parse(actual) {
+                out.push(Change::new(path, expected, actual));
+            }
+        }
         Kind::Tags => {
             let map = |v: &Value| -> Map<String, Value> {
                 match v {
@@ -226,6 +238,12 @@ mod tests {
             ),
             (Kind::ObjectSet, json!(null), json!([])),
             (Kind::Tags, json!(null), json!({})),
+            (
+                Kind::Json,
+                json!("{\"a\": [1, 2], \"b\": \"x\"}"),
+                json!("{\"b\":\"x\",\"a\":[1,2]}"),
+            ),
+            (Kind::Json, json!(""), json!(null)),
             (
                 Kind::Tags,
                 json!({"a": "1"}),

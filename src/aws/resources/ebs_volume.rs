@@ -8,7 +8,10 @@
 
 use aws_sdk_ec2::types::{Volume, VolumeType};
 
-use super::{ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
+use aws_sdk_ec2::types::VolumeAttachmentState;
+use serde_json::{Value, json};
+
+use super::{ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -25,8 +28,10 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("snapshot_id", Kind::Scalar),
         ("multi_attach_enabled", Kind::Scalar),
         ("outpost_arn", Kind::Scalar),
+        ("attachment", Kind::ObjectSet),
         ("tags", Kind::Tags),
     ],
+    from_state: Some(from_state),
     list: Some(list),
     unmanaged_needs: &["aws_instance"],
     ..TypeSpec::BASE
@@ -57,6 +62,13 @@ fn normalise(v: &Volume) -> LiveResource {
     a.insert("snapshot_id".into(), s(v.snapshot_id()));
     put(&mut a, "multi_attach_enabled", v.multi_attach_enabled());
     a.insert("outpost_arn".into(), s(v.outpost_arn()));
+    let attachments: Vec<Value> = v
+        .attachments()
+        .iter()
+        .filter(|x| !matches!(x.state(), Some(VolumeAttachmentState::Detached | VolumeAttachmentState::Detaching)))
+        .map(|x| json!({"device_name": x.device().unwrap_or_default(), "instance_id": x.instance_id().unwrap_or_default()}))
+        .collect();
+    a.insert("attachment".into(), Value::Array(attachments));
     a.insert("tags".into(), tags(v.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, v.volume_id().unwrap_or_default(), a);
     r.name = name_tag(v.tags());
@@ -70,6 +82,15 @@ fn normalise(v: &Volume) -> LiveResource {
         }
     }
     r
+}
+
+/// `aws_ebs_volume` declares no attachments; they come from
+/// `aws_volume_attachment` resources (claims). An empty set here makes any
+/// other live attachment a change on the volume.
+fn from_state(state: &StateAttrs) -> Attrs {
+    let mut a = pick(state, SPEC.attrs);
+    a.insert("attachment".into(), Value::Array(Vec::new()));
+    a
 }
 
 #[cfg(test)]
@@ -91,7 +112,7 @@ mod tests {
                     .encrypted(false)
                     .build(),
                 json!({"availability_zone": null, "size": 8, "type": "gp2", "encrypted": false, "snapshot_id": null,
-                       "outpost_arn": null, "tags": {}}),
+                       "outpost_arn": null, "attachment": [], "tags": {}}),
             ),
             (
                 Volume::builder()
@@ -105,7 +126,7 @@ mod tests {
                     .build(),
                 json!({"availability_zone": null, "size": 20, "type": "gp3", "iops": 3000, "throughput": 125,
                        "encrypted": true, "kms_key_id": "arn:aws:kms:us-east-1:1:key/k", "snapshot_id": null,
-                       "outpost_arn": null, "tags": {}}),
+                       "outpost_arn": null, "attachment": [], "tags": {}}),
             ),
         ];
         for (vol, want) in cases {

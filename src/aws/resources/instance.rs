@@ -158,6 +158,16 @@ fn normalise(i: &Instance) -> LiveResource {
         })
         .filter_map(|m| m.ebs().and_then(|e| e.volume_id()).map(str::to_string))
         .collect();
+    r.owns.extend(
+        i.network_interfaces()
+            .iter()
+            .filter(|n| {
+                let att = n.attachment();
+                att.and_then(|a| a.device_index()) == Some(0)
+                    || att.and_then(|a| a.delete_on_termination()) == Some(true)
+            })
+            .filter_map(|n| n.network_interface_id().map(str::to_string)),
+    );
     r
 }
 

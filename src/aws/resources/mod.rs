@@ -41,16 +41,21 @@ mod eip;
 mod eip_association;
 mod instance;
 mod internet_gateway;
+mod key_pair;
+mod launch_template;
 mod nat_gateway;
 mod network_acl;
 mod network_acl_rule;
+mod network_interface;
 mod route;
 mod route_table;
 mod route_table_association;
 pub(crate) mod security_group;
 mod security_group_rule;
 mod subnet;
+mod volume_attachment;
 mod vpc;
+mod vpc_endpoint;
 mod vpc_security_group_rules;
 
 use aws_sdk_ec2::types::Tag;
@@ -184,7 +189,12 @@ pub fn all() -> &'static [&'static TypeSpec] {
         &network_acl_rule::SPEC,
         &default_network_acl::SPEC,
         &instance::SPEC,
+        &network_interface::SPEC,
+        &key_pair::SPEC,
+        &launch_template::SPEC,
         &ebs_volume::SPEC,
+        &volume_attachment::SPEC,
+        &vpc_endpoint::SPEC,
     ];
     ALL
 }

@@ -89,6 +89,13 @@ fn normalise(g: &NatGateway) -> LiveResource {
     a.insert("tags".into(), tags(g.tags()));
     let mut r = LiveResource::new(SPEC.tf_type, g.nat_gateway_id().unwrap_or_default(), a);
     r.name = name_tag(g.tags());
+    // Its interfaces are the gateway's, whatever the interface listing
+    // says of them (AWS marks them requester-managed; emulators may not).
+    r.owns = g
+        .nat_gateway_addresses()
+        .iter()
+        .filter_map(|x| x.network_interface_id().map(str::to_string))
+        .collect();
     r
 }
 
