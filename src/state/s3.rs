@@ -113,18 +113,7 @@ pub async fn sources(location: S3Location) -> Result<Vec<Box<dyn StateSource>>, 
             message: "matches no object".into(),
         });
     }
-    Ok(keys
-        .into_iter()
-        .map(|key| {
-            Box::new(S3Object {
-                client: client.clone(),
-                location: S3Location {
-                    key,
-                    ..location.clone()
-                },
-            }) as Box<dyn StateSource>
-        })
-        .collect())
+    Ok(objects(&client, &location, keys))
 }
 
 /// The default workspace's state at `key` (when it exists) and every
@@ -151,8 +140,16 @@ pub async fn backend_sources(
             message: format!("no state object, nor any workspace under {prefix}"),
         });
     }
-    Ok(keys
-        .into_iter()
+    Ok(objects(&client, &location, keys))
+}
+
+/// One source per key, in `location`'s bucket.
+fn objects(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    keys: Vec<String>,
+) -> Vec<Box<dyn StateSource>> {
+    keys.into_iter()
         .map(|key| {
             Box::new(S3Object {
                 client: client.clone(),
@@ -162,7 +159,7 @@ pub async fn backend_sources(
                 },
             }) as Box<dyn StateSource>
         })
-        .collect())
+        .collect()
 }
 
 async fn list_keys(

@@ -19,8 +19,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{
-    AUTOSCALED, Declared, ListError, LiveResource, StateAttrs, TypeSpec, err, name_tag, pick, put,
-    s, string_set, tags,
+    AUTOSCALED, Declared, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, put, s,
+    string_set, tags,
 };
 use crate::model::{Attrs, Kind};
 
@@ -59,15 +59,7 @@ const FLEET_TAGS: &[&str] = &[
 
 fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
-        let reservations = ec2
-            .describe_instances()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
+        let reservations = fetch_all!(ec2, describe_instances, 1000)?;
         Ok(reservations
             .iter()
             .flat_map(|r| r.instances())

@@ -9,24 +9,31 @@
 //! * `from_state` (when the generic pick is not enough) — the state's
 //!   attributes into the same canonical shape.
 
-/// Defines a type's `list`: every page of `$op` at `$page` items per page,
-/// each item through `$normalise`. The SDK's paginator follows `NextToken`;
-/// an error on any page fails the whole listing, never returns part of it.
+/// Every item of every page of `$op` at `$page` items per page, as a
+/// `Result<Vec<_>, ListError>`. The SDK's paginator follows `NextToken`; an
+/// error on any page fails the whole listing, never returns part of it.
+macro_rules! fetch_all {
+    ($ec2:expr, $op:ident, $page:expr) => {
+        $ec2.$op()
+            .max_results($page)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(super::err(SPEC.operation))
+    };
+}
+
+/// Defines a type's `list` for the common case: every item of `$op`,
+/// each through `$normalise`.
 macro_rules! paginated_list {
     ($op:ident, $page:expr, $normalise:expr) => {
         fn list(
             ec2: &aws_sdk_ec2::Client,
         ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
             Box::pin(async move {
-                let items = ec2
-                    .$op()
-                    .max_results($page)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(super::err(SPEC.operation))?;
+                let items = fetch_all!(ec2, $op, $page)?;
                 Ok(items.iter().map($normalise).collect())
             })
         }

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 
 use serde_json::{Value, json};
 
-use super::{Claim, Kind, ListError, LiveResource, StateAttrs, TypeSpec, err, name_tag, s, tags};
+use super::{Claim, Kind, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, s, tags};
 use crate::model::Attrs;
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -46,15 +46,7 @@ fn address_association(state: &StateAttrs) -> Vec<Claim> {
 
 fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
-        let gateways = ec2
-            .describe_nat_gateways()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
+        let gateways = fetch_all!(ec2, describe_nat_gateways, 1000)?;
         Ok(gateways
             .iter()
             .filter(|g| {

@@ -5,7 +5,7 @@
 use aws_sdk_ec2::types::RouteTable;
 use futures::future::BoxFuture;
 
-use super::{Kind, ListError, LiveResource, TypeSpec, err, s};
+use super::{Kind, ListError, LiveResource, TypeSpec, s};
 use crate::model::Attrs;
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -22,15 +22,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 
 fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
-        let tables = ec2
-            .describe_route_tables()
-            .max_results(100) // the API's maximum for this call
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(err(SPEC.operation))?;
+        let tables = fetch_all!(ec2, describe_route_tables, 100)?;
         Ok(tables.iter().flat_map(normalise).collect())
     })
 }

@@ -29,15 +29,7 @@ fn list(
     ec2: &aws_sdk_ec2::Client,
 ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
-        let endpoints = ec2
-            .describe_vpc_endpoints()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(super::err(SPEC.operation))?;
+        let endpoints = fetch_all!(ec2, describe_vpc_endpoints, 1000)?;
         Ok(endpoints
             .iter()
             .filter(|e| !matches!(e.state(), Some(State::Deleted | State::Deleting)))
