@@ -12,6 +12,8 @@
 //!   [`aws::Lister`] trait; failed listings are recorded, not hidden.
 //! * [`diff`] — findings (`changed`, `missing`, `unmanaged`) from a
 //!   semantic comparison that ignores representation noise.
+//! * [`grade`] — severity, reason and remediation for each finding, from
+//!   the declarative rules in `rules/` (embedded) and `--rules DIR`.
 //! * [`report`] — the versioned JSON report and the human table.
 //! * [`scan`] — the pipeline that strings the stages together.
 //! * [`cli`] — argument parsing and the glue the binary calls.
@@ -22,6 +24,7 @@
 pub mod aws;
 pub mod cli;
 pub mod diff;
+pub mod grade;
 pub mod model;
 pub mod report;
 pub mod scan;

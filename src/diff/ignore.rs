@@ -204,7 +204,7 @@ fn attr_matches(pattern: &str, path: &str) -> bool {
 
 /// `*` matches any run of characters (dots included, so
 /// `tags.*` covers every tag); everything else matches itself.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -250,6 +250,8 @@ mod tests {
                     actual: json!(2),
                 })
                 .collect(),
+            grade: None,
+            live: None,
         }
     }
 

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use canonical::{canonical_cidr, canonical_protocol};
+pub(crate) use ignore::glob;
 pub use ignore::{IgnoreError, IgnoreRules, ignore_lines};
 
 use crate::aws::resources;
@@ -77,6 +78,13 @@ pub struct Finding {
     /// A human name (Name tag, group name) when the resource has one.
     pub name: Option<String>,
     pub changes: Vec<Change>,
+    /// Severity, matched rules, reason and remediation (the grade stage).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<crate::grade::Grade>,
+    /// The live attributes of an unmanaged resource, for grading; never
+    /// reported (the report names the resource, it does not dump it).
+    #[serde(skip)]
+    pub live: Option<crate::model::Attrs>,
 }
 
 /// A state resource that could not be checked, and why.
@@ -329,6 +337,8 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
             state: None,
             name: r.name.clone(),
             changes: Vec::new(),
+            grade: None,
+            live: Some(r.attrs.clone()),
         })
         .collect()
 }
@@ -343,6 +353,8 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
         state: Some(r.source.clone()),
         name: None,
         changes,
+        grade: None,
+        live: None,
     }
 }
 

@@ -19,6 +19,8 @@ fn report(complete: bool) -> Report {
         state: address.map(|_| "envs/prod/terraform.tfstate".to_string()),
         name: None,
         changes,
+        grade: None,
+        live: None,
     };
     let mut unmanaged = finding(
         FindingKind::Unmanaged,

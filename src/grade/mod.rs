@@ -1,0 +1,312 @@
+//! Grading: how bad each finding is, why, and what to do.
+//!
+//! Rules are data (see [`rules`] and `rules/default.hcl`, embedded in the
+//! binary); this module only evaluates them. Each change of a finding is
+//! matched against the rules whose kind, type and path fit; a `fallback`
+//! rule applies only to changes no other rule matched. An unmanaged
+//! resource is graded on its live attributes, as if each had just been
+//! added, so an unmanaged group open to the world is graded like a changed
+//! one. A finding's severity is the worst of everything that matched, its
+//! reason that rule's, and it keeps the ids of every rule that matched.
+
+mod rules;
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use rules::{ChangeKind, Rule, RuleError, Severity, parse_rules};
+
+use crate::diff::{Change, Finding, FindingKind, glob};
+use crate::model::Attrs;
+
+const BUILTIN: &str = include_str!("../../rules/default.hcl");
+
+/// A finding's grade, flattened into its JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grade {
+    pub severity: Severity,
+    pub rules: Vec<String>,
+    pub reason: String,
+    pub remediation: String,
+}
+
+/// The rules in force: the defaults, with `--rules` files on top.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules shipped in the binary.
+    pub fn builtin() -> Self {
+        // Parsed on every start and covered by tests, so a broken default
+        // file cannot be released.
+        let rules = parse_rules(BUILTIN, "builtin:rules/default.hcl")
+            .unwrap_or_else(|e| panic!("built-in rules: {e}"));
+        Self { rules }
+    }
+
+    /// Every `*.hcl` file in `dir`, in name order.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
+        let io = |e: std::io::Error| RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(io)?;
+            out.extend(parse_rules(&text, &f.display().to_string())?);
+        }
+        Ok(out)
+    }
+
+    /// Adds `extra`; a rule with an existing id replaces it in place.
+    pub fn with(mut self, extra: Vec<Rule>) -> Self {
+        for r in extra {
+            match self.rules.iter_mut().find(|x| x.id == r.id) {
+                Some(existing) => *existing = r,
+                None => self.rules.push(r),
+            }
+        }
+        self
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Grades one finding; `live` is the resource's live attributes, which
+    /// unmanaged findings are graded on.
+    pub fn grade(&self, f: &Finding, live: Option<&Attrs>) -> Grade {
+        let applicable: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.kinds.is_empty() || r.kinds.iter().any(|k| k == f.kind.as_str()))
+            .filter(|r| r.types.is_empty() || r.types.iter().any(|t| glob(t, &f.tf_type)))
+            .collect();
+        let mut matched: Vec<&Rule> = applicable
+            .iter()
+            .copied()
+            .filter(|r| r.path.is_none())
+            .collect();
+        let synthesized;
+        let changes: &[Change] = if f.kind == FindingKind::Unmanaged {
+            synthesized = live.map(as_added).unwrap_or_default();
+            &synthesized
+        } else {
+            &f.changes
+        };
+        for c in changes {
+            let hits: Vec<&Rule> = applicable
+                .iter()
+                .copied()
+                .filter(|r| !r.fallback && change_matches(r, c))
+                .collect();
+            if hits.is_empty() {
+                matched.extend(
+                    applicable
+                        .iter()
+                        .copied()
+                        .filter(|r| r.fallback && change_matches(r, c)),
+                );
+            } else {
+                matched.extend(hits);
+            }
+        }
+        let worst = matched.iter().copied().max_by_key(|r| r.severity);
+        // max_by_key keeps the last of equals; the first in rule order reads better.
+        let worst = worst.and_then(|w| matched.iter().copied().find(|r| r.severity == w.severity));
+        let mut ids: Vec<String> = Vec::new();
+        for r in &matched {
+            if !ids.contains(&r.id) {
+                ids.push(r.id.clone());
+            }
+        }
+        Grade {
+            severity: worst.map_or(Severity::Info, |r| r.severity),
+            rules: ids,
+            reason: worst.map_or_else(|| "No rule matched".to_string(), |r| r.reason.clone()),
+            remediation: remediation(f, worst.and_then(|r| r.remediation.as_deref()), live),
+        }
+    }
+}
+
+/// An unmanaged resource's live attributes as changes from nothing.
+fn as_added(live: &Attrs) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (k, v) in live {
+        match v {
+            Value::Array(items) if items.iter().all(Value::is_object) => {
+                out.extend(items.iter().map(|e| Change {
+                    path: k.clone(),
+                    expected: Value::Null,
+                    actual: e.clone(),
+                }));
+            }
+            Value::Object(tags) if k == "tags" => out.extend(tags.iter().map(|(t, v)| Change {
+                path: format!("tags.{t}"),
+                expected: Value::Null,
+                actual: v.clone(),
+            })),
+            v if !crate::model::is_empty(v) => out.push(Change {
+                path: k.clone(),
+                expected: Value::Null,
+                actual: v.clone(),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn change_matches(r: &Rule, c: &Change) -> bool {
+    let Some(path) = &r.path else { return false };
+    if !glob(path, &c.path) {
+        return false;
+    }
+    let (old, new) = (!c.expected.is_null(), !c.actual.is_null());
+    let kind_ok = match r.change {
+        ChangeKind::Any => true,
+        ChangeKind::Added => new && !old,
+        ChangeKind::Removed => old && !new,
+        ChangeKind::Modified => old && new,
+    };
+    if !kind_ok {
+        return false;
+    }
+    if r.from
+        .as_ref()
+        .is_some_and(|f| scalar(&c.expected).as_ref() != Some(f))
+    {
+        return false;
+    }
+    if r.to
+        .as_ref()
+        .is_some_and(|t| scalar(&c.actual).as_ref() != Some(t))
+    {
+        return false;
+    }
+    // The element a rule looks into: the new one, or the one that went.
+    let element = if new { &c.actual } else { &c.expected };
+    if !r.value_any.is_empty() {
+        let hit = r
+            .value_any
+            .iter()
+            .any(|(field, wanted)| match element.get(field) {
+                Some(Value::Array(items)) => {
+                    items.iter().filter_map(scalar).any(|v| wanted.contains(&v))
+                }
+                Some(v) => scalar(v).is_some_and(|v| wanted.contains(&v)),
+                None => false,
+            });
+        if !hit {
+            return false;
+        }
+    }
+    if let Some(port) = r.port {
+        let proto = element
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let n = |k: &str| element.get(k).and_then(Value::as_i64);
+        let covers = proto == "-1"
+            || matches!((n("from_port"), n("to_port")), (Some(a), Some(b)) if a <= port && port <= b);
+        if !covers {
+            return false;
+        }
+    }
+    true
+}
+
+/// What to do, specific to the kind: revert or codify a change, import an
+/// unmanaged resource, re-create or forget a missing one.
+fn remediation(f: &Finding, hint: Option<&str>, live: Option<&Attrs>) -> String {
+    let generic = match (f.kind, f.address.as_deref()) {
+        (FindingKind::Changed, Some(addr)) => {
+            let codify: Vec<String> = f
+                .changes
+                .iter()
+                .take(3)
+                .map(|c| {
+                    format!(
+                        "{} = {}",
+                        c.path,
+                        if c.actual.is_null() {
+                            "(remove)".into()
+                        } else {
+                            c.actual.to_string()
+                        }
+                    )
+                })
+                .collect();
+            format!(
+                "Revert with `terraform apply -target='{addr}'`, or codify the live value in the configuration of {addr}: {}.",
+                codify.join("; ")
+            )
+        }
+        (FindingKind::Missing, Some(addr)) => format!(
+            "Re-create it with `terraform apply -target='{addr}'`, or, if it was removed on purpose, `terraform state rm '{addr}'` and delete it from the configuration."
+        ),
+        (FindingKind::Unmanaged, _) => {
+            let name = f
+                .name
+                .as_deref()
+                .or_else(|| {
+                    live.and_then(|l| l.get("tags"))
+                        .and_then(|t| t.get("Name"))
+                        .and_then(Value::as_str)
+                })
+                .map(resource_name)
+                .unwrap_or_else(|| resource_name(&f.id));
+            format!(
+                "Bring it under Terraform:\nimport {{\n  to = {}.{name}\n  id = \"{}\"\n}}\nor delete it if nobody needs it.",
+                f.tf_type, f.id
+            )
+        }
+        _ => String::new(),
+    };
+    match hint {
+        Some(h) => format!("{h} {generic}"),
+        None => generic,
+    }
+}
+
+/// A valid Terraform resource name from a human one.
+fn resource_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

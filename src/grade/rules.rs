@@ -1,0 +1,470 @@
+//! The rule language: HCL files of `rule "ID" { ... }` blocks.
+//!
+//! ```hcl
+//! rule "sg-ingress-ssh-world" {
+//!   severity    = "critical"
+//!   kinds       = ["changed", "unmanaged"]          # default: every kind
+//!   types       = ["aws_security_group", "aws_default_security_group"]  # `*` wildcards
+//!   path        = "ingress"                         # a change's path, `*` wildcards
+//!   change      = "added"                           # added | removed | modified | any
+//!   from        = "required"                        # the old value, for scalars
+//!   to          = "optional"                        # the new value, for scalars
+//!   value_any   = { cidr_blocks = ["0.0.0.0/0"] }   # a field of the new element holds one of these
+//!   port        = 22                                # the new rule element covers this port
+//!   fallback    = true                              # only for changes no other rule matched
+//!   reason      = "SSH (port 22) opened to the entire internet"
+//!   remediation = "Remove the rule or narrow it to the bastion range."
+//! }
+//! ```
+//!
+//! A rule with a `path` grades changes; one without grades whole findings
+//! (a `missing` or `unmanaged` resource). Rules are data: they are parsed
+//! and validated here, with errors that give file, line and column, and
+//! the grading code knows nothing about any particular rule.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use hcl::{Body, Expression};
+use serde::Serialize;
+
+/// How bad a finding is, least to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "info" => Self::Info,
+            "low" => Self::Low,
+            "medium" => Self::Medium,
+            "high" => Self::High,
+            "critical" => Self::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which side of a change a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Modified,
+    Any,
+}
+
+/// One rule, validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub kinds: Vec<String>,
+    pub types: Vec<String>,
+    pub path: Option<String>,
+    pub change: ChangeKind,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub value_any: BTreeMap<String, Vec<String>>,
+    pub port: Option<i64>,
+    pub fallback: bool,
+    pub reason: String,
+    pub remediation: Option<String>,
+    /// Where the rule was read from (`builtin:default.hcl` or a path).
+    pub source: String,
+}
+
+/// A rule file that cannot be used, with where.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct RuleError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+const FIELDS: &[&str] = &[
+    "severity",
+    "kinds",
+    "types",
+    "path",
+    "change",
+    "from",
+    "to",
+    "value_any",
+    "port",
+    "fallback",
+    "reason",
+    "remediation",
+];
+const KINDS: &[&str] = &["changed", "missing", "unmanaged"];
+
+/// Parses one rule file. `file` names it in errors and in `Rule::source`.
+pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
+    let body: Body = hcl::from_str(text).map_err(|e| {
+        // hcl-rs reports syntax errors with their own position.
+        let (line, column) = position_of_hcl_error(&e.to_string()).unwrap_or((1, 1));
+        RuleError {
+            file: file.into(),
+            line,
+            column,
+            message: hcl_explanation(&e.to_string()),
+        }
+    })?;
+    let mut rules = Vec::new();
+    for block in body.blocks() {
+        let at = |needle: &str, message: String| {
+            let (line, column) = locate(text, needle);
+            RuleError {
+                file: file.into(),
+                line,
+                column,
+                message,
+            }
+        };
+        if block.identifier() != "rule" {
+            return Err(at(
+                block.identifier(),
+                format!(
+                    "unknown block `{}`; a rule file holds `rule \"ID\" {{ ... }}` blocks",
+                    block.identifier()
+                ),
+            ));
+        }
+        let Some(id) = block.labels().first().map(|l| l.as_str().to_string()) else {
+            return Err(at(
+                "rule",
+                "a rule needs an id: `rule \"my-rule\" { ... }`".into(),
+            ));
+        };
+        let block_start = format!("\"{id}\"");
+        let attr_err = |key: &str, message: String| {
+            let (line, column) = locate_after(text, &block_start, key);
+            RuleError {
+                file: file.into(),
+                line,
+                column,
+                message: format!("rule \"{id}\": {message}"),
+            }
+        };
+        let mut attrs: BTreeMap<&str, &Expression> = BTreeMap::new();
+        for a in block.body().attributes() {
+            if !FIELDS.contains(&a.key()) {
+                return Err(attr_err(
+                    a.key(),
+                    format!(
+                        "unknown field `{}` (fields: {})",
+                        a.key(),
+                        FIELDS.join(", ")
+                    ),
+                ));
+            }
+            attrs.insert(a.key(), a.expr());
+        }
+        let string = |key: &str| -> Result<Option<String>, RuleError> {
+            match attrs.get(key) {
+                None => Ok(None),
+                Some(Expression::String(s)) => Ok(Some(s.clone())),
+                Some(Expression::Number(n)) => Ok(Some(n.to_string())),
+                Some(Expression::Bool(b)) => Ok(Some(b.to_string())),
+                Some(other) => Err(attr_err(
+                    key,
+                    format!("`{key}` must be a string, found `{other}`"),
+                )),
+            }
+        };
+        let strings = |key: &str| -> Result<Vec<String>, RuleError> {
+            match attrs.get(key) {
+                None => Ok(Vec::new()),
+                Some(Expression::Array(items)) => items
+                    .iter()
+                    .map(|i| match i {
+                        Expression::String(s) => Ok(s.clone()),
+                        other => Err(attr_err(
+                            key,
+                            format!("`{key}` must hold strings, found `{other}`"),
+                        )),
+                    })
+                    .collect(),
+                Some(other) => Err(attr_err(
+                    key,
+                    format!("`{key}` must be a list of strings, found `{other}`"),
+                )),
+            }
+        };
+        let severity = match string("severity")? {
+            Some(s) => Severity::parse(&s).ok_or_else(|| {
+                attr_err(
+                    "severity",
+                    format!("severity `{s}` is not one of critical, high, medium, low, info"),
+                )
+            })?,
+            None => {
+                return Err(at(
+                    &block_start,
+                    format!("rule \"{id}\": `severity` is required"),
+                ));
+            }
+        };
+        let kinds = strings("kinds")?;
+        if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+            return Err(attr_err(
+                "kinds",
+                format!("kind `{bad}` is not one of {}", KINDS.join(", ")),
+            ));
+        }
+        let change = match string("change")?.as_deref() {
+            None | Some("any") => ChangeKind::Any,
+            Some("added") => ChangeKind::Added,
+            Some("removed") => ChangeKind::Removed,
+            Some("modified") => ChangeKind::Modified,
+            Some(other) => {
+                return Err(attr_err(
+                    "change",
+                    format!("change `{other}` is not one of added, removed, modified, any"),
+                ));
+            }
+        };
+        let mut value_any = BTreeMap::new();
+        match attrs.get("value_any") {
+            None => {}
+            Some(Expression::Object(obj)) => {
+                for (k, v) in obj {
+                    let values = match v {
+                        Expression::Array(items) => items
+                            .iter()
+                            .map(|i| match i {
+                                Expression::String(s) => Ok(s.clone()),
+                                Expression::Number(n) => Ok(n.to_string()),
+                                other => Err(attr_err(
+                                    "value_any",
+                                    format!("`value_any` values must be strings, found `{other}`"),
+                                )),
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                        other => {
+                            return Err(attr_err(
+                                "value_any",
+                                format!("`value_any` maps a field to a list, found `{other}`"),
+                            ));
+                        }
+                    };
+                    value_any.insert(k.to_string(), values);
+                }
+            }
+            Some(other) => {
+                return Err(attr_err(
+                    "value_any",
+                    format!("`value_any` must be an object, found `{other}`"),
+                ));
+            }
+        }
+        let port = match attrs.get("port") {
+            None => None,
+            Some(Expression::Number(n)) => Some(
+                n.as_i64()
+                    .ok_or_else(|| attr_err("port", "`port` must be a whole number".into()))?,
+            ),
+            Some(other) => {
+                return Err(attr_err(
+                    "port",
+                    format!("`port` must be a number, found `{other}`"),
+                ));
+            }
+        };
+        let fallback = match attrs.get("fallback") {
+            None => false,
+            Some(Expression::Bool(b)) => *b,
+            Some(other) => {
+                return Err(attr_err(
+                    "fallback",
+                    format!("`fallback` must be true or false, found `{other}`"),
+                ));
+            }
+        };
+        let reason = string("reason")?
+            .ok_or_else(|| at(&block_start, format!("rule \"{id}\": `reason` is required")))?;
+        let path = string("path")?;
+        if path.is_none()
+            && (change != ChangeKind::Any
+                || !value_any.is_empty()
+                || port.is_some()
+                || attrs.contains_key("from")
+                || attrs.contains_key("to"))
+        {
+            return Err(at(
+                &block_start,
+                format!(
+                    "rule \"{id}\": `change`, `from`, `to`, `value_any` and `port` look at a change, so they need a `path`"
+                ),
+            ));
+        }
+        let types = strings("types")?;
+        let from = string("from")?;
+        let to = string("to")?;
+        let remediation = string("remediation")?;
+        rules.push(Rule {
+            id: id.clone(),
+            severity,
+            kinds,
+            types,
+            path,
+            change,
+            from,
+            to,
+            value_any,
+            port,
+            fallback,
+            reason,
+            remediation,
+            source: file.to_string(),
+        });
+    }
+    Ok(rules)
+}
+
+/// The position in hcl-rs's parse errors: "... in line 2, column 14 ...".
+fn position_of_hcl_error(msg: &str) -> Option<(usize, usize)> {
+    let number_after = |label: &str| -> Option<usize> {
+        let rest = &msg[msg.find(label)? + label.len()..];
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some((number_after("line ")?, number_after("column ")?))
+}
+
+/// The explanation in an hcl-rs parse error (its last `= ...` line), which
+/// reads well after our own `file:line:column:`.
+fn hcl_explanation(msg: &str) -> String {
+    msg.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .map_or_else(|| msg.trim().to_string(), str::to_string)
+}
+
+/// 1-based line and column of the first `needle` in `text`.
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    offset_to_position(text, text.find(needle).unwrap_or(0))
+}
+
+/// The first `key` at the start of a line after `anchor`.
+fn locate_after(text: &str, anchor: &str, key: &str) -> (usize, usize) {
+    let start = text.find(anchor).unwrap_or(0);
+    let rest = &text[start..];
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
+            return offset_to_position(text, start + offset + (line.len() - trimmed.len()));
+        }
+        offset += line.len();
+    }
+    offset_to_position(text, start)
+}
+
+fn offset_to_position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_rule() {
+        let rules = parse_rules(
+            r#"
+rule "imds-v1" {
+  severity = "high"
+  kinds    = ["changed"]
+  types    = ["aws_instance"]
+  path     = "metadata_options.http_tokens"
+  from     = "required"
+  to       = "optional"
+  reason   = "IMDSv1 re-enabled"
+}
+"#,
+            "t.hcl",
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 1);
+        let r = &rules[0];
+        assert_eq!(
+            (r.id.as_str(), r.severity, r.change),
+            ("imds-v1", Severity::High, ChangeKind::Any)
+        );
+        assert_eq!(
+            (r.from.as_deref(), r.to.as_deref()),
+            (Some("required"), Some("optional"))
+        );
+    }
+
+    #[test]
+    fn errors_give_file_line_and_column() {
+        let cases = [
+            (
+                "rule \"a\" {\n  severity = \"urgent\"\n  reason = \"x\"\n}\n",
+                "t.hcl:2:3: rule \"a\": severity `urgent` is not one of",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  colour = \"red\"\n}\n",
+                "t.hcl:4:3: rule \"a\": unknown field `colour`",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n}\n",
+                "t.hcl:1:6: rule \"a\": `reason` is required",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  kinds = [\"deleted\"]\n}\n",
+                "t.hcl:4:3: rule \"a\": kind `deleted` is not one of",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  change = \"added\"\n}\n",
+                "t.hcl:1:6: rule \"a\": `change`, `from`, `to`, `value_any` and `port` look at a change",
+            ),
+            ("policy \"a\" {\n}\n", "t.hcl:1:1: unknown block `policy`"),
+            (
+                "rule \"a\" {\n  severity = \n}\n",
+                "t.hcl:2:14: invalid expression",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_rules(text, "t.hcl").unwrap_err().to_string();
+            assert!(
+                err.starts_with(want),
+                "{err:?}\n  should start with {want:?}"
+            );
+        }
+    }
+}
