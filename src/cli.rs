@@ -34,6 +34,21 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the resource types tfdrift checks.
     Types,
+    /// The severity rules: list them, or check a directory of rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules in force (the defaults, plus --rules DIR).
+    List {
+        /// A directory of *.hcl rule files that add or replace rules by id.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Validate the *.hcl rule files in DIR (errors give file, line, column).
+    Check { dir: PathBuf },
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +90,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub write_ignore: bool,
 
+    /// A directory of *.hcl severity rules that add to the defaults or
+    /// replace them by id.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -114,6 +134,8 @@ pub enum CliError {
     Scan(#[from] ScanError),
     #[error(transparent)]
     Ignore(#[from] IgnoreError),
+    #[error(transparent)]
+    Rules(#[from] crate::grade::RuleError),
     #[error("--state {pattern}: {message}")]
     StateGlob { pattern: String, message: String },
     #[error("cannot write the report to {path}: {source}")]
@@ -128,12 +150,49 @@ pub enum CliError {
 pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Types => {
-            for spec in resources::all() {
-                println!("{}", spec.tf_type);
-            }
+            print_lines(resources::all().iter().map(|s| s.tf_type.to_string()));
             Ok(Outcome::Clean)
         }
         Command::Scan(args) => run_scan(args).await,
+        Command::Rules(RulesCommand::List { rules }) => {
+            let set = rule_set(rules.as_deref())?;
+            let mut lines = Vec::new();
+            for r in set.rules() {
+                let types = if r.types.is_empty() {
+                    "*".to_string()
+                } else {
+                    r.types.join(",")
+                };
+                let scope = match &r.path {
+                    Some(p) => format!("{types} {p}"),
+                    None => types,
+                };
+                let kinds = if r.kinds.is_empty() {
+                    "any".into()
+                } else {
+                    r.kinds.join(",")
+                };
+                lines.push(format!(
+                    "{:<30} {:<8} {:<18} {:<60} {}",
+                    r.id,
+                    r.severity.as_str(),
+                    kinds,
+                    scope,
+                    r.reason
+                ));
+            }
+            print_lines(lines);
+            Ok(Outcome::Clean)
+        }
+        Command::Rules(RulesCommand::Check { dir }) => {
+            let rules = crate::grade::RuleSet::load_dir(&dir)?;
+            print_lines([format!(
+                "{}: {} rule(s), all valid",
+                dir.display(),
+                rules.len()
+            )]);
+            Ok(Outcome::Clean)
+        }
     }
 }
 
@@ -141,6 +200,7 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     // Everything the user typed is checked before any state is read or
     // any AWS call is made.
     let types = scan::parse_types(&args.types)?;
+    let rules = rule_set(args.rules.as_deref())?;
     let ignore_file = args.dir.join(".tfdriftignore");
     let mut ignore = IgnoreRules::load(&ignore_file)?;
     for (i, pattern) in args.ignores.iter().enumerate() {
@@ -170,6 +230,7 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     tracing::info!(regions = ?regions, states = states.len(), "scanning");
     let lister = Ec2Lister::new(&regions, &aws).await;
     let mut opts = ScanOptions::new(timeout);
+    opts.rules = rules;
     opts.types = types;
     opts.only =
         (!args.only.is_empty()).then(|| args.only.iter().map(|k| FindingKind::from(*k)).collect());
@@ -195,6 +256,27 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
         write_ignore(&ignore_file, &report)?;
     }
     Ok(report.outcome())
+}
+
+/// Writes lines to stdout; a closed pipe (`| head`) ends the output
+/// quietly instead of panicking as `println!` would.
+fn print_lines(lines: impl IntoIterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
+
+/// The built-in rules, with `dir`'s on top.
+fn rule_set(dir: Option<&std::path::Path>) -> Result<crate::grade::RuleSet, CliError> {
+    let set = crate::grade::RuleSet::builtin();
+    Ok(match dir {
+        Some(d) => set.with(crate::grade::RuleSet::load_dir(d)?),
+        None => set,
+    })
 }
 
 /// `--state` values: `s3://` URLs, local paths and local globs. Globs are

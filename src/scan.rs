@@ -40,6 +40,8 @@ pub struct ScanOptions {
     pub only: Option<BTreeSet<diff::FindingKind>>,
     /// Accepted drift (`.tfdriftignore`, `--ignore`).
     pub ignore: diff::IgnoreRules,
+    /// Severity rules: the defaults and any `--rules DIR`.
+    pub rules: crate::grade::RuleSet,
 }
 
 impl ScanOptions {
@@ -49,6 +51,7 @@ impl ScanOptions {
             types: None,
             only: None,
             ignore: diff::IgnoreRules::default(),
+            rules: crate::grade::RuleSet::builtin(),
         }
     }
 }
@@ -188,7 +191,19 @@ pub async fn scan(
         .into_iter()
         .filter(|f| opts.only.as_ref().is_none_or(|k| k.contains(&f.kind)))
         .collect();
-    let (findings, ignored) = opts.ignore.apply(findings);
+    let (mut findings, mut ignored) = opts.ignore.apply(findings);
+    for f in findings.iter_mut().chain(ignored.iter_mut()) {
+        f.grade = Some(opts.rules.grade(f, f.live.as_ref()));
+    }
+    // Worst first within each kind.
+    let severity = |f: &diff::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
+    findings.sort_by_key(|f| (f.kind, severity(f)));
+    let mut by_severity = std::collections::BTreeMap::new();
+    for g in findings.iter().filter_map(|f| f.grade.as_ref()) {
+        *by_severity
+            .entry(g.severity.as_str().to_string())
+            .or_insert(0usize) += 1;
+    }
     let count = |k: diff::FindingKind| findings.iter().filter(|f| f.kind == k).count();
     let unmanaged = count(diff::FindingKind::Unmanaged);
     let changed = count(diff::FindingKind::Changed);
@@ -230,6 +245,7 @@ pub async fn scan(
             not_checked: outcome.not_checked.values().sum(),
             ignored: ignored.len(),
             autoscaling: outcome.autoscaling,
+            by_severity,
             coverage_percent: coverage,
         },
         findings,

@@ -211,3 +211,61 @@ fn bad_filters_and_patterns_are_refused_before_any_work() {
         "{stderr}"
     );
 }
+
+#[test]
+fn rules_are_listed_and_checked_and_a_closed_pipe_is_not_an_error() {
+    let tfdrift = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = tfdrift(&["rules", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("sg-ingress-ssh-world") && l.contains("critical")),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ok.hcl"),
+        "rule \"x\" {\n  severity = \"low\"\n  reason = \"r\"\n}\n",
+    )
+    .unwrap();
+    let out = tfdrift(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.path().join("bad.hcl"),
+        "rule \"y\" {\n  severity = \"urgent\"\n  reason = \"r\"\n}\n",
+    )
+    .unwrap();
+    let out = tfdrift(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.hcl:2:3: rule \"y\": severity `urgent`")
+    );
+
+    // `tfdrift rules list | head -1`: the reader goes away early.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+        .args(["rules", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

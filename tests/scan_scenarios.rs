@@ -104,6 +104,18 @@ async fn security_group_opened_to_the_world_on_ssh() {
         json!(ws.id("aws_security_group.web"))
     );
     assert_eq!(report["findings"][0]["region"], json!("us-east-1"));
+    assert_eq!(report["findings"][0]["severity"], json!("critical"));
+    assert_eq!(
+        report["findings"][0]["reason"],
+        json!("SSH (port 22) opened to the entire internet")
+    );
+    assert!(
+        report["findings"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("sg-ingress-ssh-world"))
+    );
+    assert_eq!(report["summary"]["by_severity"], json!({"critical": 1}));
     assert_eq!(run.code, 1);
 }
 
@@ -211,7 +223,16 @@ async fn a_tag_edited_and_state_found_through_the_backend_block() {
     // And the table says the same for people.
     let run = tfdrift(&emu, ws.path(), &["scan"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("~ aws_vpc.main"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("~ LOW      aws_vpc.main"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("      Only tags changed\n"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("tags.Env: \"test\" → \"prod\""),
         "{}",

@@ -78,6 +78,8 @@ pub struct Summary {
     /// Live instances launched by Auto Scaling or a fleet: counted as
     /// churn, never reported unmanaged.
     pub autoscaling: usize,
+    /// Reported findings by severity (`critical`, `high`, ...).
+    pub by_severity: BTreeMap<String, usize>,
     pub coverage_percent: f64,
 }
 

@@ -50,7 +50,15 @@ pub fn render_table(r: &Report) -> String {
                 .as_deref()
                 .map(|n| format!(" \"{n}\""))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  {mark} {what}{name}  ({})", f.region);
+            let severity = f
+                .grade
+                .as_ref()
+                .map(|g| format!("{:<8} ", g.severity.as_str().to_uppercase()))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {mark} {severity}{what}{name}  ({})", f.region);
+            if let Some(g) = &f.grade {
+                let _ = writeln!(out, "      {}", g.reason);
+            }
             for c in &f.changes {
                 let _ = writeln!(
                     out,

@@ -82,26 +82,35 @@ fn report(complete: bool) -> Report {
             not_checked: 2,
             ignored: 1,
             autoscaling: 3,
+            by_severity: BTreeMap::from([
+                ("critical".to_string(), 1),
+                ("medium".to_string(), 1),
+                ("high".to_string(), 2),
+            ]),
             coverage_percent: 91.7,
         },
         findings: vec![
-            finding(
-                FindingKind::Changed,
-                Some("aws_instance.web[\"blue\"]"),
-                "aws_instance",
-                "i-0blue",
-                vec![
-                    Change {
-                        path: "instance_type".into(),
-                        expected: json!("t3.micro"),
-                        actual: json!("t3.large"),
-                    },
-                    Change {
-                        path: "tags.Team".into(),
-                        expected: json!("web"),
-                        actual: json!(null),
-                    },
-                ],
+            graded(
+                finding(
+                    FindingKind::Changed,
+                    Some("aws_instance.web[\"blue\"]"),
+                    "aws_instance",
+                    "i-0blue",
+                    vec![
+                        Change {
+                            path: "instance_type".into(),
+                            expected: json!("t3.micro"),
+                            actual: json!("t3.large"),
+                        },
+                        Change {
+                            path: "tags.Team".into(),
+                            expected: json!("web"),
+                            actual: json!(null),
+                        },
+                    ],
+                ),
+                "medium",
+                "Changed outside Terraform",
             ),
             finding(
                 FindingKind::Changed,
@@ -135,6 +144,17 @@ fn report(complete: bool) -> Report {
             }],
         )],
     }
+}
+
+/// Grades with the built-in rules, checks the severity, and fixes the
+/// reason text so the snapshot reads plainly.
+fn graded(mut f: Finding, severity: &str, reason: &str) -> Finding {
+    let set = crate::grade::RuleSet::builtin();
+    let mut g = set.grade(&f, None);
+    assert_eq!(g.severity.as_str(), severity);
+    g.reason = reason.into();
+    f.grade = Some(g);
+    f
 }
 
 #[test]
