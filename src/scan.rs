@@ -267,6 +267,7 @@ mod tests {
             id: id.into(),
             region: region.map(str::to_string),
             region_defaulted: false,
+            account: None,
             attrs: attrs.as_object().unwrap().clone(),
             source: "s".into(),
         }

@@ -130,10 +130,10 @@ pub fn diff(
     only_types: Option<&HashSet<&str>>,
 ) -> DiffOutcome {
     let wanted = |t: &str| only_types.is_none_or(|set| set.contains(t));
-    let live: HashMap<(&str, &str), &LiveResource> = inv
+    let live: HashMap<(&str, String), &LiveResource> = inv
         .resources
         .iter()
-        .map(|r| ((r.tf_type, r.id.as_str()), r))
+        .map(|r| ((r.tf_type, ident(r.tf_type, &r.id, &r.region)), r))
         .collect();
     let mut out = DiffOutcome::default();
     // Live objects some state accounts for, whatever the type filter:
@@ -142,7 +142,8 @@ pub fn diff(
     for r in state {
         let spec = resources::find(&r.tf_type);
         let live_type = spec.map_or(r.tf_type.as_str(), |s| s.live_type());
-        declared.insert((live_type.to_string(), r.id.clone()));
+        let region = r.region.as_deref().unwrap_or_default();
+        declared.insert((live_type.to_string(), ident(live_type, &r.id, region)));
         if let Some(also) = spec.and_then(|s| s.also_declares) {
             declared.extend(
                 also(&r.attrs)
@@ -179,9 +180,12 @@ pub fn diff(
 
     // Several states may declare the same object (a shared module, the
     // same file passed twice): it is managed once, by the first state.
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut seen: HashSet<(&str, String)> = HashSet::new();
     for r in state {
-        if !seen.insert((r.tf_type.as_str(), r.id.as_str())) || !wanted(&r.tf_type) {
+        let region_key = r.region.as_deref().unwrap_or_default();
+        if !seen.insert((r.tf_type.as_str(), ident(&r.tf_type, &r.id, region_key)))
+            || !wanted(&r.tf_type)
+        {
             continue;
         }
         let Some(spec) = resources::find(&r.tf_type) else {
@@ -194,7 +198,7 @@ pub fn diff(
             check_split_out(r, split, &live, inv, &region, &mut out);
             continue;
         }
-        let Some(l) = live.get(&(spec.live_type(), r.id.as_str())) else {
+        let Some(l) = live.get(&(spec.live_type(), ident(spec.live_type(), &r.id, &region))) else {
             match not_found(r, &region, spec.live_type(), inv) {
                 Ok(()) => out
                     .findings
@@ -234,7 +238,10 @@ pub fn diff(
         .resources
         .iter()
         .filter(|r| r.implicit == Some(resources::AUTOSCALED))
-        .filter(|r| !declared.contains(&(r.tf_type.to_string(), r.id.clone())) && wanted(r.tf_type))
+        .filter(|r| {
+            !declared.contains(&(r.tf_type.to_string(), ident(r.tf_type, &r.id, &r.region)))
+                && wanted(r.tf_type)
+        })
         .count();
     out.findings.extend(
         unmanaged(inv, &declared)
@@ -250,13 +257,13 @@ pub fn diff(
 fn check_split_out(
     r: &StateResource,
     split: &resources::SplitOut,
-    live: &HashMap<(&str, &str), &LiveResource>,
+    live: &HashMap<(&str, String), &LiveResource>,
     inv: &Inventory,
     region: &str,
     out: &mut DiffOutcome,
 ) {
     let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
-    let Some(p) = live.get(&(split.parent_type, parent.as_str())) else {
+    let Some(p) = live.get(&(split.parent_type, ident(split.parent_type, &parent, region))) else {
         match not_found(r, region, split.parent_type, inv) {
             Ok(()) => out
                 .findings
@@ -265,7 +272,6 @@ fn check_split_out(
         }
         return;
     };
-    out.found += 1;
     let elements = (split.elements)(&r.attrs);
     let mut absent = Vec::new();
     for (attr, element) in &elements {
@@ -274,6 +280,9 @@ fn check_split_out(
         if !key.is_subset(&live_set) {
             absent.push(Change::new(attr, element, &Value::Null));
         }
+    }
+    if absent.len() < elements.len() {
+        out.found += 1; // at least part of it is live
     }
     if absent.is_empty() {
         return;
@@ -308,7 +317,9 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
         .collect();
     inv.resources
         .iter()
-        .filter(|r| !declared.contains(&(r.tf_type.to_string(), r.id.clone())))
+        .filter(|r| {
+            !declared.contains(&(r.tf_type.to_string(), ident(r.tf_type, &r.id, &r.region)))
+        })
         .filter(|r| r.implicit.is_none() && !owned.contains(r.id.as_str()))
         // Shared into this account (RAM): another account manages it.
         .filter(|r| {
@@ -358,6 +369,16 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
     }
 }
 
+/// How a live object is known: its id, which is unique per account for
+/// everything but key pairs, whose id is a name unique only per region.
+fn ident(tf_type: &str, id: &str, region: &str) -> String {
+    if resources::find(tf_type).is_some_and(|s| s.id_is_regional) {
+        format!("{region}/{id}")
+    } else {
+        id.to_string()
+    }
+}
+
 /// A state resource not found live is missing only when the listing that
 /// should have shown it succeeded, in the region it really lives in.
 fn not_found(
@@ -366,14 +387,7 @@ fn not_found(
     listed_type: &str,
     inv: &Inventory,
 ) -> Result<(), Unverified> {
-    // arn:aws:ec2:REGION:ACCOUNT:..., or the provider's owner_id.
-    let account = r
-        .attrs
-        .get("arn")
-        .and_then(Value::as_str)
-        .and_then(|arn| arn.split(':').nth(4))
-        .or_else(|| r.attrs.get("owner_id").and_then(Value::as_str))
-        .filter(|a| !a.is_empty());
+    let account = r.account.as_deref();
     let reason = if !inv.is_listed(region, listed_type) {
         LISTING_FAILED
     } else if account

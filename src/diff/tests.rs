@@ -34,6 +34,8 @@ struct StateCase {
     attributes: Map<String, Value>,
     #[serde(default)]
     region_defaulted: bool,
+    /// The account the reader would give it from the rest of its state.
+    state_account: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +50,7 @@ struct LiveCase {
     owns: Vec<String>,
     attached_to: Option<String>,
     owner: Option<String>,
+    region: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +74,7 @@ fn run(case: &Case) -> DiffOutcome {
             id: s.attributes["id"].as_str().unwrap().to_string(),
             region: Some(region.clone()),
             region_defaulted: s.region_defaulted,
+            account: crate::state::account_of(&s.attributes).or(s.state_account.clone()),
             attrs: s.attributes.clone(),
             source: "fixture.tfstate".into(),
         })
@@ -97,7 +101,7 @@ fn run(case: &Case) -> DiffOutcome {
             l.id.clone(),
             l.attributes.clone().into_iter().collect(),
         );
-        r.region = region.clone();
+        r.region = l.region.clone().unwrap_or_else(|| region.clone());
         // The fixture's reason text is free; the diff only asks whether there is one.
         r.implicit = l.implicit.as_ref().map(|i| {
             if i == "autoscaling" {

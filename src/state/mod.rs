@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 
 pub use discover::discover_sources;
 pub use s3::{S3Location, sources as s3_sources};
+#[cfg(test)]
+pub(crate) use v4::account_of;
 pub(crate) use v4::parse_state;
 
 /// One managed resource instance from a state file.
@@ -37,6 +39,11 @@ pub struct StateResource {
     /// not finding the resource there proves nothing, so it is then
     /// unverified, never missing.
     pub region_defaulted: bool,
+    /// The AWS account it belongs to: its own (ARN, `owner_id`) or, for
+    /// types that record none, the one account its state's resources name.
+    /// A resource of another account than the scanned one is never called
+    /// missing.
+    pub account: Option<String>,
     /// The instance's attributes with sensitive values redacted.
     pub attrs: Map<String, Value>,
     /// Which state this came from (a path or URL), for the report.

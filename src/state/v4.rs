@@ -85,6 +85,7 @@ pub(crate) fn parse_state(reader: impl Read, path: &str) -> Result<State, StateE
                 ),
                 region: region_hint(&attrs),
                 region_defaulted: false,
+                account: account_of(&attrs),
                 tf_type: r.tf_type.clone(),
                 id,
                 attrs,
@@ -92,10 +93,32 @@ pub(crate) fn parse_state(reader: impl Read, path: &str) -> Result<State, StateE
             });
         }
     }
+    // Resources that record no account of their own (NAT gateways, route
+    // associations, split-out rules) take their state's, when the state
+    // names exactly one.
+    let accounts: std::collections::BTreeSet<String> =
+        resources.iter().filter_map(|r| r.account.clone()).collect();
+    if accounts.len() == 1 {
+        let only = accounts.into_iter().next();
+        for r in resources.iter_mut().filter(|r| r.account.is_none()) {
+            r.account = only.clone();
+        }
+    }
     Ok(State {
         source: path.to_string(),
         resources,
     })
+}
+
+/// `arn:aws:ec2:REGION:ACCOUNT:...`, or the provider's `owner_id`.
+pub(crate) fn account_of(attrs: &Map<String, Value>) -> Option<String> {
+    attrs
+        .get("arn")
+        .and_then(Value::as_str)
+        .and_then(|arn| arn.split(':').nth(4))
+        .or_else(|| attrs.get("owner_id").and_then(Value::as_str))
+        .filter(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_string)
 }
 
 /// `module.net.aws_instance.web["blue"]`, as Terraform prints it.

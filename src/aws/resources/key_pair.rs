@@ -17,6 +17,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("tags", Kind::Tags),
     ],
     list: Some(list),
+    id_is_regional: true,
     ..TypeSpec::BASE
 };
 

@@ -122,6 +122,9 @@ pub struct TypeSpec {
     /// associates its address with its own interface, which the `aws_eip`
     /// state never records.
     pub claims: Option<fn(&StateAttrs) -> Vec<Claim>>,
+    /// The id is unique only within a region (a key pair's name), so
+    /// objects are told apart by region and id.
+    pub id_is_regional: bool,
 }
 
 /// An element of another resource's set, claimed by a state resource.
@@ -144,6 +147,7 @@ impl TypeSpec {
         also_declares: None,
         live_type: None,
         claims: None,
+        id_is_regional: false,
     };
 
     /// The listed type that holds this type's live objects.
