@@ -68,6 +68,7 @@ rule "nacl-ingress-world-allow" {
   path      = "ingress"
   change    = "added"
   value_any = { cidr_block = ["0.0.0.0/0"], ipv6_cidr_block = ["::/0"] }
+  value_all = { action = ["allow"] }
   reason    = "Network ACL lets in the entire internet"
 }
 

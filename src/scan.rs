@@ -113,7 +113,17 @@ pub fn resolve_regions(
 ) -> Result<Vec<String>, ScanError> {
     // References chain (rule → group → VPC), and a state lists resources
     // in any order: resolve until a pass changes nothing.
-    const REFERENCES: [&str; 4] = ["vpc_id", "subnet_id", "security_group_id", "instance_id"];
+    const REFERENCES: [&str; 9] = [
+        "vpc_id",
+        "subnet_id",
+        "security_group_id",
+        "instance_id",
+        "route_table_id",
+        "network_acl_id",
+        "allocation_id",
+        "volume_id",
+        "network_interface_id",
+    ];
     loop {
         let known: HashMap<String, String> = states
             .iter()
@@ -139,7 +149,13 @@ pub fn resolve_regions(
     let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
         if r.region.is_none() {
-            r.region = default_region.map(str::to_string);
+            // One --region is what the user says the scan is about; the
+            // SDK's default only when nothing else says.
+            let fallback = match extra {
+                [only] => Some(only.as_str()),
+                _ => default_region,
+            };
+            r.region = fallback.map(str::to_string);
             r.region_defaulted = true;
         }
         match &r.region {
@@ -284,9 +300,17 @@ mod tests {
                 res("orphan", None, json!({})),
             ],
         }];
-        let regions =
-            resolve_regions(&mut states, &["ap-south-1".into()], Some("us-east-1")).unwrap();
-        assert_eq!(regions, ["ap-south-1", "eu-west-1", "us-east-1"]);
+        let fresh = states.clone();
+        let regions = resolve_regions(
+            &mut states,
+            &["ap-south-1".into(), "sa-east-1".into()],
+            Some("us-east-1"),
+        )
+        .unwrap();
+        assert_eq!(
+            regions,
+            ["ap-south-1", "eu-west-1", "sa-east-1", "us-east-1"]
+        );
         let got: Vec<_> = states[0]
             .resources
             .iter()
@@ -295,6 +319,16 @@ mod tests {
         // The rule resolves through its group, which resolves through its
         // VPC, although the state lists the rule first.
         assert_eq!(got, ["eu-west-1", "eu-west-1", "eu-west-1", "us-east-1"]);
+        assert!(
+            states[0].resources[3].region_defaulted && !states[0].resources[1].region_defaulted
+        );
+
+        // One --region is the fallback, before the SDK's default.
+        let mut states = fresh;
+        let regions =
+            resolve_regions(&mut states, &["ap-south-1".into()], Some("us-east-1")).unwrap();
+        assert_eq!(regions, ["ap-south-1", "eu-west-1"]);
+        assert_eq!(states[0].resources[3].region.as_deref(), Some("ap-south-1"));
     }
 
     #[test]

@@ -178,15 +178,33 @@ impl IgnoreRules {
 /// changed attribute, one per missing or unmanaged resource.
 pub fn ignore_lines(findings: &[Finding]) -> Vec<String> {
     let mut lines = Vec::new();
+    // Ids (key pair names) and paths (tag keys) may hold characters the
+    // pattern language splits on or rejects; `*` stands in for them and
+    // still matches exactly this finding.
+    let safe = |s: &str, dots: bool| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '#' || (dots && c == '.') {
+                    '*'
+                } else {
+                    c
+                }
+            })
+            .collect()
+    };
     for f in findings {
-        let head = format!("{}.{}", f.tf_type, f.id);
+        let head = format!("{}.{}", f.tf_type, safe(&f.id, true));
         let what = f.address.as_deref().unwrap_or(f.kind.as_str());
         if f.changes.is_empty() {
             lines.push(format!("{head}  # {} {what}", f.kind.as_str()));
         } else {
             let mut paths: Vec<&str> = f.changes.iter().map(|c| c.path.as_str()).collect();
             paths.dedup();
-            lines.extend(paths.into_iter().map(|p| format!("{head}.{p}  # {what}")));
+            lines.extend(
+                paths
+                    .into_iter()
+                    .map(|p| format!("{head}.{}  # {what}", safe(p, false))),
+            );
         }
     }
     lines
@@ -372,6 +390,18 @@ mod tests {
             finding(
                 FindingKind::Changed,
                 "aws_instance",
+                "i-2",
+                &["tags.Cost Center", "tags.a#b"],
+            ),
+            finding(
+                FindingKind::Unmanaged,
+                "aws_key_pair",
+                "jane.doe laptop",
+                &[],
+            ),
+            finding(
+                FindingKind::Changed,
+                "aws_instance",
                 "i-1",
                 &["tags.Owner", "instance_type"],
             ),
@@ -381,6 +411,6 @@ mod tests {
         let rules = IgnoreRules::parse(&text, "written").unwrap();
         let (kept, ignored) = rules.apply(findings);
         assert!(kept.is_empty(), "{kept:?}");
-        assert_eq!(ignored.len(), 2);
+        assert_eq!(ignored.len(), 4);
     }
 }

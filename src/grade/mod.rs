@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use rules::{ChangeKind, Rule, RuleError, Severity, parse_rules};
+pub use rules::{ChangeKind, Rule, RuleError, Severity, hcl_error_parts, parse_rules};
 
 use crate::diff::{Change, Finding, FindingKind, glob};
 use crate::model::Attrs;
@@ -207,29 +207,27 @@ fn change_matches(r: &Rule, c: &Change) -> bool {
     }
     // The element a rule looks into: the new one, or the one that went.
     let element = if new { &c.actual } else { &c.expected };
-    if !r.value_any.is_empty() {
-        let hit = r
-            .value_any
-            .iter()
-            .any(|(field, wanted)| match element.get(field) {
-                Some(Value::Array(items)) => {
-                    items.iter().filter_map(scalar).any(|v| wanted.contains(&v))
-                }
-                Some(v) => scalar(v).is_some_and(|v| wanted.contains(&v)),
-                None => false,
-            });
-        if !hit {
-            return false;
-        }
+    let holds = |field: &String, wanted: &Vec<String>| match element.get(field) {
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).any(|v| wanted.contains(&v)),
+        Some(v) => scalar(v).is_some_and(|v| wanted.contains(&v)),
+        None => false,
+    };
+    if !r.value_any.is_empty() && !r.value_any.iter().any(|(f, w)| holds(f, w)) {
+        return false;
+    }
+    if !r.value_all.iter().all(|(f, w)| holds(f, w)) {
+        return false;
     }
     if let Some(port) = r.port {
+        // Ports mean something for TCP and UDP; "all protocols" covers all.
         let proto = element
             .get("protocol")
             .and_then(Value::as_str)
             .unwrap_or("");
         let n = |k: &str| element.get(k).and_then(Value::as_i64);
         let covers = proto == "-1"
-            || matches!((n("from_port"), n("to_port")), (Some(a), Some(b)) if a <= port && port <= b);
+            || (matches!(proto, "tcp" | "udp")
+                && matches!((n("from_port"), n("to_port")), (Some(a), Some(b)) if a <= port && port <= b));
         if !covers {
             return false;
         }

@@ -9,7 +9,8 @@
 //!   change      = "added"                           # added | removed | modified | any
 //!   from        = "required"                        # the old value, for scalars
 //!   to          = "optional"                        # the new value, for scalars
-//!   value_any   = { cidr_blocks = ["0.0.0.0/0"] }   # a field of the new element holds one of these
+//!   value_any   = { cidr_blocks = ["0.0.0.0/0"] }   # some listed field of the new element holds one of its values
+//!   value_all   = { action = ["allow"] }            # every listed field does
 //!   port        = 22                                # the new rule element covers this port
 //!   fallback    = true                              # only for changes no other rule matched
 //!   reason      = "SSH (port 22) opened to the entire internet"
@@ -90,6 +91,7 @@ pub struct Rule {
     pub from: Option<String>,
     pub to: Option<String>,
     pub value_any: BTreeMap<String, Vec<String>>,
+    pub value_all: BTreeMap<String, Vec<String>>,
     pub port: Option<i64>,
     pub fallback: bool,
     pub reason: String,
@@ -117,6 +119,7 @@ const FIELDS: &[&str] = &[
     "from",
     "to",
     "value_any",
+    "value_all",
     "port",
     "fallback",
     "reason",
@@ -250,40 +253,45 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
                 ));
             }
         };
-        let mut value_any = BTreeMap::new();
-        match attrs.get("value_any") {
-            None => {}
-            Some(Expression::Object(obj)) => {
-                for (k, v) in obj {
-                    let values = match v {
-                        Expression::Array(items) => items
+        // `value_any`: any listed field holds one of its values;
+        // `value_all`: every listed field does.
+        let value_map = |key: &str| -> Result<BTreeMap<String, Vec<String>>, RuleError> {
+            let mut map = BTreeMap::new();
+            match attrs.get(key) {
+                None => {}
+                Some(Expression::Object(obj)) => {
+                    for (k, v) in obj {
+                        let Expression::Array(items) = v else {
+                            return Err(attr_err(
+                                key,
+                                format!("`{key}` maps a field to a list, found `{v}`"),
+                            ));
+                        };
+                        let values = items
                             .iter()
                             .map(|i| match i {
                                 Expression::String(s) => Ok(s.clone()),
                                 Expression::Number(n) => Ok(n.to_string()),
                                 other => Err(attr_err(
-                                    "value_any",
-                                    format!("`value_any` values must be strings, found `{other}`"),
+                                    key,
+                                    format!("`{key}` values must be strings, found `{other}`"),
                                 )),
                             })
-                            .collect::<Result<Vec<_>, _>>()?,
-                        other => {
-                            return Err(attr_err(
-                                "value_any",
-                                format!("`value_any` maps a field to a list, found `{other}`"),
-                            ));
-                        }
-                    };
-                    value_any.insert(k.to_string(), values);
+                            .collect::<Result<Vec<_>, _>>()?;
+                        map.insert(k.to_string(), values);
+                    }
+                }
+                Some(other) => {
+                    return Err(attr_err(
+                        key,
+                        format!("`{key}` must be an object, found `{other}`"),
+                    ));
                 }
             }
-            Some(other) => {
-                return Err(attr_err(
-                    "value_any",
-                    format!("`value_any` must be an object, found `{other}`"),
-                ));
-            }
-        }
+            Ok(map)
+        };
+        let value_any = value_map("value_any")?;
+        let value_all = value_map("value_all")?;
         let port = match attrs.get("port") {
             None => None,
             Some(Expression::Number(n)) => Some(
@@ -313,6 +321,7 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
         if path.is_none()
             && (change != ChangeKind::Any
                 || !value_any.is_empty()
+                || !value_all.is_empty()
                 || port.is_some()
                 || attrs.contains_key("from")
                 || attrs.contains_key("to"))
@@ -338,6 +347,7 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
             from,
             to,
             value_any,
+            value_all,
             port,
             fallback,
             reason,
@@ -346,6 +356,13 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
         });
     }
     Ok(rules)
+}
+
+/// An hcl-rs parse error as (line, column, explanation), without the
+/// quoted source line.
+pub fn hcl_error_parts(msg: &str) -> (usize, usize, String) {
+    let (line, column) = position_of_hcl_error(msg).unwrap_or((1, 1));
+    (line, column, hcl_explanation(msg))
 }
 
 /// The position in hcl-rs's parse errors: "... in line 2, column 14 ...".

@@ -145,9 +145,39 @@ fn every_default_rule_hits_and_misses() {
                 "aws_network_acl",
                 "ingress",
                 json!(null),
-                json!({"rule_no": 90, "cidr_block": "0.0.0.0/0"}),
+                json!({"rule_no": 90, "action": "allow", "cidr_block": "0.0.0.0/0"}),
             ),
             true,
+        ),
+        (
+            "nacl-ingress-world-allow",
+            changed(
+                "aws_network_acl",
+                "ingress",
+                json!(null),
+                json!({"rule_no": 90, "action": "deny", "cidr_block": "0.0.0.0/0"}),
+            ),
+            false,
+        ),
+        (
+            "sg-ingress-ssh-world",
+            changed(
+                "aws_security_group",
+                "ingress",
+                json!(null),
+                json!({"protocol": "udp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
+            ),
+            true,
+        ),
+        (
+            "sg-ingress-ssh-world",
+            changed(
+                "aws_security_group",
+                "ingress",
+                json!(null),
+                json!({"protocol": "icmp", "from_port": -1, "to_port": -1, "cidr_blocks": ["0.0.0.0/0"]}),
+            ),
+            false,
         ),
         (
             "nacl-ingress-world-allow",

@@ -28,9 +28,14 @@ pub async fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, S
             path: file.display().to_string(),
             source,
         })?;
-        let body: Body = hcl::from_str(&text).map_err(|e| StateError::Config {
-            file: file.display().to_string(),
-            message: e.to_string(),
+        // Only the position and the explanation: hcl's full message quotes
+        // the offending line, which may hold a secret.
+        let body: Body = hcl::from_str(&text).map_err(|e| {
+            let (line, column, why) = crate::grade::hcl_error_parts(&e.to_string());
+            StateError::Config {
+                file: format!("{}:{line}:{column}", file.display()),
+                message: why,
+            }
         })?;
         if let Some(backend) = find_backend(&body, file)? {
             return match backend {

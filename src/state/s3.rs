@@ -206,6 +206,8 @@ fn key_glob(pattern: &str, key: &str) -> bool {
     fn go(p: &[u8], k: &[u8]) -> bool {
         match p {
             [] => k.is_empty(),
+            // `**/` also matches no directory at all.
+            [b'*', b'*', b'/', rest @ ..] if go(rest, k) => true,
             [b'*', b'*', rest @ ..] => (0..=k.len()).any(|i| go(rest, &k[i..])),
             [b'*', rest @ ..] => (0..=k.len())
                 .take_while(|i| *i == 0 || k[i - 1] != b'/')
@@ -254,6 +256,8 @@ mod tests {
                 true,
             ),
             ("envs/*.tfstate", "envs/prod.tfstate.backup", false),
+            ("envs/**/terraform.tfstate", "envs/terraform.tfstate", true),
+            ("**/terraform.tfstate", "terraform.tfstate", true),
         ] {
             assert_eq!(key_glob(p, k), want, "{p} vs {k}");
         }

@@ -51,9 +51,17 @@ fn egress(state: &StateAttrs) -> Elements {
 fn rule(dir: &'static str, state: &StateAttrs) -> Elements {
     let get = |k: &str| state.get(k).cloned().unwrap_or(Value::Null);
     let mut block = Map::new();
-    block.insert("protocol".into(), get("ip_protocol"));
-    block.insert("from_port".into(), get("from_port"));
-    block.insert("to_port".into(), get("to_port"));
+    let protocol = get("ip_protocol");
+    // For ICMP the provider records null where AWS answers -1 ("all types
+    // and codes"); read null as -1 so the rule meets its live element.
+    let icmp = matches!(protocol.as_str(), Some("icmp" | "icmpv6" | "1" | "58"));
+    let port = |k: &str| match get(k) {
+        Value::Null if icmp => json!(-1),
+        v => v,
+    };
+    block.insert("protocol".into(), protocol.clone());
+    block.insert("from_port".into(), port("from_port"));
+    block.insert("to_port".into(), port("to_port"));
     block.insert("description".into(), get("description"));
     for (from, to) in [
         ("cidr_ipv4", "cidr_blocks"),
@@ -105,7 +113,13 @@ mod tests {
                 "ingress",
             ),
         ];
-        for (spec, state, want, dir) in cases {
+        let icmp = (
+            &INGRESS,
+            json!({"security_group_id": "sg-1", "ip_protocol": "icmp", "from_port": null, "to_port": null, "cidr_ipv4": "0.0.0.0/0"}),
+            json!({"protocol": "icmp", "from_port": -1, "to_port": -1, "cidr_blocks": ["0.0.0.0/0"]}),
+            "ingress",
+        );
+        for (spec, state, want, dir) in cases.into_iter().chain([icmp]) {
             let split = spec.split_out.as_ref().unwrap();
             let state = state.as_object().unwrap();
             assert_eq!((split.parent_id)(state).as_deref(), Some("sg-1"));
