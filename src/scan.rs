@@ -81,7 +81,7 @@ fn listing_specs(wanted: Option<&BTreeSet<&'static str>>) -> Vec<&'static resour
     };
     let mut need: BTreeSet<&str> = BTreeSet::new();
     for spec in wanted.iter().filter_map(|t| resources::find(t)) {
-        need.insert(spec.live_type());
+        need.insert(spec.listing_type());
         if let Some(split) = &spec.split_out {
             need.insert(split.parent_type);
         }

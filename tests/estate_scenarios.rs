@@ -69,9 +69,10 @@ async fn the_estate_scans_clean_after_a_fresh_apply() {
         "estate fresh-apply scan: {:?} wall, {total} API calls: {calls:?}",
         run.elapsed
     );
-    // One call per listed type (route tables serve two types), and STS.
-    assert!(calls.values().all(|n| *n <= 2), "{calls:?}");
-    assert_eq!(calls.get("DescribeRouteTables"), Some(&2), "{calls:?}");
+    // Exactly one call per operation, route tables and associations
+    // sharing theirs, and STS.
+    assert!(calls.values().all(|n| *n == 1), "{calls:?}");
+    assert_eq!(calls.get("DescribeRouteTables"), Some(&1), "{calls:?}");
 }
 
 #[tokio::test]

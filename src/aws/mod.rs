@@ -197,6 +197,7 @@ pub struct Inventory {
 impl Inventory {
     /// Whether `tf_type` was listed completely in `region`.
     pub fn is_listed(&self, region: &str, tf_type: &str) -> bool {
+        let tf_type = resources::find(tf_type).map_or(tf_type, |s| s.listing_type());
         self.listed
             .iter()
             .any(|(r, t)| r == region && *t == tf_type)

@@ -125,6 +125,10 @@ pub struct TypeSpec {
     /// The id is unique only within a region (a key pair's name), so
     /// objects are told apart by region and id.
     pub id_is_regional: bool,
+    /// A type whose live objects come out of another type's listing (route
+    /// table associations ride on DescribeRouteTables): one call serves
+    /// both, and whether they were listed is whether that listing succeeded.
+    pub listed_with: Option<&'static str>,
 }
 
 /// An element of another resource's set, claimed by a state resource.
@@ -148,11 +152,17 @@ impl TypeSpec {
         live_type: None,
         claims: None,
         id_is_regional: false,
+        listed_with: None,
     };
 
     /// The listed type that holds this type's live objects.
     pub fn live_type(&self) -> &'static str {
         self.live_type.unwrap_or(self.tf_type)
+    }
+
+    /// The type whose listing brings this type's live objects.
+    pub fn listing_type(&self) -> &'static str {
+        self.listed_with.unwrap_or_else(|| self.live_type())
     }
 
     /// Whether the type has a listing of its own (split-out and adopting
@@ -280,6 +290,13 @@ pub(crate) fn put<T: Into<Value>>(attrs: &mut Attrs, key: &str, v: Option<T>) {
     }
 }
 
+/// A set of objects (rules, routes) as a JSON array in a stable order.
+pub(crate) fn sorted_set(mut items: Vec<Value>) -> Value {
+    items.sort_by_key(|r| r.to_string());
+    items.dedup();
+    Value::Array(items)
+}
+
 /// Sorted, de-duplicated strings as a JSON array.
 pub(crate) fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
     let mut v: Vec<&str> = items.into_iter().filter(|s| !s.is_empty()).collect();
@@ -319,7 +336,7 @@ mod tests {
                     "{}",
                     spec.tf_type
                 );
-            } else if let Some(live) = spec.live_type {
+            } else if let Some(live) = spec.live_type.or(spec.listed_with) {
                 assert!(find(live).is_some_and(|p| p.lists()), "{}", spec.tf_type);
             } else {
                 assert!(

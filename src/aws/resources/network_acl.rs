@@ -11,7 +11,8 @@ use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Kind, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, s, string_set, tags,
+    Kind, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, s, sorted_set, string_set,
+    tags,
 };
 use crate::model::{Attrs, is_empty};
 
@@ -37,7 +38,7 @@ const DEFAULT_RULES: [i32; 2] = [32767, 32768];
 
 fn normalise(acl: &NetworkAcl) -> LiveResource {
     let entries = |egress: bool| -> Value {
-        sorted(
+        sorted_set(
             acl.entries()
                 .iter()
                 .filter(|e| e.egress() == Some(egress))
@@ -131,15 +132,10 @@ pub(super) fn from_state(state: &StateAttrs) -> Attrs {
                 .filter_map(Value::as_object)
                 .map(|r| canonical_entry(r.clone()))
                 .collect();
-            a.insert(dir.into(), sorted(rules));
+            a.insert(dir.into(), sorted_set(rules));
         }
     }
     a
-}
-
-fn sorted(mut v: Vec<Value>) -> Value {
-    v.sort_by_key(|r| r.to_string());
-    Value::Array(v)
 }
 
 #[cfg(test)]

@@ -29,7 +29,21 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 };
 
 // the API's maximum for this call
-paginated_list!(describe_route_tables, 100, normalise);
+/// One DescribeRouteTables serves two types: the tables, and the
+/// associations they carry (`aws_route_table_association`).
+fn list(
+    ec2: &aws_sdk_ec2::Client,
+) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+    Box::pin(async move {
+        let tables = fetch_all!(ec2, describe_route_tables, 100)?;
+        Ok(tables
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(normalise(t)).chain(super::route_table_association::normalise(t))
+            })
+            .collect())
+    })
+}
 
 fn normalise(t: &RouteTable) -> LiveResource {
     let routes: Vec<Value> = t

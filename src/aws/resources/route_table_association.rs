@@ -1,11 +1,11 @@
 //! `aws_route_table_association`: a subnet's (or gateway's) link to a
-//! route table. Listed from DescribeRouteTables, which carries every
-//! association; the implicit "main" association of each VPC is AWS's own.
+//! route table. Its objects come out of the route table listing (one
+//! DescribeRouteTables serves both types); the implicit "main"
+//! association of each VPC is AWS's own.
 
 use aws_sdk_ec2::types::RouteTable;
-use futures::future::BoxFuture;
 
-use super::{Kind, ListError, LiveResource, TypeSpec, s};
+use super::{Kind, LiveResource, TypeSpec, s};
 use crate::model::Attrs;
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -16,18 +16,11 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("subnet_id", Kind::Scalar),
         ("gateway_id", Kind::Scalar),
     ],
-    list: Some(list),
+    listed_with: Some("aws_route_table"),
     ..TypeSpec::BASE
 };
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
-    Box::pin(async move {
-        let tables = fetch_all!(ec2, describe_route_tables, 100)?;
-        Ok(tables.iter().flat_map(normalise).collect())
-    })
-}
-
-fn normalise(t: &RouteTable) -> Vec<LiveResource> {
+pub(super) fn normalise(t: &RouteTable) -> Vec<LiveResource> {
     t.associations()
         .iter()
         .filter(|a| {

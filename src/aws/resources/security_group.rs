@@ -14,7 +14,7 @@
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use serde_json::{Map, Value, json};
 
-use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, tags};
+use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, sorted_set, tags};
 use crate::model::{Attrs, Kind, is_empty};
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
@@ -102,7 +102,7 @@ fn live_rules(perms: &[IpPermission], own_id: &str) -> Value {
             );
         }
     }
-    sorted(out)
+    sorted_set(out)
 }
 
 pub(super) fn from_state(state: &Map<String, Value>) -> Attrs {
@@ -115,7 +115,7 @@ pub(super) fn from_state(state: &Map<String, Value>) -> Attrs {
                 .filter_map(Value::as_object)
                 .flat_map(|b| state_block_rules(b, own_id, "security_groups"))
                 .collect();
-            a.insert(dir.into(), sorted(rules));
+            a.insert(dir.into(), sorted_set(rules));
         }
     }
     a
@@ -199,12 +199,6 @@ fn atomic(
     }
     m.retain(|_, v| !is_empty(v));
     Value::Object(m)
-}
-
-fn sorted(mut rules: Vec<Value>) -> Value {
-    rules.sort_by_key(|r| r.to_string());
-    rules.dedup();
-    Value::Array(rules)
 }
 
 #[cfg(test)]
