@@ -246,11 +246,7 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
             path: path.display().to_string(),
             source,
         })?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not worth an error.
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-        }
+        None => print_stdout(&text),
     }
     if args.write_ignore && !report.findings.is_empty() {
         write_ignore(&ignore_file, &report)?;
@@ -258,16 +254,15 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     Ok(report.outcome())
 }
 
-/// Writes lines to stdout; a closed pipe (`| head`) ends the output
-/// quietly instead of panicking as `println!` would.
-fn print_lines(lines: impl IntoIterator<Item = String>) {
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly
+/// instead of panicking as `println!` would.
+fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(out, "{line}").is_err() {
-            return;
-        }
-    }
-    let _ = out.flush();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+fn print_lines(lines: impl IntoIterator<Item = String>) {
+    print_stdout(&lines.into_iter().map(|l| l + "\n").collect::<String>());
 }
 
 /// The built-in rules, with `dir`'s on top.

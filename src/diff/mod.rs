@@ -181,6 +181,10 @@ pub fn diff(
     // Several states may declare the same object (a shared module, the
     // same file passed twice): it is managed once, by the first state.
     let mut seen: HashSet<(&str, String)> = HashSet::new();
+    let no_claims = BTreeSet::new();
+    // Each parent's live element set, canonicalised once however many
+    // split-out resources (hundreds of rules on one group) look into it.
+    let mut parent_sets: HashMap<(String, &'static str), BTreeSet<String>> = HashMap::new();
     for r in state {
         let region_key = r.region.as_deref().unwrap_or_default();
         if !seen.insert((r.tf_type.as_str(), ident(&r.tf_type, &r.id, region_key)))
@@ -195,7 +199,7 @@ pub fn diff(
         out.managed += 1;
         let region = r.region.clone().unwrap_or_default();
         if let Some(split) = &spec.split_out {
-            check_split_out(r, split, &live, inv, &region, &mut out);
+            check_split_out(r, split, &live, inv, &region, &mut parent_sets, &mut out);
             continue;
         }
         let Some(l) = live.get(&(spec.live_type(), ident(spec.live_type(), &r.id, &region))) else {
@@ -223,9 +227,8 @@ pub fn diff(
             }
             let claimed = claims
                 .get(&(spec.live_type().to_string(), r.id.clone(), attr))
-                .cloned()
-                .unwrap_or_default();
-            canonical::compare(attr, *kind, e, a, &claimed, &mut changes);
+                .unwrap_or(&no_claims);
+            canonical::compare(attr, *kind, e, a, claimed, &mut changes);
         }
         if !changes.is_empty() {
             let mut f = finding(FindingKind::Changed, r, &l.region, changes);
@@ -260,6 +263,7 @@ fn check_split_out(
     live: &HashMap<(&str, String), &LiveResource>,
     inv: &Inventory,
     region: &str,
+    parent_sets: &mut HashMap<(String, &'static str), BTreeSet<String>>,
     out: &mut DiffOutcome,
 ) {
     let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
@@ -275,9 +279,11 @@ fn check_split_out(
     let elements = (split.elements)(&r.attrs);
     let mut absent = Vec::new();
     for (attr, element) in &elements {
-        let live_set = canonical::element_set(p.attrs.get(*attr));
+        let live_set = parent_sets
+            .entry((p.id.clone(), *attr))
+            .or_insert_with(|| canonical::element_set(p.attrs.get(*attr)));
         let key = canonical::element_set(Some(&Value::Array(vec![element.clone()])));
-        if !key.is_subset(&live_set) {
+        if !key.is_subset(live_set) {
             absent.push(Change::new(attr, element, &Value::Null));
         }
     }

@@ -296,4 +296,25 @@ mod tests {
         assert_eq!(r.attrs["vpc_security_group_ids"], json!(["sg-1"]));
         assert_eq!(r.owns, ["vol-root"]);
     }
+
+    #[test]
+    fn instances_launched_by_a_group_or_fleet_are_churn() {
+        let tag = |k: &str| aws_sdk_ec2::types::Tag::builder().key(k).value("x").build();
+        for key in [
+            "aws:autoscaling:groupName",
+            "aws:ec2spot:fleet-request-id",
+            "aws:ec2:fleet-id",
+        ] {
+            let r = normalise(&instance().tags(tag(key)).tags(tag("Name")).build());
+            assert_eq!(r.implicit, Some(AUTOSCALED), "{key}");
+            // AWS's own tag is not compared; the user's are.
+            assert_eq!(r.attrs["tags"], serde_json::json!({"Name": "x"}));
+        }
+        let plain = normalise(
+            &instance()
+                .tags(tag("aws:cloudformation:stack-name"))
+                .build(),
+        );
+        assert_eq!(plain.implicit, None);
+    }
 }
