@@ -8,7 +8,10 @@ tests what the emulator alone cannot:
 * fault injection (``POST /_harness/faults``): answer a given action with an
   AWS-shaped error (or a delay) a given number of times, so tests can prove
   that a failed listing makes an incomplete scan instead of "missing"
-  resources.
+  resources;
+* CloudTrail, which moto lacks: every mutating EC2 call is recorded with
+  the caller's identity and ``LookupEvents`` answers from that record
+  (cloudtrail.py, control routes under ``/_harness/cloudtrail``).
 
 It listens on 127.0.0.1 only, prints ``PORT <n>`` on stdout once it accepts
 connections, and exits when its standard input closes: the process that
@@ -28,6 +31,8 @@ import uuid
 from werkzeug.serving import make_server
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
+
+import cloudtrail
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 
@@ -37,12 +42,16 @@ class Harness:
         self.lock = threading.Lock()
         self.calls = {}
         self.faults = []
+        self.trail = cloudtrail.Trail()
 
     # -- control API -------------------------------------------------------
     def control(self, environ, start_response):
         method = environ["REQUEST_METHOD"]
         path = environ["PATH_INFO"]
         body = _read_body(environ)
+        routed = self.trail.control(method, path, body)
+        if routed is not None:
+            return _json(start_response, *routed)
         if path == "/_harness/calls" and method == "GET":
             with self.lock:
                 return _json(start_response, 200, dict(self.calls))
@@ -87,8 +96,37 @@ class Harness:
             if fault["delay_secs"]:
                 time.sleep(fault["delay_secs"])
             if fault["status"]:
-                return _aws_error(start_response, fault)
-        return self.app(environ, start_response)
+                return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ)
+        signature = cloudtrail.signature(environ)
+        if "CloudTrail_20131101." in environ.get("HTTP_X_AMZ_TARGET", ""):
+            if action != "LookupEvents":
+                return _aws_error(start_response, {"status": 400, "code": "UnknownOperationException",
+                                                   "message": f"the harness only emulates LookupEvents, not {action}"},
+                                  json_protocol=True)
+            response, throttled = self.trail.lookup(signature, body, start_response)
+            if throttled:
+                with self.lock:
+                    self.calls["LookupEvents.Throttled"] = self.calls.get("LookupEvents.Throttled", 0) + 1
+            return response
+        if not self.trail.records(signature, action):
+            return self.app(environ, start_response)
+        # Buffer the response: CloudTrail records what the call returned.
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            data = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status = int(captured["status"].split()[0])
+        self.trail.record(environ, signature, action, cloudtrail.form_params(environ, body), status, data)
+        start_response(captured["status"], captured["headers"])
+        return [data]
 
 
 def _read_body(environ):
@@ -116,7 +154,13 @@ def _json(start_response, status, payload):
     return [data]
 
 
-def _aws_error(start_response, fault):
+def _aws_error(start_response, fault, json_protocol=False):
+    if json_protocol:
+        data = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
+        start_response(f"{fault['status']} X", [("Content-Type", "application/x-amz-json-1.1"),
+                                                ("Content-Length", str(len(data))),
+                                                ("x-amzn-ErrorType", fault["code"])])
+        return [data]
     data = (
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
         f"<Response><Errors><Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
