@@ -39,12 +39,24 @@ import json, sys, boto3
 state = json.load(open(sys.argv[1]))
 ids = {f'{r["type"]}.{r["name"]}' + (f'[{i["index_key"]}]' if "index_key" in i else ""): i["attributes"]["id"]
        for r in state["resources"] for i in r["instances"]}
-ec2 = boto3.client("ec2")
-ec2.authorize_security_group_ingress(GroupId=ids["aws_security_group.web"], IpPermissions=[
+# Who is who, for the emulator's CloudTrail (tests/harness/cloudtrail.py):
+# Jane signs in through SSO and uses the console; Sam uses the AWS CLI.
+endpoint = boto3.client("ec2").meta.endpoint_url
+import urllib.request
+urllib.request.urlopen(urllib.request.Request(
+    endpoint + "/_harness/cloudtrail/identities", method="POST", data=json.dumps({
+        "AKIAJANE": {"sso": "AdministratorAccess", "session": "jane@example.com",
+                     "user_agent": "AWS Internal", "source_ip": "203.0.113.7"},
+        "AKIASAM": {"user": "sam", "source_ip": "198.51.100.23",
+                    "user_agent": "aws-cli/2.22.4 md/awscrt#0.22.0 ua/2.0 os/linux cmd/ec2.delete-subnet"},
+    }).encode()))
+jane = boto3.client("ec2", aws_access_key_id="AKIAJANE", aws_secret_access_key="x")
+sam = boto3.client("ec2", aws_access_key_id="AKIASAM", aws_secret_access_key="x")
+jane.authorize_security_group_ingress(GroupId=ids["aws_security_group.web"], IpPermissions=[
     {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "debugging"}]}])
-ec2.create_tags(Resources=[ids["aws_vpc.main"]], Tags=[{"Key": "Team", "Value": "data"}])
-ec2.delete_subnet(SubnetId=ids["aws_subnet.private[1]"])
-ec2.create_security_group(GroupName="temp-access", Description="made in the console", VpcId=ids["aws_vpc.main"])
+sam.create_tags(Resources=[ids["aws_vpc.main"]], Tags=[{"Key": "Team", "Value": "data"}])
+sam.delete_subnet(SubnetId=ids["aws_subnet.private[1]"])
+jane.create_security_group(GroupName="temp-access", Description="made in the console", VpcId=ids["aws_vpc.main"])
 PY
 
 echo "demo: tfdrift scan -C $WORK/infra" >&2

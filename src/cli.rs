@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::attribute::{AttributeOptions, CloudTrailSource, EventSource};
 use crate::aws::{AwsOptions, Ec2Lister, default_region, resources};
 use crate::diff::{FindingKind, IgnoreError, IgnoreRules, ignore_lines};
 use crate::report::{Outcome, render_table};
@@ -103,6 +104,22 @@ pub struct ScanArgs {
     /// is given up and the scan reported incomplete.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout_secs: u64,
+
+    /// Do not ask CloudTrail who made each change.
+    #[arg(long)]
+    pub no_attribution: bool,
+
+    /// How many days of CloudTrail history to search for the changes
+    /// behind the findings (1 to 90).
+    #[arg(long, default_value_t = 7, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub attribution_days: u32,
+
+    /// Most pages (50 events each) of the window's write events to read
+    /// per region before looking resources up one by one.
+    #[arg(long, default_value_t = 20, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub attribution_pages: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -229,13 +246,23 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     };
     tracing::info!(regions = ?regions, states = states.len(), "scanning");
     let lister = Ec2Lister::new(&regions, &aws).await;
+    let trail = if args.no_attribution {
+        None
+    } else {
+        Some(CloudTrailSource::new(&regions, &aws).await)
+    };
     let mut opts = ScanOptions::new(timeout);
+    opts.attribution = (!args.no_attribution).then(|| AttributeOptions {
+        window_pages: args.attribution_pages,
+        ..AttributeOptions::last_days(args.attribution_days)
+    });
     opts.rules = rules;
     opts.types = types;
     opts.only =
         (!args.only.is_empty()).then(|| args.only.iter().map(|k| FindingKind::from(*k)).collect());
     opts.ignore = ignore;
-    let report = scan::scan(&states, &regions, &lister, &opts).await;
+    let events = trail.as_ref().map(|t| t as &dyn EventSource);
+    let report = scan::scan(&states, &regions, &lister, events, &opts).await;
 
     let text = match args.format {
         Format::Table => render_table(&report),

@@ -14,6 +14,9 @@
 //!   semantic comparison that ignores representation noise.
 //! * [`grade`] — severity, reason and remediation for each finding, from
 //!   the declarative rules in `rules/` (embedded) and `--rules DIR`.
+//! * [`attribute`] — who caused each finding, from CloudTrail's
+//!   LookupEvents behind the [`attribute::EventSource`] trait: a few pages
+//!   of write events matched locally, paced to the API's limit.
 //! * [`report`] — the versioned JSON report and the human table.
 //! * [`scan`] — the pipeline that strings the stages together.
 //! * [`cli`] — argument parsing and the glue the binary calls.
@@ -21,6 +24,7 @@
 //! Shared vocabulary (canonical attribute maps, comparison kinds) lives in
 //! [`model`].
 
+pub mod attribute;
 pub mod aws;
 pub mod cli;
 pub mod diff;

@@ -42,6 +42,8 @@ pub struct ScanOptions {
     pub ignore: diff::IgnoreRules,
     /// Severity rules: the defaults and any `--rules DIR`.
     pub rules: crate::grade::RuleSet,
+    /// CloudTrail attribution; `None` turns it off.
+    pub attribution: Option<crate::attribute::AttributeOptions>,
 }
 
 impl ScanOptions {
@@ -52,6 +54,7 @@ impl ScanOptions {
             only: None,
             ignore: diff::IgnoreRules::default(),
             rules: crate::grade::RuleSet::builtin(),
+            attribution: Some(crate::attribute::AttributeOptions::last_days(7)),
         }
     }
 }
@@ -181,12 +184,15 @@ pub fn needs_default_region(states: &[State], extra: &[String]) -> bool {
     unresolved || (extra.is_empty() && all.count() == 0)
 }
 
-/// Lists, diffs and summarises. Never fails: what could not be listed is
-/// recorded in the report, which is then incomplete.
+/// Lists, diffs, grades, attributes (with `events`) and summarises.
+/// Never fails: what could not be listed is recorded in the report, which
+/// is then incomplete; what could not be attributed is recorded too, but
+/// leaves the scan complete.
 pub async fn scan(
     states: &[State],
     regions: &[String],
     lister: &dyn Lister,
+    events: Option<&dyn crate::attribute::EventSource>,
     opts: &ScanOptions,
 ) -> Report {
     let started_at = OffsetDateTime::now_utc();
@@ -200,7 +206,6 @@ pub async fn scan(
     let only_types: Option<std::collections::HashSet<&str>> =
         opts.types.as_ref().map(|t| t.iter().copied().collect());
     let outcome = diff::diff(&all_resources, &inventory, only_types.as_ref());
-    let finished_at = OffsetDateTime::now_utc();
 
     let findings: Vec<_> = outcome
         .findings
@@ -214,12 +219,24 @@ pub async fn scan(
     // Worst first within each kind.
     let severity = |f: &diff::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
     findings.sort_by_key(|f| (f.kind, severity(f)));
+    let complete = inventory.failures.is_empty();
+    let mut errors = inventory.failures;
+    let mut attribution = None;
+    if let (Some(source), Some(a), false) = (events, &opts.attribution, findings.is_empty()) {
+        let (info, failed) = crate::attribute::attribute(&mut findings, source, a).await;
+        for e in &failed {
+            tracing::warn!(region = %e.region, error = %e.message, "attribution incomplete; the scan is not");
+        }
+        errors.extend(failed);
+        attribution = Some(info);
+    }
     let mut by_severity = std::collections::BTreeMap::new();
     for g in findings.iter().filter_map(|f| f.grade.as_ref()) {
         *by_severity
             .entry(g.severity.as_str().to_string())
             .or_insert(0usize) += 1;
     }
+    let finished_at = OffsetDateTime::now_utc();
     let count = |k: diff::FindingKind| findings.iter().filter(|f| f.kind == k).count();
     let unmanaged = count(diff::FindingKind::Unmanaged);
     let changed = count(diff::FindingKind::Changed);
@@ -246,10 +263,11 @@ pub async fn scan(
                 .only
                 .as_ref()
                 .map(|k| k.iter().map(|k| k.as_str().to_string()).collect()),
-            complete: inventory.failures.is_empty(),
-            errors: inventory.failures,
+            complete,
+            errors,
             unverified: outcome.unverified.clone(),
             not_checked_types: outcome.not_checked.clone(),
+            attribution,
         },
         summary: Summary {
             managed: outcome.managed,

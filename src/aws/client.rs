@@ -44,6 +44,22 @@ pub async fn default_region() -> Option<String> {
         .map(|r| r.to_string())
 }
 
+/// The SDK configuration for one region: the default chain, with the
+/// timeouts and retries of `opts`.
+pub async fn sdk_config(region: &str, opts: &AwsOptions) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5).min(opts.attempt_timeout))
+                .operation_attempt_timeout(opts.attempt_timeout)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts))
+        .load()
+        .await
+}
+
 /// Lists resources through the EC2 API, one client per region.
 pub struct Ec2Lister {
     clients: HashMap<String, aws_sdk_ec2::Client>,
@@ -55,17 +71,7 @@ impl Ec2Lister {
         let mut clients = HashMap::new();
         let mut sts = None;
         for region in regions {
-            let config = aws_config::defaults(BehaviorVersion::latest())
-                .region(aws_config::Region::new(region.clone()))
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(5).min(opts.attempt_timeout))
-                        .operation_attempt_timeout(opts.attempt_timeout)
-                        .build(),
-                )
-                .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts))
-                .load()
-                .await;
+            let config = sdk_config(region, opts).await;
             clients.insert(region.clone(), aws_sdk_ec2::Client::new(&config));
             sts.get_or_insert_with(|| aws_sdk_sts::Client::new(&config));
         }

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
-pub use client::{AwsOptions, Ec2Lister, default_region};
+pub use client::{AwsOptions, Ec2Lister, default_region, sdk_config};
 pub use resources::TypeSpec;
 
 use crate::model::Attrs;
@@ -81,6 +81,8 @@ pub enum FailureKind {
     Credentials,
     /// Any other error the service returned.
     Service,
+    /// tfdrift's own limit on calls ran out (attribution only).
+    Budget,
 }
 
 /// A listing that failed: which operation and why.
@@ -172,12 +174,25 @@ pub trait Lister: Send + Sync {
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>>;
 }
 
-/// A (region, type) listing that failed.
+/// Which stage of a scan an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Listing live resources: a failure makes the scan incomplete.
+    Listing,
+    /// CloudTrail attribution: best-effort, never makes a scan incomplete.
+    Attribution,
+}
+
+/// A (region, type) listing that failed, or a region whose attribution
+/// did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListFailure {
+    pub stage: Stage,
     pub region: String,
-    #[serde(rename = "type")]
-    pub tf_type: &'static str,
+    /// The resource type listed; `None` for attribution errors.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub tf_type: Option<&'static str>,
     pub operation: &'static str,
     pub kind: FailureKind,
     pub message: String,
@@ -277,8 +292,9 @@ pub async fn scan_live(
             Err(e) => {
                 tracing::warn!(region, tf_type = spec.tf_type, error = %e, "listing failed; nothing of this type in this region will be called missing");
                 inv.failures.push(ListFailure {
+                    stage: Stage::Listing,
                     region,
-                    tf_type: spec.tf_type,
+                    tf_type: Some(spec.tf_type),
                     operation: e.operation,
                     kind: e.kind,
                     message: e.message,

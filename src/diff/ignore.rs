@@ -270,6 +270,8 @@ mod tests {
                 .collect(),
             grade: None,
             live: None,
+            attribution: None,
+            related: Vec::new(),
         }
     }
 

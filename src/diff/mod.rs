@@ -85,6 +85,13 @@ pub struct Finding {
     /// reported (the report names the resource, it does not dump it).
     #[serde(skip)]
     pub live: Option<crate::model::Attrs>,
+    /// Who made the change, from CloudTrail; `null` when attribution was
+    /// off, failed, or found no event.
+    pub attribution: Option<crate::attribute::Attribution>,
+    /// Other ids whose CloudTrail events explain this finding: the parent
+    /// of a split-out resource (a rule's security group).
+    #[serde(skip)]
+    pub related: Vec<String>,
 }
 
 /// A state resource that could not be checked, and why.
@@ -269,9 +276,10 @@ fn check_split_out(
     let parent = (split.parent_id)(&r.attrs).unwrap_or_default();
     let Some(p) = live.get(&(split.parent_type, ident(split.parent_type, &parent, region))) else {
         match not_found(r, region, split.parent_type, inv) {
-            Ok(()) => out
-                .findings
-                .push(finding(FindingKind::Missing, r, region, Vec::new())),
+            Ok(()) => out.findings.push(Finding {
+                related: vec![parent],
+                ..finding(FindingKind::Missing, r, region, Vec::new())
+            }),
             Err(u) => out.unverified.push(u),
         }
         return;
@@ -304,7 +312,10 @@ fn check_split_out(
     } else {
         absent
     };
-    out.findings.push(finding(kind, r, &p.region, changes));
+    out.findings.push(Finding {
+        related: vec![p.id.clone()],
+        ..finding(kind, r, &p.region, changes)
+    });
 }
 
 /// Live resources that no state declares, less AWS's own and those that
@@ -356,6 +367,8 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
             changes: Vec::new(),
             grade: None,
             live: Some(r.attrs.clone()),
+            attribution: None,
+            related: Vec::new(),
         })
         .collect()
 }
@@ -372,6 +385,8 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
         changes,
         grade: None,
         live: None,
+        attribution: None,
+        related: Vec::new(),
     }
 }
 

@@ -24,6 +24,8 @@ fn finding(kind: FindingKind, ty: &str, changes: &[(&str, Value, Value)]) -> Fin
             .collect(),
         grade: None,
         live: None,
+        attribution: None,
+        related: Vec::new(),
     }
 }
 

@@ -60,9 +60,14 @@ pub struct ScanInfo {
     /// False when any listing failed: findings are then a lower bound and
     /// the resources in `unverified` were not checked at all.
     pub complete: bool,
+    /// Failed listings (`stage: listing`, which make the scan incomplete)
+    /// and attribution errors (`stage: attribution`, which do not).
     pub errors: Vec<ListFailure>,
     pub unverified: Vec<Unverified>,
     pub not_checked_types: BTreeMap<String, usize>,
+    /// What CloudTrail attribution covered and spent; `null` when it did
+    /// not run (`--no-attribution`, or nothing to attribute).
+    pub attribution: Option<crate::attribute::AttributionInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,6 +7,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::Report;
+use crate::attribute::Attribution;
+use crate::aws::Stage;
 use crate::diff::{Finding, FindingKind};
 
 pub fn render_table(r: &Report) -> String {
@@ -59,6 +61,9 @@ pub fn render_table(r: &Report) -> String {
             if let Some(g) = &f.grade {
                 let _ = writeln!(out, "      {}", g.reason);
             }
+            if let Some(a) = &f.attribution {
+                let _ = writeln!(out, "      {}", attribution_line(f.kind, a));
+            }
             for c in &f.changes {
                 let _ = writeln!(
                     out,
@@ -71,23 +76,29 @@ pub fn render_table(r: &Report) -> String {
         }
     }
 
+    let listing_errors: Vec<_> = r
+        .scan
+        .errors
+        .iter()
+        .filter(|e| e.stage == Stage::Listing)
+        .collect();
     if !r.scan.complete {
         let _ = writeln!(
             out,
             "\nINCOMPLETE: {} listing(s) failed; nothing in them was called missing",
-            r.scan.errors.len()
+            listing_errors.len()
         );
         // One cause (no credentials, an unreachable endpoint) usually fails
         // every listing alike: say it once, with where it happened.
         let mut causes: Vec<(String, &str, Vec<String>)> = Vec::new();
-        for e in &r.scan.errors {
+        for e in &listing_errors {
             let kind = serde_json::to_value(e.kind).ok();
             let kind = kind
                 .as_ref()
                 .and_then(Value::as_str)
                 .unwrap_or("error")
                 .to_string();
-            let place = format!("{} {}", e.region, e.tf_type);
+            let place = format!("{} {}", e.region, e.tf_type.unwrap_or_default());
             match causes
                 .iter_mut()
                 .find(|(k, m, _)| *k == kind && *m == e.message)
@@ -114,6 +125,18 @@ pub fn render_table(r: &Report) -> String {
                 );
             }
         }
+    }
+    for e in r
+        .scan
+        .errors
+        .iter()
+        .filter(|e| e.stage == Stage::Attribution)
+    {
+        let _ = writeln!(
+            out,
+            "\nAttribution incomplete in {} (the scan is not): {}",
+            e.region, e.message
+        );
     }
     if s.not_checked > 0 {
         let types: Vec<String> = r
@@ -168,6 +191,38 @@ pub fn render_table(r: &Report) -> String {
         let _ = writeln!(out, "No drift.");
     }
     out
+}
+
+/// "changed by jane@example.com (role R) via AuthorizeSecurityGroupIngress
+/// · console · 2026-11-23 09:14 UTC".
+fn attribution_line(kind: FindingKind, a: &Attribution) -> String {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| a.event.starts_with(p));
+    let verb = match kind {
+        FindingKind::Unmanaged if starts(&["Create", "Run", "Allocate", "Import"]) => "created",
+        FindingKind::Missing if starts(&["Delete", "Terminate", "Release"]) => "deleted",
+        _ => "changed",
+    };
+    let role = a
+        .role
+        .as_deref()
+        .map(|r| format!(" (role {r})"))
+        .unwrap_or_default();
+    let when = a
+        .time
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .map(|t| format!(" · {t}"))
+        .unwrap_or_default();
+    format!(
+        "{verb} by {}{role} via {} · {}{when}",
+        a.actor,
+        a.event,
+        a.client.as_str()
+    )
 }
 
 /// A value as a person reads it: strings quoted, nothing as `(none)`,

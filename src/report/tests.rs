@@ -6,6 +6,7 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
+use crate::attribute::{Attribution, AttributionInfo, Client};
 use crate::aws::{FailureKind, ListFailure};
 use crate::diff::{Change, FindingKind};
 
@@ -21,6 +22,8 @@ fn report(complete: bool) -> Report {
         changes,
         grade: None,
         live: None,
+        attribution: None,
+        related: Vec::new(),
     };
     let mut unmanaged = finding(
         FindingKind::Unmanaged,
@@ -50,13 +53,21 @@ fn report(complete: bool) -> Report {
                 vec![]
             } else {
                 vec![ListFailure {
+                    stage: crate::aws::Stage::Listing,
                     region: "us-east-1".into(),
-                    tf_type: "aws_instance",
+                    tf_type: Some("aws_instance"),
                     operation: "DescribeInstances",
                     kind: FailureKind::AccessDenied,
                     message:
                         "You are not authorized to perform this operation. (UnauthorizedOperation)"
                             .into(),
+                }, ListFailure {
+                    stage: crate::aws::Stage::Attribution,
+                    region: "us-east-1".into(),
+                    tf_type: None,
+                    operation: "LookupEvents",
+                    kind: FailureKind::Throttled,
+                    message: "Rate exceeded (ThrottlingException)".into(),
                 }]
             },
             unverified: if complete {
@@ -71,6 +82,14 @@ fn report(complete: bool) -> Report {
                 }]
             },
             not_checked_types: BTreeMap::from([("aws_s3_bucket".to_string(), 2)]),
+            attribution: Some(AttributionInfo {
+                since: datetime!(2026-11-16 09:00:02 UTC),
+                until: datetime!(2026-11-23 09:00:02 UTC),
+                lookups: 1,
+                events_read: 37,
+                attributed: 1,
+                unattributed: 3,
+            }),
         },
         summary: Summary {
             managed: 12,
@@ -112,17 +131,32 @@ fn report(complete: bool) -> Report {
                 "medium",
                 "Changed outside Terraform",
             ),
-            finding(
-                FindingKind::Changed,
-                Some("aws_security_group.web"),
-                "aws_security_group",
-                "sg-0web",
-                vec![Change {
-                    path: "ingress".into(),
-                    expected: json!(null),
-                    actual: json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
-                }],
-            ),
+            Finding {
+                attribution: Some(Attribution {
+                    actor: "jane@example.com".into(),
+                    principal_arn: Some(
+                        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a1b/jane@example.com".into(),
+                    ),
+                    role: Some("AWSReservedSSO_Admin_0a1b".into()),
+                    event: "AuthorizeSecurityGroupIngress".into(),
+                    time: Some(datetime!(2026-11-22 16:42:10 UTC)),
+                    source_ip: Some("203.0.113.7".into()),
+                    user_agent: Some("AWS Internal".into()),
+                    client: Client::Console,
+                    event_id: "5f0a2c1e-7d7b-4c1e-9a55-0c4d2e8b9f10".into(),
+                }),
+                ..finding(
+                    FindingKind::Changed,
+                    Some("aws_security_group.web"),
+                    "aws_security_group",
+                    "sg-0web",
+                    vec![Change {
+                        path: "ingress".into(),
+                        expected: json!(null),
+                        actual: json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}),
+                    }],
+                )
+            },
             finding(
                 FindingKind::Missing,
                 Some("module.net.aws_subnet.b"),

@@ -119,15 +119,47 @@ impl Emulator {
 
     /// An EC2 client for out-of-band changes.
     pub async fn ec2(&self) -> aws_sdk_ec2::Client {
+        self.ec2_as("test").await
+    }
+
+    /// An EC2 client signing with `access_key`: the emulator's CloudTrail
+    /// records its calls as whoever [`Emulator::identities`] maps it to.
+    pub async fn ec2_as(&self, access_key: &str) -> aws_sdk_ec2::Client {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                "test", "test", None, None, "tests",
+                access_key, "secret", None, None, "tests",
             ))
             .load()
             .await;
         aws_sdk_ec2::Client::new(&config)
+    }
+
+    /// Maps access keys to people for the CloudTrail emulator, e.g.
+    /// `{"AKIAALICE": {"user": "alice"}}` or `{"AKIAJANE": {"sso":
+    /// "Admin", "session": "jane@example.com"}}` (tests/harness/cloudtrail.py).
+    pub fn identities(&self, table: Value) {
+        self.http(
+            "POST",
+            "/_harness/cloudtrail/identities",
+            &table.to_string(),
+        );
+    }
+
+    /// Every CloudTrail event the emulator recorded, oldest first.
+    pub fn trail_events(&self) -> Vec<Value> {
+        serde_json::from_str(&self.http("GET", "/_harness/cloudtrail/events", ""))
+            .expect("events JSON")
+    }
+
+    /// Moves every recorded event `seconds` into the past.
+    pub fn age_events(&self, seconds: u64) {
+        self.http(
+            "POST",
+            "/_harness/cloudtrail/age",
+            &serde_json::json!({ "seconds": seconds }).to_string(),
+        );
     }
 }
 
