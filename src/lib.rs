@@ -27,9 +27,11 @@
 pub mod attribute;
 pub mod aws;
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod grade;
 pub mod model;
 pub mod report;
 pub mod scan;
 pub mod state;
+pub mod store;

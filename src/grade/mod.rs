@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use rules::{ChangeKind, Rule, RuleError, Severity, hcl_error_parts, parse_rules};
+pub(crate) use rules::{locate, locate_after};
 
 use crate::diff::{Change, Finding, FindingKind, glob};
 use crate::model::Attrs;

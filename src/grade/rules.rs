@@ -388,12 +388,12 @@ fn hcl_explanation(msg: &str) -> String {
 }
 
 /// 1-based line and column of the first `needle` in `text`.
-fn locate(text: &str, needle: &str) -> (usize, usize) {
+pub(crate) fn locate(text: &str, needle: &str) -> (usize, usize) {
     offset_to_position(text, text.find(needle).unwrap_or(0))
 }
 
 /// The first `key` at the start of a line after `anchor`.
-fn locate_after(text: &str, anchor: &str, key: &str) -> (usize, usize) {
+pub(crate) fn locate_after(text: &str, anchor: &str, key: &str) -> (usize, usize) {
     let start = text.find(anchor).unwrap_or(0);
     let rest = &text[start..];
     let mut offset = 0;

@@ -1,0 +1,536 @@
+//! `tfdrift.hcl`: named workspaces (what to scan and how) and the
+//! history database. Documented field by field in docs/config.md.
+//!
+//! ```hcl
+//! database       = "/var/lib/tfdrift/tfdrift.db"
+//! retention_days = 180
+//!
+//! workspace "production" {
+//!   dir     = "infra/prod"
+//!   states  = ["s3://tf-state/prod/terraform.tfstate"]
+//!   regions = ["eu-west-1"]
+//!   profile = "prod-readonly"
+//!   slack {
+//!     webhook_env = "TFDRIFT_SLACK_PRODUCTION"
+//!   }
+//! }
+//! ```
+//!
+//! Secrets never live in this file: a Slack webhook is named by the
+//! environment variable that holds it. Every error gives file, line and
+//! column; relative paths are relative to the file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hcl::{Block, Body, Expression};
+
+use crate::grade::{hcl_error_parts, locate, locate_after};
+
+/// The default file name, looked for in the current directory.
+pub const FILE_NAME: &str = "tfdrift.hcl";
+
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Where the file was read from; `None` for the implied config.
+    pub file: Option<PathBuf>,
+    pub database: Option<PathBuf>,
+    pub retention_days: Option<u32>,
+    pub workspaces: Vec<Workspace>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    pub name: String,
+    /// Where the `*.tf` files are, for backend discovery when `states` is
+    /// empty.
+    pub dir: PathBuf,
+    /// State paths, globs or `s3://` URLs (as `scan --state`).
+    pub states: Vec<String>,
+    pub regions: Vec<String>,
+    /// An AWS profile (which may itself assume a role via `role_arn`).
+    pub profile: Option<String>,
+    pub rules: Option<PathBuf>,
+    /// Cron expression (seconds first) for the daemon's scans.
+    pub schedule: Option<String>,
+    pub slack: Option<Slack>,
+    pub digest: Option<Digest>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Slack {
+    /// The environment variable holding the incoming-webhook URL.
+    pub webhook_env: String,
+    pub allow_any_webhook_host: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Digest {
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    pub timezone: Option<String>,
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no workspace {name:?} in {file} (it has: {known})")]
+    UnknownWorkspace {
+        name: String,
+        file: String,
+        known: String,
+    },
+}
+
+impl Config {
+    /// Reads `path`, or `./tfdrift.hcl` when it exists; otherwise the
+    /// implied config: one workspace named after the directory.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(FILE_NAME).exists() => PathBuf::from(FILE_NAME),
+            None => return Ok(Self::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            file: path.display().to_string(),
+            source,
+        })?;
+        let mut config = parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.rebase(base);
+        config.file = Some(path);
+        Ok(config)
+    }
+
+    /// The workspace to scan: the named one, or — with no name — the only
+    /// one, or an implied workspace for `dir` named after it.
+    pub fn workspace(&self, name: Option<&str>, dir: &Path) -> Result<Workspace, ConfigError> {
+        let file = || {
+            self.file
+                .as_ref()
+                .map_or_else(|| FILE_NAME.to_string(), |f| f.display().to_string())
+        };
+        match name {
+            Some(n) => self
+                .workspaces
+                .iter()
+                .find(|w| w.name == n)
+                .cloned()
+                .ok_or_else(|| ConfigError::UnknownWorkspace {
+                    name: n.to_string(),
+                    file: file(),
+                    known: if self.workspaces.is_empty() {
+                        "none".into()
+                    } else {
+                        self.workspaces
+                            .iter()
+                            .map(|w| w.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                }),
+            None if self.workspaces.len() == 1 => Ok(self.workspaces[0].clone()),
+            None => Ok(Workspace {
+                name: implied_name(dir),
+                dir: dir.to_path_buf(),
+                ..Workspace::default()
+            }),
+        }
+    }
+
+    fn rebase(&mut self, base: &Path) {
+        let join = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        self.database = self.database.as_deref().map(join);
+        for w in &mut self.workspaces {
+            w.dir = join(&w.dir);
+            w.rules = w.rules.as_deref().map(join);
+            for s in &mut w.states {
+                if !s.starts_with("s3://") && !Path::new(s.as_str()).is_absolute() {
+                    *s = base.join(&*s).display().to_string();
+                }
+            }
+        }
+    }
+}
+
+/// A directory's workspace name: its own name (`infra/prod` → `prod`).
+pub fn implied_name(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "default".into())
+}
+
+const TOP: &[&str] = &["database", "retention_days"];
+const WORKSPACE: &[&str] = &["dir", "states", "regions", "profile", "rules", "schedule"];
+const SLACK: &[&str] = &["webhook_env", "allow_any_webhook_host"];
+const DIGEST: &[&str] = &["enabled", "schedule", "timezone", "days"];
+
+/// Parses a config text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    let body: Body = hcl::from_str(text).map_err(|e| {
+        let (line, column, message) = hcl_error_parts(&e.to_string());
+        ConfigError::Invalid {
+            file: file.into(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    let p = Parser { text, file };
+    let mut config = Config::default();
+    let top = p.attributes(&body, TOP, "", "the top level")?;
+    config.database = p.string(&top, "database", "")?.map(PathBuf::from);
+    config.retention_days = p.number(&top, "retention_days", "")?;
+    for block in body.blocks() {
+        if block.identifier() != "workspace" {
+            return Err(p.at(
+                block.identifier(),
+                format!(
+                    "unknown block `{}`; the file holds `workspace \"NAME\" {{ ... }}` blocks",
+                    block.identifier()
+                ),
+            ));
+        }
+        let w = p.workspace(block)?;
+        if config.workspaces.iter().any(|o| o.name == w.name) {
+            return Err(p.at_last(
+                &format!("\"{}\"", w.name),
+                format!("workspace {:?} is declared twice", w.name),
+            ));
+        }
+        config.workspaces.push(w);
+    }
+    Ok(config)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+type Attrs<'b> = BTreeMap<&'b str, &'b Expression>;
+
+impl Parser<'_> {
+    fn err(&self, (line, column): (usize, usize), message: String) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.into(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn at(&self, needle: &str, message: String) -> ConfigError {
+        self.err(locate(self.text, needle), message)
+    }
+
+    fn at_last(&self, needle: &str, message: String) -> ConfigError {
+        let offset = self.text.rfind(needle).unwrap_or(0);
+        let (line, column) = locate(&self.text[offset..], needle);
+        let before = self.text[..offset].matches('\n').count();
+        let column = if line == 1 {
+            self.text[..offset]
+                .rsplit('\n')
+                .next()
+                .map_or(0, |l| l.chars().count())
+                + column
+        } else {
+            column
+        };
+        self.err((before + line, column), message)
+    }
+
+    /// `key`'s position: after `anchor` (a block's label) when given.
+    fn key_err(&self, anchor: &str, key: &str, message: String) -> ConfigError {
+        if anchor.is_empty() {
+            self.err(locate_after(self.text, "", key), message)
+        } else {
+            self.err(locate_after(self.text, anchor, key), message)
+        }
+    }
+
+    fn attributes<'b>(
+        &self,
+        body: &'b Body,
+        allowed: &[&str],
+        anchor: &str,
+        place: &str,
+    ) -> Result<Attrs<'b>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for a in body.attributes() {
+            if !allowed.contains(&a.key()) {
+                let hint = if a.key().contains("webhook") {
+                    "; webhook URLs never go in this file: put the URL in an environment \
+                     variable and name it in `slack { webhook_env = \"...\" }`"
+                        .to_string()
+                } else {
+                    format!(" (fields: {})", allowed.join(", "))
+                };
+                return Err(self.key_err(
+                    anchor,
+                    a.key(),
+                    format!("unknown field `{}` in {place}{hint}", a.key()),
+                ));
+            }
+            out.insert(a.key(), a.expr());
+        }
+        Ok(out)
+    }
+
+    fn string(&self, attrs: &Attrs, key: &str, anchor: &str) -> Result<Option<String>, ConfigError> {
+        match attrs.get(key) {
+            None => Ok(None),
+            Some(Expression::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(other) => Err(self.key_err(
+                anchor,
+                key,
+                format!("`{key}` must be a non-empty string, found `{other}`"),
+            )),
+        }
+    }
+
+    fn strings(&self, attrs: &Attrs, key: &str, anchor: &str) -> Result<Vec<String>, ConfigError> {
+        match attrs.get(key) {
+            None => Ok(Vec::new()),
+            Some(Expression::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Expression::String(s) => Ok(s.clone()),
+                    other => Err(self.key_err(
+                        anchor,
+                        key,
+                        format!("`{key}` must be a list of strings, found `{other}`"),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(self.key_err(
+                anchor,
+                key,
+                format!("`{key}` must be a list of strings, found `{other}`"),
+            )),
+        }
+    }
+
+    fn number(&self, attrs: &Attrs, key: &str, anchor: &str) -> Result<Option<u32>, ConfigError> {
+        match attrs.get(key) {
+            None => Ok(None),
+            Some(Expression::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) if v > 0 => Ok(Some(v)),
+                _ => Err(self.key_err(
+                    anchor,
+                    key,
+                    format!("`{key}` must be a whole number above 0, found `{n}`"),
+                )),
+            },
+            Some(other) => Err(self.key_err(
+                anchor,
+                key,
+                format!("`{key}` must be a number, found `{other}`"),
+            )),
+        }
+    }
+
+    fn boolean(&self, attrs: &Attrs, key: &str, anchor: &str) -> Result<Option<bool>, ConfigError> {
+        match attrs.get(key) {
+            None => Ok(None),
+            Some(Expression::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.key_err(
+                anchor,
+                key,
+                format!("`{key}` must be true or false, found `{other}`"),
+            )),
+        }
+    }
+
+    fn workspace(&self, block: &Block) -> Result<Workspace, ConfigError> {
+        let Some(name) = block.labels().first().map(|l| l.as_str().to_string()) else {
+            return Err(self.at(
+                "workspace",
+                "a workspace needs a name: `workspace \"production\" { ... }`".into(),
+            ));
+        };
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(self.at(
+                &format!("\"{name}\""),
+                format!("workspace name {name:?} must be non-empty and without spaces"),
+            ));
+        }
+        let anchor = format!("workspace \"{name}\"");
+        let attrs = self.attributes(block.body(), WORKSPACE, &anchor, &anchor)?;
+        let mut w = Workspace {
+            dir: PathBuf::from(self.string(&attrs, "dir", &anchor)?.unwrap_or(".".into())),
+            states: self.strings(&attrs, "states", &anchor)?,
+            regions: self.strings(&attrs, "regions", &anchor)?,
+            profile: self.string(&attrs, "profile", &anchor)?,
+            rules: self.string(&attrs, "rules", &anchor)?.map(PathBuf::from),
+            schedule: self.string(&attrs, "schedule", &anchor)?,
+            name,
+            ..Workspace::default()
+        };
+        for inner in block.body().blocks() {
+            let place = format!("{anchor} {}", inner.identifier());
+            match inner.identifier() {
+                "slack" => {
+                    let a = self.attributes(inner.body(), SLACK, &anchor, &place)?;
+                    let Some(env) = self.string(&a, "webhook_env", &anchor)? else {
+                        return Err(self.at(
+                            &anchor,
+                            format!("{place}: `webhook_env` (the variable holding the URL) is required"),
+                        ));
+                    };
+                    if !env
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(self.key_err(
+                            &anchor,
+                            "webhook_env",
+                            "`webhook_env` names an environment variable (letters, digits, _); \
+                             the URL itself never goes in this file"
+                                .into(),
+                        ));
+                    }
+                    w.slack = Some(Slack {
+                        webhook_env: env,
+                        allow_any_webhook_host: self
+                            .boolean(&a, "allow_any_webhook_host", &anchor)?
+                            .unwrap_or(false),
+                    });
+                }
+                "digest" => {
+                    let a = self.attributes(inner.body(), DIGEST, &anchor, &place)?;
+                    w.digest = Some(Digest {
+                        enabled: self.boolean(&a, "enabled", &anchor)?.unwrap_or(false),
+                        schedule: self.string(&a, "schedule", &anchor)?,
+                        timezone: self.string(&a, "timezone", &anchor)?,
+                        days: self.number(&a, "days", &anchor)?,
+                    });
+                }
+                other => {
+                    return Err(self.at(
+                        other,
+                        format!("unknown block `{other}` in {anchor} (blocks: slack, digest)"),
+                    ));
+                }
+            }
+        }
+        Ok(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+database       = "data/tfdrift.db"
+retention_days = 180
+
+workspace "production" {
+  dir     = "infra/prod"
+  states  = ["s3://tf-state/prod/terraform.tfstate", "local.tfstate"]
+  regions = ["eu-west-1"]
+  profile = "prod-readonly"
+  slack {
+    webhook_env = "TFDRIFT_SLACK_PRODUCTION"
+  }
+  digest {
+    enabled  = true
+    timezone = "Europe/Berlin"
+  }
+}
+
+workspace "staging" {}
+"#;
+
+    #[test]
+    fn parses_every_field() {
+        let c = parse(GOOD, "tfdrift.hcl").unwrap();
+        assert_eq!(c.retention_days, Some(180));
+        assert_eq!(c.workspaces.len(), 2);
+        let w = &c.workspaces[0];
+        assert_eq!(w.name, "production");
+        assert_eq!(w.regions, ["eu-west-1"]);
+        assert_eq!(w.profile.as_deref(), Some("prod-readonly"));
+        assert_eq!(w.slack.as_ref().unwrap().webhook_env, "TFDRIFT_SLACK_PRODUCTION");
+        assert!(!w.slack.as_ref().unwrap().allow_any_webhook_host);
+        assert!(w.digest.as_ref().unwrap().enabled);
+        assert_eq!(c.workspaces[1].dir, PathBuf::from("."));
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tfdrift.hcl");
+        std::fs::write(&path, GOOD).unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.database.clone().unwrap(), dir.path().join("data/tfdrift.db"));
+        let w = c.workspace(Some("production"), Path::new(".")).unwrap();
+        assert_eq!(w.dir, dir.path().join("infra/prod"));
+        assert_eq!(w.states[0], "s3://tf-state/prod/terraform.tfstate");
+        assert_eq!(
+            w.states[1],
+            dir.path().join("local.tfstate").display().to_string()
+        );
+        let err = c.workspace(Some("prod"), Path::new(".")).unwrap_err();
+        assert!(
+            err.to_string().contains("(it has: production, staging)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_give_file_line_and_column() {
+        for (text, want) in [
+            (
+                "workspace \"p\" {\n  regions = \"eu-west-1\"\n}\n",
+                "c.hcl:2:3: `regions` must be a list of strings",
+            ),
+            (
+                "workspace \"p\" {\n  slack {\n    webhook_url = \"https://hooks.slack.com/x\"\n  }\n}\n",
+                "c.hcl:3:5: unknown field `webhook_url` in workspace \"p\" slack; webhook URLs never go in this file",
+            ),
+            (
+                "retention_days = 0\n",
+                "c.hcl:1:1: `retention_days` must be a whole number above 0",
+            ),
+            ("workspace \"p\" {\n  regons = []\n}\n", "c.hcl:2:3: unknown field `regons`"),
+            ("workspace \"p\" {}\nworkspace \"p\" {}\n", "c.hcl:2:11: workspace \"p\" is declared twice"),
+            ("workspace \"p\" {\n  dir = \n}\n", "c.hcl:2:9: invalid expression"),
+            ("bogus {}\n", "c.hcl:1:1: unknown block `bogus`"),
+        ] {
+            let err = parse(text, "c.hcl").unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn no_file_implies_a_workspace_named_after_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let prod = dir.path().join("prod");
+        std::fs::create_dir(&prod).unwrap();
+        let w = Config::default().workspace(None, &prod).unwrap();
+        assert_eq!(w.name, "prod");
+        assert_eq!(w.dir, prod);
+    }
+}

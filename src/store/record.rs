@@ -1,0 +1,401 @@
+//! Writing a scan: the scan row, then each finding's lifecycle, in one
+//! transaction.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, format_time, parse_time, sql};
+use crate::diff::{Finding, FindingKind};
+use crate::report::Report;
+
+/// An acknowledgement in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ack {
+    pub by: String,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub until: Option<OffsetDateTime>,
+}
+
+/// What the history knows of one reported finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedFinding {
+    /// One id per identity (a changed finding has one per attribute path),
+    /// for `tfdrift history show` and `tfdrift ack`.
+    pub ids: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    /// Set when every identity of the finding is acknowledged.
+    pub acknowledged: Option<Ack>,
+    /// The newest attribution the history holds (from this scan or an
+    /// earlier one), as JSON.
+    #[serde(skip)]
+    pub attribution: Option<Value>,
+}
+
+/// The outcome of recording a scan.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub scan_id: i64,
+    /// Parallel to `report.findings`.
+    pub findings: Vec<RecordedFinding>,
+    pub opened: usize,
+    pub resolved: usize,
+}
+
+/// One identity of a finding: a whole resource, or one attribute path.
+struct Item<'a> {
+    finding: usize,
+    kind: FindingKind,
+    f: &'a Finding,
+    path: String,
+    value: String,
+}
+
+fn items(findings: &[Finding]) -> Vec<Item<'_>> {
+    let mut out = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.changes.is_empty() {
+            out.push(Item {
+                finding: i,
+                kind: f.kind,
+                f,
+                path: String::new(),
+                value: json!({"expected": null, "actual": null}).to_string(),
+            });
+            continue;
+        }
+        // Set attributes report one change per element: one identity per
+        // path holds them all.
+        let mut by_path: BTreeMap<&str, (Vec<&Value>, Vec<&Value>)> = BTreeMap::new();
+        for c in &f.changes {
+            let e = by_path.entry(c.path.as_str()).or_default();
+            e.0.push(&c.expected);
+            e.1.push(&c.actual);
+        }
+        for (path, (expected, actual)) in by_path {
+            let one = |v: Vec<&Value>| match v.as_slice() {
+                [single] => (*single).clone(),
+                many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+            };
+            out.push(Item {
+                finding: i,
+                kind: f.kind,
+                f,
+                path: path.to_string(),
+                value: json!({"expected": one(expected), "actual": one(actual)}).to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// A short, stable id for an identity (FNV-1a, 48 bits): the same in
+/// every database, so ids in a Slack message or a ticket stay valid.
+fn public_id(workspace: &str, kind: &str, tf_type: &str, id: &str, path: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [workspace, kind, tf_type, id, path] {
+        for b in part.bytes().chain([0x1f]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{:012x}", h >> 16)
+}
+
+pub(super) fn event(
+    tx: &Transaction<'_>,
+    finding: i64,
+    scan: Option<i64>,
+    at: OffsetDateTime,
+    what: &str,
+    severity: Option<&str>,
+    detail: &Value,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO events (finding_id, scan_id, at, event, severity, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![finding, scan, format_time(at), what, severity, detail.to_string()],
+    )
+    .map(|_| ())
+}
+
+pub(super) fn clear_ack(tx: &Transaction<'_>, finding: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE findings SET ack_by = NULL, ack_reason = NULL, ack_at = NULL, ack_until = NULL, ack_value = NULL WHERE id = ?1",
+        params![finding],
+    )
+    .map(|_| ())
+}
+
+struct Existing {
+    id: i64,
+    public_id: String,
+    value: String,
+    resolved: bool,
+    first_seen: String,
+    attribution: Option<String>,
+    ack_by: Option<String>,
+    ack_reason: Option<String>,
+    ack_until: Option<String>,
+    ack_value: Option<String>,
+}
+
+impl Store {
+    /// Records `report` as a scan of `workspace`, in one transaction.
+    pub fn record(&mut self, workspace: &str, report: &Report) -> Result<Recorded, StoreError> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let now = report.scan.finished_at;
+        let scan = &report.scan;
+        tx.execute(
+            "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                workspace,
+                format_time(scan.started_at),
+                format_time(scan.finished_at),
+                scan.duration_ms as i64,
+                scan.complete,
+                scan.account,
+                to_json(&scan.regions),
+                to_json(&scan.states),
+                to_json(&scan.types),
+                scan.only.as_ref().map(to_json),
+                to_json(&scan.errors),
+                to_json(&report.summary),
+            ],
+        )
+        .map_err(e)?;
+        let scan_id = tx.last_insert_rowid();
+
+        let mut recorded: Vec<RecordedFinding> = report
+            .findings
+            .iter()
+            .map(|_| RecordedFinding {
+                ids: Vec::new(),
+                first_seen: now,
+                acknowledged: None,
+                attribution: None,
+            })
+            .collect();
+        // Per finding: are all its identities acknowledged (and by whom)?
+        let mut acks: Vec<Option<Option<Ack>>> = vec![None; report.findings.len()];
+        let mut seen: HashSet<i64> = HashSet::new();
+        let (mut opened, mut resolved) = (0, 0);
+
+        for item in items(&report.findings) {
+            let f = item.f;
+            let kind = item.kind.as_str();
+            let grade = f.grade.as_ref();
+            let severity = grade.map(|g| g.severity.as_str());
+            let rules = grade.map(|g| serde_json::to_string(&g.rules).unwrap_or_default());
+            let reason = grade.map(|g| g.reason.clone());
+            let attribution = f
+                .attribution
+                .as_ref()
+                .and_then(|a| serde_json::to_string(a).ok());
+            let existing: Option<Existing> = tx
+                .query_row(
+                    "SELECT id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value
+                     FROM findings WHERE workspace = ?1 AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5",
+                    params![workspace, kind, f.tf_type, f.id, item.path],
+                    |r| {
+                        Ok(Existing {
+                            id: r.get(0)?,
+                            public_id: r.get(1)?,
+                            value: r.get(2)?,
+                            resolved: r.get(3)?,
+                            first_seen: r.get(4)?,
+                            attribution: r.get(5)?,
+                            ack_by: r.get(6)?,
+                            ack_reason: r.get(7)?,
+                            ack_until: r.get(8)?,
+                            ack_value: r.get(9)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(e)?;
+            let detail = json!({
+                "value": serde_json::from_str::<Value>(&item.value).unwrap_or(Value::Null),
+                "attribution": f.attribution,
+            });
+            let (id, public, first_seen, ack, stored_attribution) = match existing {
+                None => {
+                    let public = public_id(workspace, kind, &f.tf_type, &f.id, &item.path);
+                    tx.execute(
+                        "INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, address, region, name,
+                                               severity, rules, reason, value, attribution, first_seen, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+                        params![
+                            public, workspace, kind, f.tf_type, f.id, item.path, f.address, f.region, f.name,
+                            severity, rules, reason, item.value, attribution, format_time(now)
+                        ],
+                    )
+                    .map_err(e)?;
+                    let id = tx.last_insert_rowid();
+                    event(&tx, id, Some(scan_id), now, "opened", severity, &detail).map_err(e)?;
+                    opened += 1;
+                    (id, public, now, None, attribution)
+                }
+                Some(old) => {
+                    let mut ack = old.ack_by.clone().map(|by| Ack {
+                        by,
+                        reason: old.ack_reason.clone().unwrap_or_default(),
+                        until: old.ack_until.as_deref().and_then(parse_time),
+                    });
+                    if old.resolved {
+                        // Back again: a new episode, and no acknowledgement
+                        // carries over.
+                        event(&tx, old.id, Some(scan_id), now, "reopened", severity, &detail)
+                            .map_err(e)?;
+                        opened += 1;
+                        if ack.take().is_some() {
+                            clear_ack(&tx, old.id).map_err(e)?;
+                        }
+                    } else if old.value != item.value {
+                        event(&tx, old.id, Some(scan_id), now, "changed", severity, &detail)
+                            .map_err(e)?;
+                    }
+                    if let Some(a) = &ack {
+                        let expired = a.until.is_some_and(|u| u <= now);
+                        let changed = old.ack_value.as_deref() != Some(item.value.as_str());
+                        if expired || changed {
+                            let why = if expired { "expired" } else { "value changed" };
+                            clear_ack(&tx, old.id).map_err(e)?;
+                            event(&tx, old.id, Some(scan_id), now, "unacknowledged", severity, &json!({"why": why}))
+                                .map_err(e)?;
+                            ack = None;
+                        }
+                    }
+                    let attribution = attribution.or(old.attribution);
+                    tx.execute(
+                        "UPDATE findings SET address = ?2, region = ?3, name = ?4, severity = ?5, rules = ?6, reason = ?7,
+                                value = ?8, attribution = ?9, last_seen = ?10, resolved_at = NULL,
+                                -- a reopened finding starts a new episode
+                                first_seen = CASE WHEN resolved_at IS NULL THEN first_seen ELSE ?10 END
+                         WHERE id = ?1",
+                        params![
+                            old.id, f.address, f.region, f.name, severity, rules, reason, item.value,
+                            attribution, format_time(now)
+                        ],
+                    )
+                    .map_err(e)?;
+                    let first_seen = if old.resolved {
+                        now
+                    } else {
+                        parse_time(&old.first_seen).unwrap_or(now)
+                    };
+                    (old.id, old.public_id, first_seen, ack, attribution)
+                }
+            };
+            seen.insert(id);
+            let r = &mut recorded[item.finding];
+            r.ids.push(public);
+            r.first_seen = r.first_seen.min(first_seen);
+            if r.attribution.is_none() {
+                r.attribution = stored_attribution.and_then(|a| serde_json::from_str(&a).ok());
+            }
+            acks[item.finding] = match acks[item.finding].take() {
+                // Not yet decided, or acknowledged so far: this one decides.
+                None => Some(ack),
+                Some(Some(prev)) => Some(ack.map(|_| prev)),
+                Some(None) => Some(None),
+            };
+        }
+        for (r, a) in recorded.iter_mut().zip(acks) {
+            r.acknowledged = a.flatten();
+        }
+
+        if scan.complete {
+            resolved = resolve_unseen(&tx, workspace, report, &seen, scan_id, now).map_err(e)?;
+        }
+        stall_before_commit();
+        tx.commit().map_err(e)?;
+        Ok(Recorded {
+            scan_id,
+            findings: recorded,
+            opened,
+            resolved,
+        })
+    }
+}
+
+/// Resolves the open findings of `workspace` that this complete scan
+/// covered and did not see.
+fn resolve_unseen(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    report: &Report,
+    seen: &HashSet<i64>,
+    scan_id: i64,
+    now: OffsetDateTime,
+) -> rusqlite::Result<usize> {
+    let scan = &report.scan;
+    let ignored: HashSet<(&str, &str, &str)> = report
+        .ignored
+        .iter()
+        .map(|f| (f.kind.as_str(), f.tf_type.as_str(), f.id.as_str()))
+        .collect();
+    let mut stmt = tx.prepare(
+        "SELECT id, kind, tf_type, resource_id, region, severity, ack_by FROM findings
+         WHERE workspace = ?1 AND resolved_at IS NULL",
+    )?;
+    let open: Vec<(i64, String, String, String, String, Option<String>, Option<String>)> = stmt
+        .query_map(params![workspace], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    drop(stmt);
+    let mut resolved = 0;
+    for (id, kind, tf_type, rid, region, severity, ack_by) in open {
+        let in_scope = scan.regions.contains(&region)
+            && scan.types.contains(&tf_type)
+            && scan.only.as_ref().is_none_or(|o| o.contains(&kind));
+        if seen.contains(&id) || !in_scope {
+            continue;
+        }
+        let why = if ignored.contains(&(kind.as_str(), tf_type.as_str(), rid.as_str())) {
+            "accepted (.tfdriftignore)"
+        } else {
+            "no longer seen"
+        };
+        tx.execute(
+            "UPDATE findings SET resolved_at = ?2 WHERE id = ?1",
+            params![id, format_time(now)],
+        )?;
+        if ack_by.is_some() {
+            clear_ack(tx, id)?;
+        }
+        event(tx, id, Some(scan_id), now, "resolved", severity.as_deref(), &json!({"why": why}))?;
+        resolved += 1;
+    }
+    Ok(resolved)
+}
+
+/// Test hook: `TFDRIFT_FAULT_STALL_BEFORE_COMMIT_MS` holds the scan's
+/// transaction open that long, so a test can kill the process inside it
+/// and prove nothing half-written remains. Says so on stderr.
+fn stall_before_commit() {
+    if let Some(ms) = std::env::var("TFDRIFT_FAULT_STALL_BEFORE_COMMIT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("tfdrift: fault injection: holding the history transaction open for {ms} ms");
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// The report's parts are plain data with string keys: serialising them
+/// cannot fail.
+fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

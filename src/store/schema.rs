@@ -1,0 +1,74 @@
+//! The database schema, as numbered migrations. `PRAGMA user_version`
+//! holds how many have been applied; opening a database applies the rest,
+//! each in its own transaction. Never edit a released migration: add one.
+
+/// Migration N (1-based) takes a database from version N-1 to N.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: scans, the findings' identities and lifecycle, and their timeline.
+    r#"
+    CREATE TABLE scans (
+        id          INTEGER PRIMARY KEY,
+        workspace   TEXT    NOT NULL,
+        started_at  TEXT    NOT NULL,
+        finished_at TEXT    NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        complete    INTEGER NOT NULL,
+        account     TEXT,
+        regions     TEXT    NOT NULL,  -- JSON arrays
+        states      TEXT    NOT NULL,
+        types       TEXT    NOT NULL,
+        only_kinds  TEXT,
+        errors      TEXT    NOT NULL,
+        summary     TEXT    NOT NULL   -- the report's summary, JSON
+    );
+    CREATE INDEX scans_by_workspace ON scans (workspace, started_at);
+
+    -- One row per identity: workspace + kind + type + resource id + path.
+    CREATE TABLE findings (
+        id          INTEGER PRIMARY KEY,
+        public_id   TEXT NOT NULL UNIQUE,
+        workspace   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        tf_type     TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        path        TEXT NOT NULL,     -- '' for a whole resource
+        address     TEXT,
+        region      TEXT NOT NULL,
+        name        TEXT,
+        severity    TEXT,
+        rules       TEXT,              -- JSON array
+        reason      TEXT,
+        value       TEXT NOT NULL,     -- {"expected", "actual"} as last seen, redacted
+        attribution TEXT,              -- JSON, the latest known
+        first_seen  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        resolved_at TEXT,
+        UNIQUE (workspace, kind, tf_type, resource_id, path)
+    );
+    CREATE INDEX findings_open ON findings (workspace, resolved_at);
+
+    -- What happened to a finding, when: opened, changed (its value),
+    -- resolved, reopened; later also (un)acknowledged.
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        finding_id INTEGER NOT NULL REFERENCES findings (id) ON DELETE CASCADE,
+        scan_id    INTEGER REFERENCES scans (id) ON DELETE SET NULL,
+        at         TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        severity   TEXT,
+        detail     TEXT                -- JSON
+    );
+    CREATE INDEX events_by_finding ON events (finding_id, at);
+    "#,
+    // 2: acknowledged drift. `ack_value` is the value acknowledged: a new
+    // value ends the acknowledgement.
+    r#"
+    ALTER TABLE findings ADD COLUMN ack_by     TEXT;
+    ALTER TABLE findings ADD COLUMN ack_reason TEXT;
+    ALTER TABLE findings ADD COLUMN ack_at     TEXT;
+    ALTER TABLE findings ADD COLUMN ack_until  TEXT;
+    ALTER TABLE findings ADD COLUMN ack_value  TEXT;
+    "#,
+];
+
+pub const LATEST: usize = MIGRATIONS.len();

@@ -1,0 +1,352 @@
+//! The history store against real SQLite files in a temp directory.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::aws::{FailureKind, ListFailure, Stage};
+use crate::diff::{Change, Finding, FindingKind};
+use crate::report::{Report, ScanInfo, Summary, Tool};
+
+fn finding(kind: FindingKind, ty: &str, id: &str, changes: &[(&str, serde_json::Value)]) -> Finding {
+    let mut f = Finding {
+        kind,
+        address: (kind != FindingKind::Unmanaged).then(|| format!("{ty}.x")),
+        tf_type: ty.into(),
+        id: id.into(),
+        region: "us-east-1".into(),
+        state: None,
+        name: None,
+        changes: changes
+            .iter()
+            .map(|(p, v)| Change {
+                path: p.to_string(),
+                expected: json!("old"),
+                actual: v.clone(),
+            })
+            .collect(),
+        grade: None,
+        live: None,
+        attribution: None,
+        related: Vec::new(),
+    };
+    f.grade = Some(crate::grade::RuleSet::builtin().grade(&f, None));
+    f
+}
+
+fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report {
+    Report {
+        version: crate::report::REPORT_VERSION,
+        tool: Tool::current(),
+        scan: ScanInfo {
+            started_at: at - time::Duration::seconds(2),
+            finished_at: at,
+            duration_ms: 2000,
+            account: Some("123456789012".into()),
+            regions: vec!["us-east-1".into()],
+            states: vec!["terraform.tfstate".into()],
+            types: ["aws_vpc", "aws_subnet", "aws_security_group", "aws_instance"]
+                .map(String::from)
+                .to_vec(),
+            only: None,
+            complete,
+            errors: if complete {
+                vec![]
+            } else {
+                vec![ListFailure {
+                    stage: Stage::Listing,
+                    region: "us-east-1".into(),
+                    tf_type: Some("aws_subnet"),
+                    operation: "DescribeSubnets",
+                    kind: FailureKind::Throttled,
+                    message: "Rate exceeded".into(),
+                }]
+            },
+            unverified: vec![],
+            not_checked_types: BTreeMap::new(),
+            attribution: None,
+        },
+        summary: Summary {
+            managed: 10,
+            in_sync: 10 - findings.len(),
+            changed: findings.iter().filter(|f| f.kind == FindingKind::Changed).count(),
+            missing: 0,
+            unmanaged: 0,
+            unverified: 0,
+            not_checked: 0,
+            ignored: 0,
+            autoscaling: 0,
+            by_severity: BTreeMap::new(),
+            coverage_percent: 100.0,
+        },
+        findings,
+        ignored: vec![],
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("sub/tfdrift.db")).unwrap();
+    (dir, s)
+}
+
+const T0: OffsetDateTime = datetime!(2026-11-02 09:00:00 UTC); // a Monday
+
+fn day(n: i64) -> OffsetDateTime {
+    T0 + time::Duration::days(n)
+}
+
+fn tags(v: &str) -> Finding {
+    finding(FindingKind::Changed, "aws_vpc", "vpc-1", &[("tags.Team", json!(v))])
+}
+
+fn events(s: &Store, id: &str) -> Vec<String> {
+    s.finding(id, day(100))
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[test]
+fn a_finding_opens_resolves_and_reopens() {
+    let (_d, mut s) = store();
+    let r = s.record("prod", &report(day(0), true, vec![tags("data")])).unwrap();
+    let id = r.findings[0].ids[0].clone();
+    assert_eq!((r.opened, r.resolved), (1, 0));
+    // Seen again with the same value: nothing new.
+    s.record("prod", &report(day(1), true, vec![tags("data")])).unwrap();
+    // Seen with another value: a change on the timeline, same identity.
+    let r = s.record("prod", &report(day(2), true, vec![tags("web")])).unwrap();
+    assert_eq!(r.findings[0].ids[0], id);
+    assert_eq!(r.findings[0].first_seen, day(0));
+    // Gone in a complete scan: resolved.
+    let r = s.record("prod", &report(day(3), true, vec![])).unwrap();
+    assert_eq!(r.resolved, 1);
+    assert!(s.open_findings(Some("prod"), None, day(3)).unwrap().is_empty());
+    let detail = s.finding(&id, day(3)).unwrap();
+    assert_eq!(detail.resolved_at, Some(day(3)));
+    // Back: reopened, with a new first_seen for this episode.
+    let r = s.record("prod", &report(day(4), true, vec![tags("web")])).unwrap();
+    assert_eq!(r.opened, 1);
+    assert_eq!(r.findings[0].first_seen, day(4));
+    assert_eq!(events(&s, &id), ["opened", "changed", "resolved", "reopened"]);
+    let open = s.open_findings(Some("prod"), None, day(10)).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].age_days, 6);
+    // Another workspace's history is its own.
+    assert!(s.open_findings(Some("staging"), None, day(10)).unwrap().is_empty());
+}
+
+#[test]
+fn an_incomplete_or_narrower_scan_resolves_nothing() {
+    let (_d, mut s) = store();
+    let subnet = finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]);
+    s.record("prod", &report(day(0), true, vec![tags("data"), subnet])).unwrap();
+    let r = s.record("prod", &report(day(1), false, vec![])).unwrap();
+    assert_eq!(r.resolved, 0, "an incomplete scan cannot tell what is gone");
+    assert_eq!(s.open_findings(None, None, day(1)).unwrap().len(), 2);
+
+    // A complete scan of subnets only leaves the VPC finding alone.
+    let mut only_subnets = report(day(2), true, vec![]);
+    only_subnets.scan.types = vec!["aws_subnet".into()];
+    let r = s.record("prod", &only_subnets).unwrap();
+    assert_eq!(r.resolved, 1);
+    let open = s.open_findings(None, None, day(2)).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].tf_type, "aws_vpc");
+    // Nor does a scan of another region, or of other kinds.
+    let mut elsewhere = report(day(3), true, vec![]);
+    elsewhere.scan.regions = vec!["eu-west-1".into()];
+    assert_eq!(s.record("prod", &elsewhere).unwrap().resolved, 0);
+    let mut unmanaged_only = report(day(3), true, vec![]);
+    unmanaged_only.scan.only = Some(vec!["unmanaged".into()]);
+    assert_eq!(s.record("prod", &unmanaged_only).unwrap().resolved, 0);
+}
+
+#[test]
+fn each_attribute_path_is_its_own_finding() {
+    let (_d, mut s) = store();
+    let f = finding(
+        FindingKind::Changed,
+        "aws_security_group",
+        "sg-1",
+        &[("ingress", json!({"from_port": 22})), ("ingress", json!({"from_port": 3389})), ("tags.Team", json!("x"))],
+    );
+    let r = s.record("prod", &report(day(0), true, vec![f])).unwrap();
+    assert_eq!(r.findings[0].ids.len(), 2, "ingress (both rules) and tags.Team");
+    let d = s.finding(&r.findings[0].ids[0], day(0)).unwrap();
+    assert_eq!(d.finding.path, "ingress");
+    assert_eq!(d.value["actual"], json!([{"from_port": 22}, {"from_port": 3389}]));
+}
+
+#[test]
+fn acknowledgements_hold_until_the_value_changes_or_they_expire() {
+    let (_d, mut s) = store();
+    let r = s.record("prod", &report(day(0), true, vec![tags("data")])).unwrap();
+    let id = r.findings[0].ids[0].clone();
+    s.ack(&id, "jane", "migration in progress", None, day(0)).unwrap();
+    let r = s.record("prod", &report(day(1), true, vec![tags("data")])).unwrap();
+    assert_eq!(r.findings[0].acknowledged.as_ref().unwrap().by, "jane");
+    // The drift changes again: the acknowledgement ends.
+    let r = s.record("prod", &report(day(2), true, vec![tags("web")])).unwrap();
+    assert_eq!(r.findings[0].acknowledged, None);
+    // With an expiry date.
+    s.ack(&id, "jane", "until the freeze ends", Some(day(5)), day(2)).unwrap();
+    let r = s.record("prod", &report(day(4), true, vec![tags("web")])).unwrap();
+    assert!(r.findings[0].acknowledged.is_some());
+    assert!(s.open_findings(None, None, day(4)).unwrap()[0].acknowledged.is_some());
+    assert!(s.open_findings(None, None, day(6)).unwrap()[0].acknowledged.is_none());
+    let r = s.record("prod", &report(day(6), true, vec![tags("web")])).unwrap();
+    assert_eq!(r.findings[0].acknowledged, None);
+    // unack, and errors.
+    s.ack(&id, "jane", "again", None, day(6)).unwrap();
+    assert!(s.unack(&id, "bob", day(7)).unwrap());
+    assert!(!s.unack(&id, "bob", day(7)).unwrap());
+    assert!(matches!(s.ack("nope", "x", "y", None, day(7)), Err(StoreError::UnknownFinding(_))));
+    s.record("prod", &report(day(8), true, vec![])).unwrap();
+    assert!(matches!(s.ack(&id, "x", "y", None, day(8)), Err(StoreError::Resolved(_))));
+    assert_eq!(
+        events(&s, &id),
+        [
+            "opened", "acknowledged", "changed", "unacknowledged", "acknowledged",
+            "unacknowledged", "acknowledged", "unacknowledged", "resolved"
+        ]
+    );
+}
+
+#[test]
+fn trend_by_iso_week() {
+    let (_d, mut s) = store();
+    let sg = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
+    // Week 1: two open. Week 2: the VPC one resolved. Week 3: quiet.
+    s.record("prod", &report(day(0), true, vec![tags("data"), sg()])).unwrap();
+    s.record("prod", &report(day(8), true, vec![sg()])).unwrap();
+    let weeks = s.trend(Some("prod"), 4, day(16)).unwrap();
+    let label: Vec<&str> = weeks.iter().map(|w| w.week.as_str()).collect();
+    assert_eq!(label, ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]);
+    let totals: Vec<u64> = weeks.iter().map(|w| w.open_total).collect();
+    assert_eq!(totals, [0, 2, 1, 1]);
+    assert_eq!((weeks[1].opened, weeks[2].resolved), (2, 1));
+    assert_eq!(weeks[1].open["high"], 1, "{:?}", weeks[1].open);
+    assert_eq!(weeks[1].coverage_percent, Some(100.0));
+    assert_eq!(weeks[3].coverage_percent, None);
+    assert_eq!(sparkline(&totals), "▁█▅▅");
+}
+
+#[test]
+fn migrates_from_every_earlier_version() {
+    for from in 0..schema::LATEST {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for m in &schema::MIGRATIONS[..from] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.execute_batch(&format!("PRAGMA user_version = {from}")).unwrap();
+            if from >= 1 {
+                // A version-1 scan and finding must survive.
+                conn.execute_batch(
+                    "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, regions, states, types, errors, summary)
+                     VALUES ('prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z', 2000, 1, '[]', '[]', '[]', '[]', '{\"changed\": 1}');
+                     INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
+                     VALUES ('abc', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T00:00:02.000Z', '2026-11-01T00:00:02.000Z');",
+                )
+                .unwrap();
+            }
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.version().unwrap(), schema::LATEST, "from v{from}");
+        if from >= 1 {
+            assert_eq!(s.scans(Some("prod"), 10).unwrap()[0].changed, 1);
+            s.ack("abc", "jane", "ok", None, day(0)).unwrap();
+        }
+        assert!(s.check().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(err.contains("schema version 99, newer than this tfdrift knows"), "{err}");
+}
+
+#[test]
+fn prune_keeps_open_findings() {
+    let (_d, mut s) = store();
+    let sg = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
+    s.record("prod", &report(day(0), true, vec![tags("data"), sg()])).unwrap();
+    s.record("prod", &report(day(1), true, vec![sg()])).unwrap(); // the VPC one resolves
+    for d in 40..45 {
+        s.record("prod", &report(day(d), true, vec![sg()])).unwrap();
+    }
+    let pruned = s.prune(30, day(45)).unwrap();
+    assert_eq!((pruned.scans, pruned.findings), (2, 1));
+    let open = s.open_findings(None, None, day(45)).unwrap();
+    assert_eq!(open.len(), 1, "the open finding stays, however old");
+    assert_eq!(open[0].first_seen, day(0));
+    // Its timeline survives its scans.
+    assert_eq!(events(&s, &open[0].id), ["opened"]);
+    assert_eq!(s.scans(None, 100).unwrap().len(), 5);
+    assert!(s.check().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_writers_wait_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    Store::open(&path).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut s = Store::open(&path).unwrap();
+                for i in 0..25 {
+                    let f = finding(FindingKind::Changed, "aws_vpc", &format!("vpc-{w}"), &[("tags.N", json!(i))]);
+                    s.record(&format!("ws{w}"), &report(day(i), true, vec![f])).unwrap();
+                    // A reader at the same time.
+                    s.scans(None, 5).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("no writer failed with `database is locked`");
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.scans(None, 1000).unwrap().len(), 100);
+    assert_eq!(s.open_findings(None, None, day(30)).unwrap().len(), 4);
+    assert!(s.check().unwrap().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, _s) = store();
+    let mode = std::fs::metadata(d.path().join("sub/tfdrift.db")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(d.path().join("sub")).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+}
+
+#[test]
+fn public_ids_are_stable_across_databases() {
+    let (_d1, mut a) = store();
+    let (_d2, mut b) = store();
+    let ra = a.record("prod", &report(day(0), true, vec![tags("x")])).unwrap();
+    let rb = b.record("prod", &report(day(5), true, vec![tags("y")])).unwrap();
+    assert_eq!(ra.findings[0].ids, rb.findings[0].ids);
+    assert_eq!(ra.findings[0].ids[0].len(), 12);
+}
