@@ -297,7 +297,12 @@ impl Parser<'_> {
         Ok(out)
     }
 
-    fn string(&self, attrs: &Attrs, key: &str, anchor: &str) -> Result<Option<String>, ConfigError> {
+    fn string(
+        &self,
+        attrs: &Attrs,
+        key: &str,
+        anchor: &str,
+    ) -> Result<Option<String>, ConfigError> {
         match attrs.get(key) {
             None => Ok(None),
             Some(Expression::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
@@ -395,13 +400,12 @@ impl Parser<'_> {
                     let Some(env) = self.string(&a, "webhook_env", &anchor)? else {
                         return Err(self.at(
                             &anchor,
-                            format!("{place}: `webhook_env` (the variable holding the URL) is required"),
+                            format!(
+                                "{place}: `webhook_env` (the variable holding the URL) is required"
+                            ),
                         ));
                     };
-                    if !env
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
+                    if !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                         return Err(self.key_err(
                             &anchor,
                             "webhook_env",
@@ -472,7 +476,10 @@ workspace "staging" {}
         assert_eq!(w.name, "production");
         assert_eq!(w.regions, ["eu-west-1"]);
         assert_eq!(w.profile.as_deref(), Some("prod-readonly"));
-        assert_eq!(w.slack.as_ref().unwrap().webhook_env, "TFDRIFT_SLACK_PRODUCTION");
+        assert_eq!(
+            w.slack.as_ref().unwrap().webhook_env,
+            "TFDRIFT_SLACK_PRODUCTION"
+        );
         assert!(!w.slack.as_ref().unwrap().allow_any_webhook_host);
         assert!(w.digest.as_ref().unwrap().enabled);
         assert_eq!(c.workspaces[1].dir, PathBuf::from("."));
@@ -484,7 +491,10 @@ workspace "staging" {}
         let path = dir.path().join("tfdrift.hcl");
         std::fs::write(&path, GOOD).unwrap();
         let c = Config::load(Some(&path)).unwrap();
-        assert_eq!(c.database.clone().unwrap(), dir.path().join("data/tfdrift.db"));
+        assert_eq!(
+            c.database.clone().unwrap(),
+            dir.path().join("data/tfdrift.db")
+        );
         let w = c.workspace(Some("production"), Path::new(".")).unwrap();
         assert_eq!(w.dir, dir.path().join("infra/prod"));
         assert_eq!(w.states[0], "s3://tf-state/prod/terraform.tfstate");
@@ -514,9 +524,18 @@ workspace "staging" {}
                 "retention_days = 0\n",
                 "c.hcl:1:1: `retention_days` must be a whole number above 0",
             ),
-            ("workspace \"p\" {\n  regons = []\n}\n", "c.hcl:2:3: unknown field `regons`"),
-            ("workspace \"p\" {}\nworkspace \"p\" {}\n", "c.hcl:2:11: workspace \"p\" is declared twice"),
-            ("workspace \"p\" {\n  dir = \n}\n", "c.hcl:2:9: invalid expression"),
+            (
+                "workspace \"p\" {\n  regons = []\n}\n",
+                "c.hcl:2:3: unknown field `regons`",
+            ),
+            (
+                "workspace \"p\" {}\nworkspace \"p\" {}\n",
+                "c.hcl:2:11: workspace \"p\" is declared twice",
+            ),
+            (
+                "workspace \"p\" {\n  dir = \n}\n",
+                "c.hcl:2:9: invalid expression",
+            ),
             ("bogus {}\n", "c.hcl:1:1: unknown block `bogus`"),
         ] {
             let err = parse(text, "c.hcl").unwrap_err().to_string();

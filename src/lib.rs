@@ -18,6 +18,9 @@
 //!   LookupEvents behind the [`attribute::EventSource`] trait: a few pages
 //!   of write events matched locally, paced to the API's limit.
 //! * [`report`] — the versioned JSON report and the human table.
+//! * [`store`] — the history: every scan in SQLite, findings with a
+//!   lifecycle (opened, resolved, reopened, acknowledged), trend queries.
+//! * [`config`] — `tfdrift.hcl`: named workspaces and the database.
 //! * [`scan`] — the pipeline that strings the stages together.
 //! * [`cli`] — argument parsing and the glue the binary calls.
 //!

@@ -10,6 +10,10 @@ use tfdrift::report::Outcome;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    // Before the runtime starts: it changes the environment.
+    if let Err(e) = tfdrift::cli::apply_workspace_profile(&cli) {
+        return fail(e.into());
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return fail(anyhow::Error::new(e).context("cannot start the async runtime")),

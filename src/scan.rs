@@ -280,6 +280,7 @@ pub async fn scan(
             ignored: ignored.len(),
             autoscaling: outcome.autoscaling,
             by_severity,
+            acknowledged: 0,
             coverage_percent: coverage,
         },
         findings,

@@ -7,12 +7,12 @@
 //! IAM Identity Center (SSO) sets it to the user's sign-in name, and most
 //! CI systems set it to something that names the pipeline.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Who made the change that explains a finding, from CloudTrail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
     /// The person or principal: an IAM user name, the session name of an
     /// assumed role or SSO session (`jane@example.com`), `root`, or the
@@ -35,7 +35,7 @@ pub struct Attribution {
 }
 
 /// The tool a change was made with, from the event's user agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Client {
     Console,

@@ -24,6 +24,11 @@ pub use resources::TypeSpec;
 
 use crate::model::Attrs;
 
+/// The resource types tfdrift checks, in listing order.
+pub fn supported_types() -> impl Iterator<Item = &'static str> {
+    resources::all().iter().map(|s| s.tf_type)
+}
+
 /// One live resource, normalised into Terraform's attribute names.
 #[derive(Debug, Clone)]
 pub struct LiveResource {

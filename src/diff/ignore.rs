@@ -272,6 +272,7 @@ mod tests {
             live: None,
             attribution: None,
             related: Vec::new(),
+            history: None,
         }
     }
 

@@ -92,6 +92,10 @@ pub struct Finding {
     /// of a split-out resource (a rule's security group).
     #[serde(skip)]
     pub related: Vec<String>,
+    /// What the history database knows of it: its ids, since when it is
+    /// open, and whether it is acknowledged. Absent with `--no-history`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::store::RecordedFinding>,
 }
 
 /// A state resource that could not be checked, and why.
@@ -369,6 +373,7 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
             live: Some(r.attrs.clone()),
             attribution: None,
             related: Vec::new(),
+            history: None,
         })
         .collect()
 }
@@ -387,6 +392,7 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
         live: None,
         attribution: None,
         related: Vec::new(),
+        history: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn finding(kind: FindingKind, ty: &str, changes: &[(&str, Value, Value)]) -> Fin
         live: None,
         attribution: None,
         related: Vec::new(),
+        history: None,
     }
 }
 

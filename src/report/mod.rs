@@ -83,8 +83,12 @@ pub struct Summary {
     /// Live instances launched by Auto Scaling or a fleet: counted as
     /// churn, never reported unmanaged.
     pub autoscaling: usize,
-    /// Reported findings by severity (`critical`, `high`, ...).
+    /// Reported findings by severity (`critical`, `high`, ...),
+    /// acknowledged ones left out.
     pub by_severity: BTreeMap<String, usize>,
+    /// Findings acknowledged in the history (`tfdrift ack`): reported, but
+    /// not counted as drift that alerts.
+    pub acknowledged: usize,
     pub coverage_percent: f64,
 }
 
@@ -103,17 +107,49 @@ impl Report {
     pub fn outcome(&self) -> Outcome {
         if !self.scan.complete {
             Outcome::Incomplete
-        } else if self.findings.is_empty() {
+        } else if self.findings.iter().all(is_acknowledged) {
             Outcome::Clean
         } else {
             Outcome::Drift
         }
     }
 
+    /// Adds what the history knows (ids, acknowledgements, earlier
+    /// attributions) and takes acknowledged findings out of the counts
+    /// that alert.
+    pub fn apply_history(&mut self, recorded: crate::store::Recorded) {
+        for (f, h) in self.findings.iter_mut().zip(recorded.findings) {
+            if f.attribution.is_none() {
+                f.attribution = h
+                    .attribution
+                    .clone()
+                    .and_then(|a| serde_json::from_value(a).ok());
+            }
+            f.history = Some(h);
+        }
+        let mut by_severity = BTreeMap::new();
+        for g in self
+            .findings
+            .iter()
+            .filter(|f| !is_acknowledged(f))
+            .filter_map(|f| f.grade.as_ref())
+        {
+            *by_severity
+                .entry(g.severity.as_str().to_string())
+                .or_insert(0) += 1;
+        }
+        self.summary.by_severity = by_severity;
+        self.summary.acknowledged = self.findings.iter().filter(|f| is_acknowledged(f)).count();
+    }
+
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+fn is_acknowledged(f: &Finding) -> bool {
+    f.history.as_ref().is_some_and(|h| h.acknowledged.is_some())
 }
 
 #[cfg(test)]

@@ -61,6 +61,24 @@ pub fn render_table(r: &Report) -> String {
             if let Some(g) = &f.grade {
                 let _ = writeln!(out, "      {}", g.reason);
             }
+            if let Some(h) = &f.history {
+                let since = h
+                    .first_seen
+                    .format(time::macros::format_description!("[year]-[month]-[day]"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "      id {} · open since {since}", h.ids.join(", "));
+                if let Some(a) = &h.acknowledged {
+                    let until = a
+                        .until
+                        .and_then(|u| {
+                            u.format(time::macros::format_description!("[year]-[month]-[day]"))
+                                .ok()
+                        })
+                        .map(|u| format!(" until {u}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "      ACKNOWLEDGED by {}{until}: {}", a.by, a.reason);
+                }
+            }
             if let Some(a) = &f.attribution {
                 let _ = writeln!(out, "      {}", attribution_line(f.kind, a));
             }
@@ -182,6 +200,10 @@ pub fn render_table(r: &Report) -> String {
         },
         if s.ignored > 0 {
             format!(" · {} ignored", s.ignored)
+        } else {
+            String::new()
+        } + &if s.acknowledged > 0 {
+            format!(" · {} acknowledged", s.acknowledged)
         } else {
             String::new()
         },

@@ -24,6 +24,7 @@ fn report(complete: bool) -> Report {
         live: None,
         attribution: None,
         related: Vec::new(),
+        history: None,
     };
     let mut unmanaged = finding(
         FindingKind::Unmanaged,
@@ -106,6 +107,7 @@ fn report(complete: bool) -> Report {
                 ("medium".to_string(), 1),
                 ("high".to_string(), 2),
             ]),
+            acknowledged: 1,
             coverage_percent: 91.7,
         },
         findings: vec![
@@ -164,7 +166,19 @@ fn report(complete: bool) -> Report {
                 "subnet-0b",
                 vec![],
             ),
-            unmanaged,
+            Finding {
+                history: Some(crate::store::RecordedFinding {
+                    ids: vec!["5d1f0c2b9a77".into()],
+                    first_seen: datetime!(2026-11-02 09:00:02 UTC),
+                    acknowledged: Some(crate::store::Ack {
+                        by: "jane".into(),
+                        reason: "temporary access for the migration".into(),
+                        until: Some(datetime!(2026-12-01 00:00:00 UTC)),
+                    }),
+                    attribution: None,
+                }),
+                ..unmanaged
+            },
         ],
         ignored: vec![finding(
             FindingKind::Changed,
@@ -210,6 +224,10 @@ fn json_report() {
 fn outcome_decides_exit_codes() {
     let mut r = report(true);
     assert_eq!(r.outcome(), Outcome::Drift);
+    // Only acknowledged findings left: nothing that alerts.
+    r.findings.retain(|f| f.history.is_some());
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.outcome(), Outcome::Clean);
     r.findings.clear();
     assert_eq!(r.outcome(), Outcome::Clean);
     r.scan.complete = false;

@@ -81,9 +81,7 @@ impl Store {
         let data = std::env::var_os("XDG_DATA_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
-            })
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
             .unwrap_or_else(|| PathBuf::from("."));
         data.join("tfdrift").join("tfdrift.db")
     }
@@ -168,13 +166,17 @@ impl Store {
         }
     }
 
-    /// When the workspace's last scan started, to start the next
-    /// attribution window there.
-    pub fn previous_scan(&self, workspace: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    /// When the workspace's last complete scan started: the next
+    /// attribution window starts there, since that scan saw (and
+    /// attributed) everything older.
+    pub fn last_complete_scan(
+        &self,
+        workspace: &str,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
         let at: Option<String> = self
             .conn
             .query_row(
-                "SELECT started_at FROM scans WHERE workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+                "SELECT started_at FROM scans WHERE workspace = ?1 AND complete ORDER BY started_at DESC, id DESC LIMIT 1",
                 params![workspace],
                 |r| r.get(0),
             )
@@ -219,13 +221,26 @@ impl Store {
         )
         .map_err(|e| sql(&path, e))?;
         let detail = serde_json::json!({"by": by, "reason": reason, "until": until_text});
-        record::event(&tx, id, None, now, "acknowledged", severity.as_deref(), &detail)
-            .map_err(|e| sql(&path, e))?;
+        record::event(
+            &tx,
+            id,
+            None,
+            now,
+            "acknowledged",
+            severity.as_deref(),
+            &detail,
+        )
+        .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))
     }
 
     /// Ends an acknowledgement.
-    pub fn unack(&mut self, public_id: &str, by: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    pub fn unack(
+        &mut self,
+        public_id: &str,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -247,8 +262,16 @@ impl Store {
         }
         record::clear_ack(&tx, id).map_err(|e| sql(&path, e))?;
         let detail = serde_json::json!({"by": by, "why": "unacknowledged"});
-        record::event(&tx, id, None, now, "unacknowledged", severity.as_deref(), &detail)
-            .map_err(|e| sql(&path, e))?;
+        record::event(
+            &tx,
+            id,
+            None,
+            now,
+            "unacknowledged",
+            severity.as_deref(),
+            &detail,
+        )
+        .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         Ok(true)
     }
@@ -303,6 +326,14 @@ impl Store {
             problems.push(format!("{n} foreign key violation(s)"));
         }
         Ok(problems)
+    }
+
+    /// Folds the write-ahead log into the main file (for measuring the
+    /// file's size, or before copying it).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {

@@ -84,7 +84,12 @@ pub struct WeekRow {
     pub scans: u64,
 }
 
-fn ack_of(by: Option<String>, reason: Option<String>, until: Option<String>, now: OffsetDateTime) -> Option<Ack> {
+fn ack_of(
+    by: Option<String>,
+    reason: Option<String>,
+    until: Option<String>,
+    now: OffsetDateTime,
+) -> Option<Ack> {
     let until = until.as_deref().and_then(parse_time);
     if until.is_some_and(|u| u <= now) {
         return None; // expired
@@ -96,7 +101,8 @@ fn ack_of(by: Option<String>, reason: Option<String>, until: Option<String>, now
     })
 }
 
-const FINDING_COLUMNS: &str = "public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
+const FINDING_COLUMNS: &str =
+    "public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
      first_seen, ack_by, ack_reason, ack_until";
 
 fn open_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> rusqlite::Result<OpenRow> {
@@ -129,18 +135,21 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![workspace, limit as i64], |r| {
-                let summary: Value = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+                let summary: Value =
+                    serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
                 let n = |k: &str| summary[k].as_u64().unwrap_or(0);
                 Ok(ScanRow {
                     id: r.get(0)?,
                     workspace: r.get(1)?,
-                    started_at: parse_time(&r.get::<_, String>(2)?).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    started_at: parse_time(&r.get::<_, String>(2)?)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
                     duration_ms: r.get(3)?,
                     complete: r.get(4)?,
                     changed: n("changed"),
                     missing: n("missing"),
                     unmanaged: n("unmanaged"),
-                    by_severity: serde_json::from_value(summary["by_severity"].clone()).unwrap_or_default(),
+                    by_severity: serde_json::from_value(summary["by_severity"].clone())
+                        .unwrap_or_default(),
                     coverage_percent: summary["coverage_percent"].as_f64().unwrap_or(0.0),
                 })
             })
@@ -178,7 +187,11 @@ impl Store {
     }
 
     /// A finding and its timeline.
-    pub fn finding(&self, public_id: &str, now: OffsetDateTime) -> Result<FindingDetail, StoreError> {
+    pub fn finding(
+        &self,
+        public_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<FindingDetail, StoreError> {
         let row = self
             .conn
             .query_row(
@@ -242,8 +255,9 @@ impl Store {
     ) -> Result<Vec<WeekRow>, StoreError> {
         let weeks = weeks.max(1);
         // Week boundaries: Monday 00:00 UTC.
-        let this_monday = (now - time::Duration::days(now.weekday().number_days_from_monday().into()))
-            .replace_time(time::Time::MIDNIGHT);
+        let this_monday = (now
+            - time::Duration::days(now.weekday().number_days_from_monday().into()))
+        .replace_time(time::Time::MIDNIGHT);
         let starts: Vec<OffsetDateTime> = (0..weeks)
             .rev()
             .map(|i| this_monday - time::Duration::weeks(i.into()))
@@ -281,30 +295,38 @@ impl Store {
                  ORDER BY e.finding_id, e.at, e.id",
             )
             .map_err(|e| self.err(e))?;
-        let events: Vec<(i64, String, String, Option<String>, Option<String>)> = stmt
+        let mut by_finding: BTreeMap<i64, Vec<Step>> = BTreeMap::new();
+        let steps = stmt
             .query_map(params![workspace], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                let detail: Option<String> = r.get(4)?;
+                let until = detail
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                    .and_then(|d| d["until"].as_str().and_then(parse_time));
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    parse_time(&r.get::<_, String>(1)?),
+                    Step {
+                        at: OffsetDateTime::UNIX_EPOCH,
+                        what: r.get(2)?,
+                        severity: r.get(3)?,
+                        until,
+                    },
+                ))
             })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        let mut by_finding: BTreeMap<i64, Vec<(OffsetDateTime, String, Option<String>, Option<OffsetDateTime>)>> =
-            BTreeMap::new();
-        for (id, at, what, severity, detail) in events {
-            let Some(at) = parse_time(&at) else { continue };
-            let until = detail
-                .as_deref()
-                .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                .and_then(|d| d["until"].as_str().and_then(parse_time));
-            by_finding.entry(id).or_default().push((at, what, severity, until));
+        for row in steps {
+            let (id, at, step) = row.map_err(|e| self.err(e))?;
+            let Some(at) = at else { continue };
+            by_finding.entry(id).or_default().push(Step { at, ..step });
         }
         for timeline in by_finding.values() {
-            for (at, what, _, _) in timeline {
-                if *at < starts[0] {
+            for step in timeline {
+                if step.at < starts[0] {
                     continue;
                 }
-                if let Some(w) = week_of(*at) {
-                    match what.as_str() {
+                if let Some(w) = week_of(step.at) {
+                    match step.what.as_str() {
                         "opened" | "reopened" => rows[w].opened += 1,
                         "resolved" => rows[w].resolved += 1,
                         _ => {}
@@ -316,17 +338,17 @@ impl Store {
                 let mut open = false;
                 let mut severity: Option<&str> = None;
                 let mut acked_until: Option<Option<OffsetDateTime>> = None;
-                for (_, what, sev, until) in timeline.iter().take_while(|(at, ..)| at <= end) {
-                    if sev.is_some() {
-                        severity = sev.as_deref();
+                for step in timeline.iter().take_while(|s| s.at <= *end) {
+                    if step.severity.is_some() {
+                        severity = step.severity.as_deref();
                     }
-                    match what.as_str() {
+                    match step.what.as_str() {
                         "opened" | "reopened" | "changed" => open = true,
                         "resolved" => {
                             open = false;
                             acked_until = None;
                         }
-                        "acknowledged" => acked_until = Some(*until),
+                        "acknowledged" => acked_until = Some(step.until),
                         "unacknowledged" => acked_until = None,
                         _ => {}
                     }
@@ -353,12 +375,16 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let scans: Vec<(String, bool, String)> = stmt
-            .query_map(params![workspace, first], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map(params![workspace, first], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
         for (at, complete, summary) in scans {
-            let Some(w) = parse_time(&at).and_then(week_of) else { continue };
+            let Some(w) = parse_time(&at).and_then(week_of) else {
+                continue;
+            };
             rows[w].scans += 1;
             if complete {
                 let s: Value = serde_json::from_str(&summary).unwrap_or_default();
@@ -369,6 +395,15 @@ impl Store {
     }
 }
 
+/// One event of a finding's timeline, as the trend replays it.
+struct Step {
+    at: OffsetDateTime,
+    what: String,
+    severity: Option<String>,
+    /// An acknowledgement's end.
+    until: Option<OffsetDateTime>,
+}
+
 /// `▁▂▄█`: one bar per value, scaled to the largest (all-zero is flat).
 pub fn sparkline(values: &[u64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -376,11 +411,9 @@ pub fn sparkline(values: &[u64]) -> String {
     values
         .iter()
         .map(|&v| {
-            if max == 0 {
-                BARS[0]
-            } else {
-                BARS[((v * 7 + max / 2) / max) as usize]
-            }
+            (v * 7 + max / 2)
+                .checked_div(max)
+                .map_or(BARS[0], |i| BARS[i as usize])
         })
         .collect()
 }

@@ -255,15 +255,31 @@ impl Store {
                     if old.resolved {
                         // Back again: a new episode, and no acknowledgement
                         // carries over.
-                        event(&tx, old.id, Some(scan_id), now, "reopened", severity, &detail)
-                            .map_err(e)?;
+                        event(
+                            &tx,
+                            old.id,
+                            Some(scan_id),
+                            now,
+                            "reopened",
+                            severity,
+                            &detail,
+                        )
+                        .map_err(e)?;
                         opened += 1;
                         if ack.take().is_some() {
                             clear_ack(&tx, old.id).map_err(e)?;
                         }
                     } else if old.value != item.value {
-                        event(&tx, old.id, Some(scan_id), now, "changed", severity, &detail)
-                            .map_err(e)?;
+                        event(
+                            &tx,
+                            old.id,
+                            Some(scan_id),
+                            now,
+                            "changed",
+                            severity,
+                            &detail,
+                        )
+                        .map_err(e)?;
                     }
                     if let Some(a) = &ack {
                         let expired = a.until.is_some_and(|u| u <= now);
@@ -271,8 +287,16 @@ impl Store {
                         if expired || changed {
                             let why = if expired { "expired" } else { "value changed" };
                             clear_ack(&tx, old.id).map_err(e)?;
-                            event(&tx, old.id, Some(scan_id), now, "unacknowledged", severity, &json!({"why": why}))
-                                .map_err(e)?;
+                            event(
+                                &tx,
+                                old.id,
+                                Some(scan_id),
+                                now,
+                                "unacknowledged",
+                                severity,
+                                &json!({"why": why}),
+                            )
+                            .map_err(e)?;
                             ack = None;
                         }
                     }
@@ -349,14 +373,40 @@ fn resolve_unseen(
         "SELECT id, kind, tf_type, resource_id, region, severity, ack_by FROM findings
          WHERE workspace = ?1 AND resolved_at IS NULL",
     )?;
-    let open: Vec<(i64, String, String, String, String, Option<String>, Option<String>)> = stmt
+    struct Open {
+        id: i64,
+        kind: String,
+        tf_type: String,
+        resource_id: String,
+        region: String,
+        severity: Option<String>,
+        acknowledged: bool,
+    }
+    let open: Vec<Open> = stmt
         .query_map(params![workspace], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok(Open {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                tf_type: r.get(2)?,
+                resource_id: r.get(3)?,
+                region: r.get(4)?,
+                severity: r.get(5)?,
+                acknowledged: r.get::<_, Option<String>>(6)?.is_some(),
+            })
         })?
         .collect::<Result<_, _>>()?;
     drop(stmt);
     let mut resolved = 0;
-    for (id, kind, tf_type, rid, region, severity, ack_by) in open {
+    for Open {
+        id,
+        kind,
+        tf_type,
+        resource_id: rid,
+        region,
+        severity,
+        acknowledged,
+    } in open
+    {
         let in_scope = scan.regions.contains(&region)
             && scan.types.contains(&tf_type)
             && scan.only.as_ref().is_none_or(|o| o.contains(&kind));
@@ -372,10 +422,18 @@ fn resolve_unseen(
             "UPDATE findings SET resolved_at = ?2 WHERE id = ?1",
             params![id, format_time(now)],
         )?;
-        if ack_by.is_some() {
+        if acknowledged {
             clear_ack(tx, id)?;
         }
-        event(tx, id, Some(scan_id), now, "resolved", severity.as_deref(), &json!({"why": why}))?;
+        event(
+            tx,
+            id,
+            Some(scan_id),
+            now,
+            "resolved",
+            severity.as_deref(),
+            &json!({"why": why}),
+        )?;
         resolved += 1;
     }
     Ok(resolved)

@@ -11,7 +11,12 @@ use crate::aws::{FailureKind, ListFailure, Stage};
 use crate::diff::{Change, Finding, FindingKind};
 use crate::report::{Report, ScanInfo, Summary, Tool};
 
-fn finding(kind: FindingKind, ty: &str, id: &str, changes: &[(&str, serde_json::Value)]) -> Finding {
+fn finding(
+    kind: FindingKind,
+    ty: &str,
+    id: &str,
+    changes: &[(&str, serde_json::Value)],
+) -> Finding {
     let mut f = Finding {
         kind,
         address: (kind != FindingKind::Unmanaged).then(|| format!("{ty}.x")),
@@ -32,6 +37,7 @@ fn finding(kind: FindingKind, ty: &str, id: &str, changes: &[(&str, serde_json::
         live: None,
         attribution: None,
         related: Vec::new(),
+        history: None,
     };
     f.grade = Some(crate::grade::RuleSet::builtin().grade(&f, None));
     f
@@ -48,9 +54,14 @@ fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report 
             account: Some("123456789012".into()),
             regions: vec!["us-east-1".into()],
             states: vec!["terraform.tfstate".into()],
-            types: ["aws_vpc", "aws_subnet", "aws_security_group", "aws_instance"]
-                .map(String::from)
-                .to_vec(),
+            types: [
+                "aws_vpc",
+                "aws_subnet",
+                "aws_security_group",
+                "aws_instance",
+            ]
+            .map(String::from)
+            .to_vec(),
             only: None,
             complete,
             errors: if complete {
@@ -72,7 +83,10 @@ fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report 
         summary: Summary {
             managed: 10,
             in_sync: 10 - findings.len(),
-            changed: findings.iter().filter(|f| f.kind == FindingKind::Changed).count(),
+            changed: findings
+                .iter()
+                .filter(|f| f.kind == FindingKind::Changed)
+                .count(),
             missing: 0,
             unmanaged: 0,
             unverified: 0,
@@ -80,6 +94,7 @@ fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report 
             ignored: 0,
             autoscaling: 0,
             by_severity: BTreeMap::new(),
+            acknowledged: 0,
             coverage_percent: 100.0,
         },
         findings,
@@ -100,7 +115,12 @@ fn day(n: i64) -> OffsetDateTime {
 }
 
 fn tags(v: &str) -> Finding {
-    finding(FindingKind::Changed, "aws_vpc", "vpc-1", &[("tags.Team", json!(v))])
+    finding(
+        FindingKind::Changed,
+        "aws_vpc",
+        "vpc-1",
+        &[("tags.Team", json!(v))],
+    )
 }
 
 fn events(s: &Store, id: &str) -> Vec<String> {
@@ -115,38 +135,57 @@ fn events(s: &Store, id: &str) -> Vec<String> {
 #[test]
 fn a_finding_opens_resolves_and_reopens() {
     let (_d, mut s) = store();
-    let r = s.record("prod", &report(day(0), true, vec![tags("data")])).unwrap();
+    let r = s
+        .record("prod", &report(day(0), true, vec![tags("data")]))
+        .unwrap();
     let id = r.findings[0].ids[0].clone();
     assert_eq!((r.opened, r.resolved), (1, 0));
     // Seen again with the same value: nothing new.
-    s.record("prod", &report(day(1), true, vec![tags("data")])).unwrap();
+    s.record("prod", &report(day(1), true, vec![tags("data")]))
+        .unwrap();
     // Seen with another value: a change on the timeline, same identity.
-    let r = s.record("prod", &report(day(2), true, vec![tags("web")])).unwrap();
+    let r = s
+        .record("prod", &report(day(2), true, vec![tags("web")]))
+        .unwrap();
     assert_eq!(r.findings[0].ids[0], id);
     assert_eq!(r.findings[0].first_seen, day(0));
     // Gone in a complete scan: resolved.
     let r = s.record("prod", &report(day(3), true, vec![])).unwrap();
     assert_eq!(r.resolved, 1);
-    assert!(s.open_findings(Some("prod"), None, day(3)).unwrap().is_empty());
+    assert!(
+        s.open_findings(Some("prod"), None, day(3))
+            .unwrap()
+            .is_empty()
+    );
     let detail = s.finding(&id, day(3)).unwrap();
     assert_eq!(detail.resolved_at, Some(day(3)));
     // Back: reopened, with a new first_seen for this episode.
-    let r = s.record("prod", &report(day(4), true, vec![tags("web")])).unwrap();
+    let r = s
+        .record("prod", &report(day(4), true, vec![tags("web")]))
+        .unwrap();
     assert_eq!(r.opened, 1);
     assert_eq!(r.findings[0].first_seen, day(4));
-    assert_eq!(events(&s, &id), ["opened", "changed", "resolved", "reopened"]);
+    assert_eq!(
+        events(&s, &id),
+        ["opened", "changed", "resolved", "reopened"]
+    );
     let open = s.open_findings(Some("prod"), None, day(10)).unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].age_days, 6);
     // Another workspace's history is its own.
-    assert!(s.open_findings(Some("staging"), None, day(10)).unwrap().is_empty());
+    assert!(
+        s.open_findings(Some("staging"), None, day(10))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
 fn an_incomplete_or_narrower_scan_resolves_nothing() {
     let (_d, mut s) = store();
     let subnet = finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]);
-    s.record("prod", &report(day(0), true, vec![tags("data"), subnet])).unwrap();
+    s.record("prod", &report(day(0), true, vec![tags("data"), subnet]))
+        .unwrap();
     let r = s.record("prod", &report(day(1), false, vec![])).unwrap();
     assert_eq!(r.resolved, 0, "an incomplete scan cannot tell what is gone");
     assert_eq!(s.open_findings(None, None, day(1)).unwrap().len(), 2);
@@ -175,46 +214,90 @@ fn each_attribute_path_is_its_own_finding() {
         FindingKind::Changed,
         "aws_security_group",
         "sg-1",
-        &[("ingress", json!({"from_port": 22})), ("ingress", json!({"from_port": 3389})), ("tags.Team", json!("x"))],
+        &[
+            ("ingress", json!({"from_port": 22})),
+            ("ingress", json!({"from_port": 3389})),
+            ("tags.Team", json!("x")),
+        ],
     );
     let r = s.record("prod", &report(day(0), true, vec![f])).unwrap();
-    assert_eq!(r.findings[0].ids.len(), 2, "ingress (both rules) and tags.Team");
+    assert_eq!(
+        r.findings[0].ids.len(),
+        2,
+        "ingress (both rules) and tags.Team"
+    );
     let d = s.finding(&r.findings[0].ids[0], day(0)).unwrap();
     assert_eq!(d.finding.path, "ingress");
-    assert_eq!(d.value["actual"], json!([{"from_port": 22}, {"from_port": 3389}]));
+    assert_eq!(
+        d.value["actual"],
+        json!([{"from_port": 22}, {"from_port": 3389}])
+    );
 }
 
 #[test]
 fn acknowledgements_hold_until_the_value_changes_or_they_expire() {
     let (_d, mut s) = store();
-    let r = s.record("prod", &report(day(0), true, vec![tags("data")])).unwrap();
+    let r = s
+        .record("prod", &report(day(0), true, vec![tags("data")]))
+        .unwrap();
     let id = r.findings[0].ids[0].clone();
-    s.ack(&id, "jane", "migration in progress", None, day(0)).unwrap();
-    let r = s.record("prod", &report(day(1), true, vec![tags("data")])).unwrap();
+    s.ack(&id, "jane", "migration in progress", None, day(0))
+        .unwrap();
+    let r = s
+        .record("prod", &report(day(1), true, vec![tags("data")]))
+        .unwrap();
     assert_eq!(r.findings[0].acknowledged.as_ref().unwrap().by, "jane");
     // The drift changes again: the acknowledgement ends.
-    let r = s.record("prod", &report(day(2), true, vec![tags("web")])).unwrap();
+    let r = s
+        .record("prod", &report(day(2), true, vec![tags("web")]))
+        .unwrap();
     assert_eq!(r.findings[0].acknowledged, None);
     // With an expiry date.
-    s.ack(&id, "jane", "until the freeze ends", Some(day(5)), day(2)).unwrap();
-    let r = s.record("prod", &report(day(4), true, vec![tags("web")])).unwrap();
+    s.ack(&id, "jane", "until the freeze ends", Some(day(5)), day(2))
+        .unwrap();
+    let r = s
+        .record("prod", &report(day(4), true, vec![tags("web")]))
+        .unwrap();
     assert!(r.findings[0].acknowledged.is_some());
-    assert!(s.open_findings(None, None, day(4)).unwrap()[0].acknowledged.is_some());
-    assert!(s.open_findings(None, None, day(6)).unwrap()[0].acknowledged.is_none());
-    let r = s.record("prod", &report(day(6), true, vec![tags("web")])).unwrap();
+    assert!(
+        s.open_findings(None, None, day(4)).unwrap()[0]
+            .acknowledged
+            .is_some()
+    );
+    assert!(
+        s.open_findings(None, None, day(6)).unwrap()[0]
+            .acknowledged
+            .is_none()
+    );
+    let r = s
+        .record("prod", &report(day(6), true, vec![tags("web")]))
+        .unwrap();
     assert_eq!(r.findings[0].acknowledged, None);
     // unack, and errors.
     s.ack(&id, "jane", "again", None, day(6)).unwrap();
     assert!(s.unack(&id, "bob", day(7)).unwrap());
     assert!(!s.unack(&id, "bob", day(7)).unwrap());
-    assert!(matches!(s.ack("nope", "x", "y", None, day(7)), Err(StoreError::UnknownFinding(_))));
+    assert!(matches!(
+        s.ack("nope", "x", "y", None, day(7)),
+        Err(StoreError::UnknownFinding(_))
+    ));
     s.record("prod", &report(day(8), true, vec![])).unwrap();
-    assert!(matches!(s.ack(&id, "x", "y", None, day(8)), Err(StoreError::Resolved(_))));
+    assert!(matches!(
+        s.ack(&id, "x", "y", None, day(8)),
+        Err(StoreError::Resolved(_))
+    ));
     assert_eq!(
         events(&s, &id),
         [
-            "opened", "acknowledged", "changed", "unacknowledged", "acknowledged",
-            "unacknowledged", "acknowledged", "unacknowledged", "resolved"
+            "opened",
+            "acknowledged",
+            "changed",
+            "unacknowledged",
+            "acknowledged",
+            "unacknowledged",
+            "acknowledged",
+            "unacknowledged",
+            "resolved"
         ]
     );
 }
@@ -224,7 +307,8 @@ fn trend_by_iso_week() {
     let (_d, mut s) = store();
     let sg = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
     // Week 1: two open. Week 2: the VPC one resolved. Week 3: quiet.
-    s.record("prod", &report(day(0), true, vec![tags("data"), sg()])).unwrap();
+    s.record("prod", &report(day(0), true, vec![tags("data"), sg()]))
+        .unwrap();
     s.record("prod", &report(day(8), true, vec![sg()])).unwrap();
     let weeks = s.trend(Some("prod"), 4, day(16)).unwrap();
     let label: Vec<&str> = weeks.iter().map(|w| w.week.as_str()).collect();
@@ -248,7 +332,8 @@ fn migrates_from_every_earlier_version() {
             for m in &schema::MIGRATIONS[..from] {
                 conn.execute_batch(m).unwrap();
             }
-            conn.execute_batch(&format!("PRAGMA user_version = {from}")).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {from}"))
+                .unwrap();
             if from >= 1 {
                 // A version-1 scan and finding must survive.
                 conn.execute_batch(
@@ -279,14 +364,18 @@ fn a_newer_database_is_refused() {
         .execute_batch("PRAGMA user_version = 99")
         .unwrap();
     let err = Store::open(&path).err().unwrap().to_string();
-    assert!(err.contains("schema version 99, newer than this tfdrift knows"), "{err}");
+    assert!(
+        err.contains("schema version 99, newer than this tfdrift knows"),
+        "{err}"
+    );
 }
 
 #[test]
 fn prune_keeps_open_findings() {
     let (_d, mut s) = store();
     let sg = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
-    s.record("prod", &report(day(0), true, vec![tags("data"), sg()])).unwrap();
+    s.record("prod", &report(day(0), true, vec![tags("data"), sg()]))
+        .unwrap();
     s.record("prod", &report(day(1), true, vec![sg()])).unwrap(); // the VPC one resolves
     for d in 40..45 {
         s.record("prod", &report(day(d), true, vec![sg()])).unwrap();
@@ -313,8 +402,14 @@ fn concurrent_writers_wait_instead_of_failing() {
             std::thread::spawn(move || {
                 let mut s = Store::open(&path).unwrap();
                 for i in 0..25 {
-                    let f = finding(FindingKind::Changed, "aws_vpc", &format!("vpc-{w}"), &[("tags.N", json!(i))]);
-                    s.record(&format!("ws{w}"), &report(day(i), true, vec![f])).unwrap();
+                    let f = finding(
+                        FindingKind::Changed,
+                        "aws_vpc",
+                        &format!("vpc-{w}"),
+                        &[("tags.N", json!(i))],
+                    );
+                    s.record(&format!("ws{w}"), &report(day(i), true, vec![f]))
+                        .unwrap();
                     // A reader at the same time.
                     s.scans(None, 5).unwrap();
                 }
@@ -322,7 +417,8 @@ fn concurrent_writers_wait_instead_of_failing() {
         })
         .collect();
     for w in writers {
-        w.join().expect("no writer failed with `database is locked`");
+        w.join()
+            .expect("no writer failed with `database is locked`");
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(s.scans(None, 1000).unwrap().len(), 100);
@@ -335,9 +431,15 @@ fn concurrent_writers_wait_instead_of_failing() {
 fn the_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let (d, _s) = store();
-    let mode = std::fs::metadata(d.path().join("sub/tfdrift.db")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(d.path().join("sub/tfdrift.db"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
-    let dir_mode = std::fs::metadata(d.path().join("sub")).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(d.path().join("sub"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
 }
 
@@ -345,8 +447,12 @@ fn the_file_is_private() {
 fn public_ids_are_stable_across_databases() {
     let (_d1, mut a) = store();
     let (_d2, mut b) = store();
-    let ra = a.record("prod", &report(day(0), true, vec![tags("x")])).unwrap();
-    let rb = b.record("prod", &report(day(5), true, vec![tags("y")])).unwrap();
+    let ra = a
+        .record("prod", &report(day(0), true, vec![tags("x")]))
+        .unwrap();
+    let rb = b
+        .record("prod", &report(day(5), true, vec![tags("y")]))
+        .unwrap();
     assert_eq!(ra.findings[0].ids, rb.findings[0].ids);
     assert_eq!(ra.findings[0].ids[0].len(), 12);
 }

@@ -280,17 +280,7 @@ impl Run {
 /// environment as a user would have them.
 pub fn tfdrift(emu: &Emulator, cwd: &Path, args: &[&str]) -> Run {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_tfdrift"))
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", emu.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let out = tfdrift_command(emu, cwd, args)
         .output()
         .expect("run tfdrift");
     Run {
@@ -299,6 +289,23 @@ pub fn tfdrift(emu: &Emulator, cwd: &Path, args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: started.elapsed(),
     }
+}
+
+/// The command [`tfdrift`] runs, to spawn it yourself. HOME is `cwd`, so
+/// the default history database is the test's own.
+pub fn tfdrift_command(emu: &Emulator, cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfdrift"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
 }
 
 /// `tfdrift scan --format json` with the workspace's state.

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod history;
+
 use crate::attribute::{AttributeOptions, CloudTrailSource, EventSource};
 use crate::aws::{AwsOptions, Ec2Lister, default_region, resources};
 use crate::diff::{FindingKind, IgnoreError, IgnoreRules, ignore_lines};
@@ -22,6 +24,16 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// The config file naming workspaces (default: ./tfdrift.hcl if it
+    /// exists). See docs/config.md.
+    #[arg(long, global = true, env = "TFDRIFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The history database (default: the config's `database`, else
+    /// ~/.local/share/tfdrift/tfdrift.db).
+    #[arg(long, global = true, env = "TFDRIFT_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -38,6 +50,14 @@ pub enum Command {
     /// The severity rules: list them, or check a directory of rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Query the scan history: scans, trend, open findings, one finding.
+    #[command(subcommand)]
+    History(history::HistoryCommand),
+    /// Accept an open finding: it stays in history and reports but leaves
+    /// the counts that alert until it changes or the acknowledgement ends.
+    Ack(history::AckArgs),
+    /// End an acknowledgement.
+    Unack(history::UnackArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +74,16 @@ pub enum RulesCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
+    /// Scan this workspace of the config file (its states, regions,
+    /// profile and rules). Without it: the config's only workspace, or one
+    /// named after --dir.
+    #[arg(long, short = 'w', value_name = "NAME")]
+    pub workspace: Option<String>,
+
+    /// Do not record this scan in the history database.
+    #[arg(long)]
+    pub no_history: bool,
+
     /// A state file, a directory holding terraform.tfstate, or a glob
     /// (`'envs/**/*.tfstate'`, quoted). Repeatable; a resource is managed
     /// if any state declares it. Without it, the backend block of the *.tf
@@ -110,10 +140,12 @@ pub struct ScanArgs {
     pub no_attribution: bool,
 
     /// How many days of CloudTrail history to search for the changes
-    /// behind the findings (1 to 90).
-    #[arg(long, default_value_t = 7, value_name = "DAYS",
+    /// behind the findings (1 to 90). Default: since the workspace's last
+    /// complete scan (an hour before it, for CloudTrail's delivery delay),
+    /// or 7 days without one.
+    #[arg(long, value_name = "DAYS",
           value_parser = clap::value_parser!(u32).range(1..=90))]
-    pub attribution_days: u32,
+    pub attribution_days: Option<u32>,
 
     /// Most pages (50 events each) of the window's write events to read
     /// per region before looking resources up one by one.
@@ -155,6 +187,14 @@ pub enum CliError {
     Rules(#[from] crate::grade::RuleError),
     #[error("--state {pattern}: {message}")]
     StateGlob { pattern: String, message: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("the report was printed, but the history was not recorded: {0}")]
+    NotRecorded(crate::store::StoreError),
     #[error("cannot write the report to {path}: {source}")]
     Output {
         path: String,
@@ -170,7 +210,10 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
             print_lines(resources::all().iter().map(|s| s.tf_type.to_string()));
             Ok(Outcome::Clean)
         }
-        Command::Scan(args) => run_scan(args).await,
+        Command::Scan(args) => run_scan(args, cli.config.as_deref(), cli.db.as_deref()).await,
+        Command::History(cmd) => history::run(cmd, cli.config.as_deref(), cli.db.as_deref()),
+        Command::Ack(args) => history::ack(args, cli.config.as_deref(), cli.db.as_deref()),
+        Command::Unack(args) => history::unack(args, cli.config.as_deref(), cli.db.as_deref()),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = rule_set(rules.as_deref())?;
             let mut lines = Vec::new();
@@ -213,12 +256,70 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
     }
 }
 
-async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
+/// The workspace a `scan` is about, from the config and the flags.
+fn scan_workspace(
+    args: &ScanArgs,
+    config: &crate::config::Config,
+) -> Result<crate::config::Workspace, CliError> {
+    let mut ws = config.workspace(args.workspace.as_deref(), &args.dir)?;
+    // Flags add to or replace what the workspace says.
+    if !args.states.is_empty() {
+        ws.states = args.states.clone();
+    }
+    for r in &args.regions {
+        if !ws.regions.contains(r) {
+            ws.regions.push(r.clone());
+        }
+    }
+    if args.rules.is_some() {
+        ws.rules = args.rules.clone();
+    }
+    Ok(ws)
+}
+
+/// Sets `AWS_PROFILE` to the scanned workspace's `profile`, so every AWS
+/// client (EC2, CloudTrail, S3 state reads) uses it. Called by the binary
+/// before its runtime starts, while the process has one thread: changing
+/// the environment later would race other threads reading it.
+pub fn apply_workspace_profile(cli: &Cli) -> Result<(), CliError> {
+    let Command::Scan(args) = &cli.command else {
+        return Ok(());
+    };
+    let config = crate::config::Config::load(cli.config.as_deref())?;
+    let ws = scan_workspace(args, &config)?;
+    if let Some(profile) = ws.profile {
+        // SAFETY: single-threaded here (see above).
+        unsafe { std::env::set_var("AWS_PROFILE", profile) };
+    }
+    Ok(())
+}
+
+/// The history database path: the flag, the config, or the default.
+fn db_path(db: Option<&std::path::Path>, config: &crate::config::Config) -> PathBuf {
+    db.map(std::path::Path::to_path_buf)
+        .or_else(|| config.database.clone())
+        .unwrap_or_else(crate::store::Store::default_path)
+}
+
+async fn run_scan(
+    args: ScanArgs,
+    config_path: Option<&std::path::Path>,
+    db: Option<&std::path::Path>,
+) -> Result<Outcome, CliError> {
     // Everything the user typed is checked before any state is read or
     // any AWS call is made.
+    let config = crate::config::Config::load(config_path)?;
+    let ws = scan_workspace(&args, &config)?;
     let types = scan::parse_types(&args.types)?;
-    let rules = rule_set(args.rules.as_deref())?;
-    let ignore_file = args.dir.join(".tfdriftignore");
+    let rules = rule_set(ws.rules.as_deref())?;
+    // The database is opened (and migrated) before the scan, so a broken
+    // one fails fast instead of after minutes of listing.
+    let mut store = if args.no_history {
+        None
+    } else {
+        Some(crate::store::Store::open(&db_path(db, &config))?)
+    };
+    let ignore_file = ws.dir.join(".tfdriftignore");
     let mut ignore = IgnoreRules::load(&ignore_file)?;
     for (i, pattern) in args.ignores.iter().enumerate() {
         ignore.extend(IgnoreRules::parse(
@@ -226,19 +327,19 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
             &format!("--ignore #{}", i + 1),
         )?);
     }
-    let sources: Vec<Box<dyn StateSource>> = if args.states.is_empty() {
-        discover_sources(&args.dir).await.map_err(ScanError::from)?
+    let sources: Vec<Box<dyn StateSource>> = if ws.states.is_empty() {
+        discover_sources(&ws.dir).await.map_err(ScanError::from)?
     } else {
-        expand_states(&args.states).await?
+        expand_states(&ws.states).await?
     };
 
     let mut states = scan::read_states(&sources).await.map_err(ScanError::from)?;
-    let default = if scan::needs_default_region(&states, &args.regions) {
+    let default = if scan::needs_default_region(&states, &ws.regions) {
         default_region().await
     } else {
         None
     };
-    let regions = scan::resolve_regions(&mut states, &args.regions, default.as_deref())?;
+    let regions = scan::resolve_regions(&mut states, &ws.regions, default.as_deref())?;
     let timeout = Duration::from_secs(args.timeout_secs.max(1));
     let aws = AwsOptions {
         attempt_timeout: AwsOptions::default().attempt_timeout.min(timeout),
@@ -252,9 +353,16 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
         Some(CloudTrailSource::new(&regions, &aws).await)
     };
     let mut opts = ScanOptions::new(timeout);
+    let since = match (&store, args.attribution_days) {
+        (Some(s), None) => s
+            .last_complete_scan(&ws.name)?
+            .map(|t| t - time::Duration::hours(1)),
+        _ => None,
+    };
     opts.attribution = (!args.no_attribution).then(|| AttributeOptions {
         window_pages: args.attribution_pages,
-        ..AttributeOptions::last_days(args.attribution_days)
+        since,
+        ..AttributeOptions::last_days(args.attribution_days.unwrap_or(7))
     });
     opts.rules = rules;
     opts.types = types;
@@ -262,7 +370,22 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
         (!args.only.is_empty()).then(|| args.only.iter().map(|k| FindingKind::from(*k)).collect());
     opts.ignore = ignore;
     let events = trail.as_ref().map(|t| t as &dyn EventSource);
-    let report = scan::scan(&states, &regions, &lister, events, &opts).await;
+    let mut report = scan::scan(&states, &regions, &lister, events, &opts).await;
+    let recorded = store.as_mut().map(|s| s.record(&ws.name, &report));
+    let mut not_recorded = None;
+    match recorded {
+        Some(Ok(r)) => {
+            tracing::info!(
+                scan = r.scan_id,
+                opened = r.opened,
+                resolved = r.resolved,
+                "recorded in the history"
+            );
+            report.apply_history(r);
+        }
+        Some(Err(e)) => not_recorded = Some(e),
+        None => {}
+    }
 
     let text = match args.format {
         Format::Table => render_table(&report),
@@ -277,6 +400,9 @@ async fn run_scan(args: ScanArgs) -> Result<Outcome, CliError> {
     }
     if args.write_ignore && !report.findings.is_empty() {
         write_ignore(&ignore_file, &report)?;
+    }
+    if let Some(e) = not_recorded {
+        return Err(CliError::NotRecorded(e));
     }
     Ok(report.outcome())
 }

@@ -1,0 +1,473 @@
+//! `tfdrift history ...`, `ack` and `unack`: reading and annotating the
+//! history database.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use clap::{Subcommand, ValueEnum};
+use time::OffsetDateTime;
+
+use super::{CliError, db_path, print_stdout};
+use crate::config::Config;
+use crate::report::Outcome;
+use crate::store::{Store, WeekRow, sparkline};
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Recent scans with their counts, newest first.
+    Scans {
+        #[arg(long, short = 'w')]
+        workspace: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Per ISO week: open drift at the week's end by severity, opened,
+    /// resolved and coverage.
+    Trend {
+        #[arg(long, short = 'w')]
+        workspace: Option<String>,
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=520))]
+        weeks: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What is open now, oldest first, with age.
+    Open {
+        #[arg(long, short = 'w')]
+        workspace: Option<String>,
+        /// Only this severity or worse.
+        #[arg(long, value_parser = ["critical", "high", "medium", "low", "info"])]
+        severity: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One finding's timeline: first seen, each change of value, who,
+    /// acknowledgements, resolved.
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Delete scans older than N days and findings resolved before then.
+    /// Open findings are never deleted.
+    Prune {
+        /// Default: the config's `retention_days`.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        keep_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AckArgs {
+    /// The finding's id (`tfdrift history open` lists them).
+    pub id: String,
+    /// Why the drift is accepted.
+    #[arg(long)]
+    pub reason: String,
+    /// Until this date (YYYY-MM-DD, UTC, exclusive); default: until the
+    /// drift changes.
+    #[arg(long, value_parser = parse_date)]
+    pub until: Option<OffsetDateTime>,
+    /// Who accepts it (default: $TFDRIFT_USER, then $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnackArgs {
+    pub id: String,
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+fn parse_date(s: &str) -> Result<OffsetDateTime, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|e| format!("{s:?} is not a date like 2026-12-31: {e}"))
+}
+
+fn person(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("TFDRIFT_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn open_store(config: Option<&Path>, db: Option<&Path>) -> Result<(Config, Store), CliError> {
+    let config = Config::load(config)?;
+    let store = Store::open(&db_path(db, &config))?;
+    Ok((config, store))
+}
+
+pub fn ack(args: AckArgs, config: Option<&Path>, db: Option<&Path>) -> Result<Outcome, CliError> {
+    let (_, mut store) = open_store(config, db)?;
+    let now = OffsetDateTime::now_utc();
+    if args.until.is_some_and(|u| u <= now) {
+        return Err(CliError::Usage("--until must be in the future".into()));
+    }
+    let by = person(args.by);
+    store.ack(&args.id, &by, &args.reason, args.until, now)?;
+    print_stdout(&format!("acknowledged {} by {by}\n", args.id));
+    Ok(Outcome::Clean)
+}
+
+pub fn unack(
+    args: UnackArgs,
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<Outcome, CliError> {
+    let (_, mut store) = open_store(config, db)?;
+    let by = person(args.by);
+    let text = if store.unack(&args.id, &by, OffsetDateTime::now_utc())? {
+        format!("{} is no longer acknowledged\n", args.id)
+    } else {
+        format!("{} was not acknowledged\n", args.id)
+    };
+    print_stdout(&text);
+    Ok(Outcome::Clean)
+}
+
+pub fn run(
+    cmd: HistoryCommand,
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<Outcome, CliError> {
+    let (config, mut store) = open_store(config, db)?;
+    let now = OffsetDateTime::now_utc();
+    let text = match cmd {
+        HistoryCommand::Scans {
+            workspace,
+            limit,
+            format,
+        } => {
+            let rows = store.scans(workspace.as_deref(), limit)?;
+            match format {
+                Format::Json => json(&rows),
+                Format::Csv => {
+                    let mut out = String::from(
+                        "id,workspace,started_at,duration_ms,complete,changed,missing,unmanaged,coverage_percent\n",
+                    );
+                    for r in &rows {
+                        let _ = writeln!(
+                            out,
+                            "{},{},{},{},{},{},{},{},{}",
+                            r.id,
+                            csv(&r.workspace),
+                            rfc3339(r.started_at),
+                            r.duration_ms,
+                            r.complete,
+                            r.changed,
+                            r.missing,
+                            r.unmanaged,
+                            r.coverage_percent
+                        );
+                    }
+                    out
+                }
+                Format::Table => {
+                    let mut out = format!(
+                        "{:>6}  {:<14} {:<20} {:>8}  {:<10} {:>7} {:>7} {:>9}  {:>8}  by severity\n",
+                        "scan",
+                        "workspace",
+                        "started (UTC)",
+                        "took",
+                        "",
+                        "changed",
+                        "missing",
+                        "unmanaged",
+                        "coverage"
+                    );
+                    for r in &rows {
+                        let sev: Vec<String> = r
+                            .by_severity
+                            .iter()
+                            .map(|(k, v)| format!("{k} {v}"))
+                            .collect();
+                        let _ = writeln!(
+                            out,
+                            "{:>6}  {:<14} {:<20} {:>7.1}s  {:<10} {:>7} {:>7} {:>9}  {:>7.1}%  {}",
+                            r.id,
+                            r.workspace,
+                            short_time(r.started_at),
+                            r.duration_ms as f64 / 1000.0,
+                            if r.complete { "complete" } else { "INCOMPLETE" },
+                            r.changed,
+                            r.missing,
+                            r.unmanaged,
+                            r.coverage_percent,
+                            sev.join(", ")
+                        );
+                    }
+                    if rows.is_empty() {
+                        out.push_str("no scans recorded yet\n");
+                    }
+                    out
+                }
+            }
+        }
+        HistoryCommand::Trend {
+            workspace,
+            weeks,
+            format,
+        } => {
+            let rows = store.trend(workspace.as_deref(), weeks, now)?;
+            match format {
+                Format::Json => json(&rows),
+                Format::Csv => trend_csv(&rows),
+                Format::Table => trend_table(&rows, workspace.as_deref()),
+            }
+        }
+        HistoryCommand::Open {
+            workspace,
+            severity,
+            format,
+        } => {
+            let rows = store.open_findings(workspace.as_deref(), severity.as_deref(), now)?;
+            match format {
+                Format::Json => json(&rows),
+                Format::Csv => {
+                    let mut out = String::from(
+                        "id,workspace,severity,kind,type,resource_id,path,address,first_seen,age_days,acknowledged_by\n",
+                    );
+                    for r in &rows {
+                        let _ = writeln!(
+                            out,
+                            "{},{},{},{},{},{},{},{},{},{},{}",
+                            r.id,
+                            csv(&r.workspace),
+                            r.severity.as_deref().unwrap_or(""),
+                            r.kind,
+                            r.tf_type,
+                            csv(&r.resource_id),
+                            csv(&r.path),
+                            csv(r.address.as_deref().unwrap_or("")),
+                            rfc3339(r.first_seen),
+                            r.age_days,
+                            csv(r.acknowledged.as_ref().map_or("", |a| a.by.as_str()))
+                        );
+                    }
+                    out
+                }
+                Format::Table => {
+                    let mut out = String::new();
+                    for r in &rows {
+                        let what = r
+                            .address
+                            .clone()
+                            .unwrap_or_else(|| format!("{} {}", r.tf_type, r.resource_id));
+                        let path = if r.path.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}", r.path)
+                        };
+                        let ack = r
+                            .acknowledged
+                            .as_ref()
+                            .map(|a| format!("  [acknowledged by {}: {}]", a.by, a.reason))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            out,
+                            "{}  {:<8} {:>5}  {:<9} {what}{path}{ack}",
+                            r.id,
+                            r.severity.as_deref().unwrap_or("-").to_uppercase(),
+                            format!("{}d", r.age_days),
+                            r.kind,
+                        );
+                    }
+                    if rows.is_empty() {
+                        out.push_str("nothing open\n");
+                    }
+                    out
+                }
+            }
+        }
+        HistoryCommand::Show { id, format } => {
+            let d = store.finding(&id, now)?;
+            match format {
+                Format::Json | Format::Csv => json(&d),
+                Format::Table => {
+                    let f = &d.finding;
+                    let what = f
+                        .address
+                        .clone()
+                        .unwrap_or_else(|| format!("{} {}", f.tf_type, f.resource_id));
+                    let mut out = format!(
+                        "{}  {} {} ({}) in {}{}\n",
+                        f.id,
+                        f.kind,
+                        what,
+                        f.resource_id,
+                        f.workspace,
+                        if f.path.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", f.path)
+                        }
+                    );
+                    let status = match d.resolved_at {
+                        Some(t) => format!("resolved {}", short_time(t)),
+                        None => format!("open for {} day(s)", f.age_days),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {} · {}",
+                        f.severity.as_deref().unwrap_or("-").to_uppercase(),
+                        status
+                    );
+                    if let Some(reason) = &f.reason {
+                        let _ = writeln!(out, "  {reason}");
+                    }
+                    out.push('\n');
+                    for e in &d.events {
+                        let mut line = format!("  {}  {:<15}", short_time(e.at), e.event);
+                        let detail = &e.detail;
+                        if let Some(v) = detail.get("value").filter(|v| !v.is_null()) {
+                            if !f.path.is_empty() {
+                                let _ = write!(line, " {} → {}", v["expected"], v["actual"]);
+                            }
+                        }
+                        if let Some(a) = detail.get("attribution").filter(|a| !a.is_null()) {
+                            let _ = write!(
+                                line,
+                                "  by {} via {}",
+                                a["actor"].as_str().unwrap_or("?"),
+                                a["event"].as_str().unwrap_or("?")
+                            );
+                        }
+                        if let Some(by) = detail.get("by").and_then(|b| b.as_str()) {
+                            let _ = write!(line, "  by {by}");
+                        }
+                        if let Some(r) = detail.get("reason").and_then(|b| b.as_str()) {
+                            let _ = write!(line, ": {r}");
+                        }
+                        if let Some(u) = detail.get("until").and_then(|b| b.as_str()) {
+                            let _ = write!(line, " (until {u})");
+                        }
+                        if let Some(w) = detail.get("why").and_then(|b| b.as_str()) {
+                            let _ = write!(line, "  ({w})");
+                        }
+                        out.push_str(line.trim_end());
+                        out.push('\n');
+                    }
+                    out
+                }
+            }
+        }
+        HistoryCommand::Prune { keep_days } => {
+            let Some(days) = keep_days.or(config.retention_days) else {
+                return Err(CliError::Usage(
+                    "how long to keep? pass --keep-days N or set retention_days in the config"
+                        .into(),
+                ));
+            };
+            let p = store.prune(days, now)?;
+            format!(
+                "pruned {} scan(s) and {} resolved finding(s) older than {days} days; open findings are kept\n",
+                p.scans, p.findings
+            )
+        }
+    };
+    print_stdout(&text);
+    Ok(Outcome::Clean)
+}
+
+fn trend_csv(rows: &[WeekRow]) -> String {
+    let mut out = String::from(
+        "week,critical,high,medium,low,info,open,acknowledged,opened,resolved,coverage_percent,scans\n",
+    );
+    for w in rows {
+        let n = |k: &str| w.open.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            w.week,
+            n("critical"),
+            n("high"),
+            n("medium"),
+            n("low"),
+            n("info"),
+            w.open_total,
+            w.acknowledged,
+            w.opened,
+            w.resolved,
+            w.coverage_percent.map_or(String::new(), |c| c.to_string()),
+            w.scans
+        );
+    }
+    out
+}
+
+fn trend_table(rows: &[WeekRow], workspace: Option<&str>) -> String {
+    let first = rows.first().map_or("", |r| r.week.as_str());
+    let last = rows.last().map_or("", |r| r.week.as_str());
+    let mut out = format!(
+        "Drift trend{}, {first} to {last} (open at each week's end)\n\n",
+        workspace.map(|w| format!(" — {w}")).unwrap_or_default()
+    );
+    let series = |f: &dyn Fn(&WeekRow) -> u64| -> Vec<u64> { rows.iter().map(f).collect() };
+    let mut line = |label: &str, values: Vec<u64>| {
+        let now = values.last().copied().unwrap_or(0);
+        let _ = writeln!(out, "  {label:<13} {}  {now}", sparkline(&values));
+    };
+    for sev in ["critical", "high", "medium", "low", "info"] {
+        line(sev, series(&|w| w.open.get(sev).copied().unwrap_or(0)));
+    }
+    line("open", series(&|w| w.open_total));
+    line("acknowledged", series(&|w| w.acknowledged));
+    line("opened", series(&|w| w.opened));
+    line("resolved", series(&|w| w.resolved));
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "  {:<9} {:>5} {:>8} {:>8} {:>9} {:>6}",
+        "week", "open", "opened", "resolved", "coverage", "scans"
+    );
+    for w in rows {
+        let _ = writeln!(
+            out,
+            "  {:<9} {:>5} {:>8} {:>8} {:>9} {:>6}",
+            w.week,
+            w.open_total,
+            w.opened,
+            w.resolved,
+            w.coverage_percent
+                .map_or("-".to_string(), |c| format!("{c:.1}%")),
+            w.scans
+        );
+    }
+    out
+}
+
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn short_time(t: OffsetDateTime) -> String {
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]"
+    ))
+    .unwrap_or_default()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,396 @@
+//! History end to end: the real binary scanning the emulator, recording
+//! into a real SQLite file, and the `history`, `ack` and `unack` commands
+//! reading it back.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{Emulator, Workspace, scan_json, tcp_from, tfdrift, tfdrift_command};
+use serde_json::{Value, json};
+
+fn json_of(run: &common::Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr))
+}
+
+fn history(emu: &Emulator, ws: &Workspace, args: &[&str]) -> Value {
+    let mut all = vec!["history"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let run = tfdrift(emu, ws.path(), &all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    json_of(&run)
+}
+
+fn ssh_rule() -> aws_sdk_ec2::types::IpPermission {
+    tcp_from(22, "0.0.0.0/0", None)
+}
+
+#[tokio::test]
+async fn drift_opens_resolves_and_reopens_across_scans() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    let ec2 = emu.ec2().await;
+    let group = ws.id("aws_security_group.web");
+
+    let (run, _) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Someone opens SSH: one open finding.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(ssh_rule())
+        .send()
+        .await
+        .unwrap();
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 1);
+    let id = report["findings"][0]["history"]["ids"][0]
+        .as_str()
+        .expect("the report carries the finding's history id")
+        .to_string();
+    let open = history(&emu, &ws, &["open"]);
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    assert_eq!(open[0]["id"], json!(id));
+    assert_eq!(open[0]["severity"], json!("critical"));
+
+    // An incomplete scan, with the rule gone, resolves nothing.
+    ec2.revoke_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(ssh_rule())
+        .send()
+        .await
+        .unwrap();
+    emu.fault(json!({"action": "DescribeSecurityGroups", "status": 503, "code": "Unavailable"}));
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(report["scan"]["complete"], json!(false));
+    assert_eq!(history(&emu, &ws, &["open"]).as_array().unwrap().len(), 1);
+    emu.clear_faults();
+
+    // A complete scan resolves it.
+    let (run, _) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(history(&emu, &ws, &["open"]), json!([]));
+
+    // Back again: reopened, same id.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(ssh_rule())
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(report["findings"][0]["history"]["ids"][0], json!(id));
+    let shown = history(&emu, &ws, &["show", &id]);
+    let events: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["opened", "resolved", "reopened"]);
+    assert_eq!(shown["path"], json!("ingress"));
+
+    let scans = history(&emu, &ws, &["scans"]);
+    let complete: Vec<bool> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["complete"].as_bool().unwrap())
+        .collect();
+    assert_eq!(complete, [true, true, false, true, true], "newest first");
+
+    // The table form of the trend has a sparkline per severity.
+    let trend = tfdrift(&emu, ws.path(), &["history", "trend", "--weeks", "4"]);
+    assert_eq!(trend.code, 0, "{}", trend.stderr);
+    assert!(trend.stdout.contains("critical"), "{}", trend.stdout);
+    assert!(trend.stdout.contains('▁'), "{}", trend.stdout);
+    let csv = tfdrift(
+        &emu,
+        ws.path(),
+        &["history", "trend", "--weeks", "2", "--format", "csv"],
+    );
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.stdout);
+    assert!(
+        lines[2].contains(",1,0,0,0,0,1,0,"),
+        "this week: one critical open: {}",
+        lines[2]
+    );
+
+    // --no-history records nothing.
+    scan_json(&emu, &ws, &["--no-history"]);
+    assert_eq!(history(&emu, &ws, &["scans"]).as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn acknowledged_drift_leaves_the_counts_that_alert() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    let ec2 = emu.ec2().await;
+    ec2.create_tags()
+        .resources(ws.id("aws_vpc.main"))
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Team")
+                .value("data")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 1);
+    let id = report["findings"][0]["history"]["ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let ack = tfdrift(
+        &emu,
+        ws.path(),
+        &[
+            "ack",
+            &id,
+            "--reason",
+            "data team owns it now",
+            "--by",
+            "jane",
+        ],
+    );
+    assert_eq!(ack.code, 0, "{}", ack.stderr);
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(
+        run.code, 0,
+        "acknowledged drift does not alert: {}",
+        run.stdout
+    );
+    assert_eq!(report["summary"]["acknowledged"], json!(1));
+    assert_eq!(report["summary"]["by_severity"], json!({}));
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        1,
+        "still reported"
+    );
+    assert_eq!(
+        report["findings"][0]["history"]["acknowledged"]["by"],
+        json!("jane")
+    );
+    let table = tfdrift(
+        &emu,
+        ws.path(),
+        &["scan", "--state", ws.state_path().to_str().unwrap()],
+    );
+    assert!(
+        table
+            .stdout
+            .contains("ACKNOWLEDGED by jane: data team owns it now"),
+        "{}",
+        table.stdout
+    );
+
+    // It changes again: the acknowledgement ends.
+    ec2.create_tags()
+        .resources(ws.id("aws_vpc.main"))
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Team")
+                .value("ml")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (run, _) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 1);
+
+    // ack, unack by hand; bad ids and dates are clear errors.
+    tfdrift(
+        &emu,
+        ws.path(),
+        &["ack", &id, "--reason", "x", "--until", "2999-01-01"],
+    );
+    assert_eq!(scan_json(&emu, &ws, &[]).0.code, 0);
+    let unack = tfdrift(&emu, ws.path(), &["unack", &id]);
+    assert_eq!(unack.code, 0, "{}", unack.stderr);
+    assert_eq!(scan_json(&emu, &ws, &[]).0.code, 1);
+    let bad = tfdrift(&emu, ws.path(), &["ack", "000000000000", "--reason", "x"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("no finding \"000000000000\""),
+        "{}",
+        bad.stderr
+    );
+    let past = tfdrift(
+        &emu,
+        ws.path(),
+        &["ack", &id, "--reason", "x", "--until", "2001-01-01"],
+    );
+    assert_eq!(past.code, 2);
+    assert!(
+        past.stderr.contains("--until must be in the future"),
+        "{}",
+        past.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_kill_mid_write_leaves_a_consistent_database() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    let db = ws.path().join("history.db");
+    let db_arg = db.to_str().unwrap().to_string();
+    let state = ws.state_path().to_str().unwrap().to_string();
+    let scan = [
+        "scan", "--format", "json", "--db", &db_arg, "--state", &state,
+    ];
+    assert_eq!(tfdrift(&emu, ws.path(), &scan).code, 0);
+    emu.ec2()
+        .await
+        .authorize_security_group_ingress()
+        .group_id(ws.id("aws_security_group.web"))
+        .ip_permissions(ssh_rule())
+        .send()
+        .await
+        .unwrap();
+
+    // Hold the scan's transaction open, and kill the process inside it.
+    let mut child = tfdrift_command(&emu, ws.path(), &scan)
+        .env("TFDRIFT_FAULT_STALL_BEFORE_COMMIT_MS", "60000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("holding the history transaction open") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "tfdrift ended before the stall"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+    child.wait().unwrap();
+
+    let store = tfdrift::store::Store::open(&db).expect("the database opens");
+    assert_eq!(store.check().unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.scans(None, 10).unwrap().len(),
+        1,
+        "no half-written scan"
+    );
+    assert!(
+        store
+            .open_findings(None, None, time::OffsetDateTime::now_utc())
+            .unwrap()
+            .is_empty()
+    );
+    drop(store);
+    // And the next scan records normally.
+    let run = tfdrift(&emu, ws.path(), &scan);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let store = tfdrift::store::Store::open(&db).unwrap();
+    assert_eq!(store.scans(None, 10).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_scans_share_one_database() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    let db = ws.path().join("shared.db");
+    let state = ws.state_path().to_str().unwrap().to_string();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let name = format!("team{i}");
+            let args = [
+                "scan",
+                "--format",
+                "json",
+                "--db",
+                db.to_str().unwrap(),
+                "--state",
+                &state,
+                "--no-attribution",
+            ];
+            let cfg = ws.path().join(format!("{name}.hcl"));
+            std::fs::write(&cfg, format!("workspace \"{name}\" {{}}\n")).unwrap();
+            tfdrift_command(&emu, ws.path(), &args)
+                .arg("--config")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = tfdrift::store::Store::open(&db).unwrap();
+    let mut names: Vec<String> = store
+        .scans(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.workspace)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["team0", "team1", "team2"]);
+}
+
+#[tokio::test]
+async fn workspaces_come_from_the_config() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        format!(
+            "database = \"db/history.db\"\n\nworkspace \"production\" {{\n  states  = [\"{}\"]\n  regions = [\"us-east-1\"]\n}}\n\nworkspace \"staging\" {{}}\n",
+            ws.state_path().display()
+        ),
+    )
+    .unwrap();
+    let run = tfdrift(
+        &emu,
+        ws.path(),
+        &["scan", "--workspace", "production", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        ws.path().join("db/history.db").exists(),
+        "the config's database"
+    );
+    let scans = history(&emu, &ws, &["scans", "--workspace", "production"]);
+    assert_eq!(scans[0]["workspace"], json!("production"));
+
+    let run = tfdrift(&emu, ws.path(), &["scan", "--workspace", "prod"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no workspace \"prod\"") && run.stderr.contains("production, staging"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        "workspace \"p\" {\n  regions = \"us-east-1\"\n}\n",
+    )
+    .unwrap();
+    let run = tfdrift(&emu, ws.path(), &["scan"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("tfdrift.hcl:2:3: `regions` must be a list of strings"),
+        "{}",
+        run.stderr
+    );
+}
