@@ -85,6 +85,7 @@ fn main() {
     let lister = CannedLister {
         client: client.clone(),
         window: Mutex::new(None),
+        specs: Mutex::new(Vec::new()),
     };
 
     let mut runs = Vec::new();
@@ -129,6 +130,58 @@ fn main() {
             f(median).as_secs_f64()
         );
     }
+    let stages = runtime.block_on(stages(&state_path, &lister));
+    println!("stage by stage, one run (seconds):");
+    for (name, d) in stages {
+        println!("  {name:<42} {:>9.3}", d.as_secs_f64());
+    }
+}
+
+/// The stages `scan::scan` strings together, called one by one through
+/// their public functions, to see where the time goes.
+async fn stages(
+    state_path: &std::path::Path,
+    lister: &CannedLister,
+) -> Vec<(&'static str, Duration)> {
+    let mut out = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name, out: &mut Vec<_>| {
+        let now = Instant::now();
+        out.push((name, now - t));
+        t = now;
+    };
+    let sources: Vec<Box<dyn StateSource>> = vec![Box::new(LocalFile::new(state_path))];
+    let mut states = scan::read_states(&sources).await.expect("the state parses");
+    lap("read + parse the state", &mut out);
+    let regions =
+        scan::resolve_regions(&mut states, &[REGION.to_string()], None).expect("a region");
+    lap("regions", &mut out);
+    let specs = lister.specs.lock().expect("not poisoned").clone();
+    let inventory =
+        tfdrift::aws::scan_live(lister, &regions, &specs, Duration::from_secs(300)).await;
+    lap("list (deserialise + normalise)", &mut out);
+    let all: Vec<_> = states
+        .iter()
+        .flat_map(|s| s.resources.iter().cloned())
+        .collect();
+    lap("clone the state resources (as scan does)", &mut out);
+    let outcome = tfdrift::diff::diff(&all, &inventory, None);
+    lap("diff", &mut out);
+    let rules = tfdrift::grade::RuleSet::builtin();
+    let grades: Vec<_> = outcome
+        .findings
+        .iter()
+        .map(|f| rules.grade(f, f.live.as_ref()))
+        .collect();
+    std::hint::black_box(&grades);
+    lap("grade", &mut out);
+    drop(all);
+    lap("drop the clones", &mut out);
+    drop((outcome, grades, inventory));
+    lap("drop findings and inventory", &mut out);
+    drop(states);
+    lap("drop the states", &mut out);
+    out
 }
 
 /// What one timed pass measured.
@@ -214,6 +267,8 @@ async fn deserialise_only(ec2: &aws_sdk_ec2::Client) -> Duration {
 struct CannedLister {
     client: aws_sdk_ec2::Client,
     window: Mutex<Option<(Instant, Instant)>>,
+    /// The types the scan asked for, for the stage-by-stage breakdown.
+    specs: Mutex<Vec<&'static TypeSpec>>,
 }
 
 impl Lister for CannedLister {
@@ -223,6 +278,12 @@ impl Lister for CannedLister {
         spec: &'static TypeSpec,
     ) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>> {
         Box::pin(async move {
+            {
+                let mut specs = self.specs.lock().expect("not poisoned");
+                if !specs.iter().any(|s| std::ptr::eq(*s, spec)) {
+                    specs.push(spec);
+                }
+            }
             let start = Instant::now();
             let out = match spec.list {
                 Some(list) => list(&self.client).await,

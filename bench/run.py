@@ -6,8 +6,8 @@ tfdrift and the floor. Results go to OUT/results.json; a markdown table is
 printed at the end (bench/results.md is written from it by hand, with the
 machine and the analysis).
 
-    run.py [--sizes 1000,10000,50000] [--peer 1000] [--repeat 3]
-           [--tfdrift PATH] [--out DIR]
+    run.py [--sizes 1000] [--cached-sizes 1000,10000,50000] [--peer 1000]
+           [--repeat 3] [--tfdrift PATH] [--out DIR]
 
 See bench/README.md.
 """
@@ -41,8 +41,10 @@ def log(*args):
 class Emulator:
     """bench/emulator.py in a child process; stopped by stop() or on exit."""
 
-    def __init__(self, logfile, workload=None, state=None):
+    def __init__(self, logfile, workload=None, state=None, cache=False):
         cmd = [str(PYTHON), str(HERE / "emulator.py")]
+        if cache:
+            cmd.append("--cache-pages")
         if workload:
             cmd += ["--workload", str(workload), "--state", str(state)]
         self.log = open(logfile, "w")  # its request log
@@ -215,20 +217,33 @@ def clean_scan(tfdrift, emu, state, workdir, n):
             "wall": s["wall"]}
 
 
-def generated_run(n, args):
-    workdir = args.out / f"gen-{n}"
+def warm(emu, n):
+    """One pass of the floor's calls: with --cache-pages it fills the cache;
+    either way its time is what moto itself takes to serve the listings."""
+    f = floor.run(emu.port)
+    log(f"N={n}: floor pass against moto itself (uncached): {f['seconds']:.2f}s")
+    return f
+
+
+def generated_run(n, args, cache):
+    workdir = args.out / (f"gen-{n}" + ("-cached" if cache else ""))
     workdir.mkdir(parents=True, exist_ok=True)
     state = workdir / "bench.tfstate"
-    log(f"N={n}: generating the workload in the emulator")
+    log(f"N={n}: generating the workload in the emulator" + (" (pages cached)" if cache else ""))
     started = time.monotonic()
-    emu = Emulator(workdir / "emulator.log", workload=n, state=state)
+    emu = Emulator(workdir / "emulator.log", workload=n, state=state, cache=cache)
     try:
-        result = {"n": n, "generate_seconds": emu.generated, "emulator_ready_seconds": round(time.monotonic() - started, 1),
+        result = {"n": n, "cached": cache, "generate_seconds": emu.generated,
+                  "emulator_ready_seconds": round(time.monotonic() - started, 1),
                   "state_mb": round(state.stat().st_size / 2**20, 1)}
         log(f"N={n}: generated in {emu.generated}s, state {result['state_mb']} MB")
+        if cache:
+            result["moto_floor_clean"] = warm(emu, n)
         result["clean"] = clean_scan(args.tfdrift, emu, state, workdir, n)
         expected = emu.drift(state)
         result["drift"] = {k: len(v) for k, v in expected.items()}
+        if cache:
+            result["moto_floor"] = warm(emu, n)
         result["scans"], result["floors"] = measure(args.tfdrift, emu, state, workdir, args.repeat, expected, n)
     finally:
         emu.stop()
@@ -300,7 +315,7 @@ def table(results):
         calls = s["calls"]
         ops = ", ".join(f"{k.replace('Describe', '')} {v}" for k, v in sorted(calls.items()) if v > 1)
         p = s["phases"]
-        label = f"{r['n']:,}" + (" (Terraform-built)" if "apply_seconds" in r else "")
+        label = f"{r['n']:,}" + (" Terraform-built" if "apply_seconds" in r else "") + (" cached" if r.get("cached") else "")
         rows.append(
             f"| {label} | {sum(calls.values())} ({ops or 'one per op'}) | {s['wall']:.2f} / {median([x['wall'] for x in r['scans']]):.2f} s | "
             f"{f['seconds']:.2f} / {median([x['seconds'] for x in r['floors']]):.2f} s | {s['wall'] / f['seconds']:.2f}x | "
@@ -312,7 +327,9 @@ def table(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--sizes", default="1000,10000", help="sizes against moto as it is")
+    parser.add_argument("--cached-sizes", default="1000,10000,50000",
+                        help="sizes against moto with repeated paged listings cached (emulator.py --cache-pages)")
     parser.add_argument("--peer", default="1000", help="sizes for the Terraform peer run ('' for none)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--apply-parallelism", type=int, default=50)
@@ -327,7 +344,10 @@ def main():
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "generated": [], "peer": []}
     path = args.out / "results.json"
     for n in [int(x) for x in args.sizes.split(",") if x]:
-        results["generated"].append(generated_run(n, args))
+        results["generated"].append(generated_run(n, args, cache=False))
+        path.write_text(json.dumps(results, indent=1))
+    for n in [int(x) for x in args.cached_sizes.split(",") if x]:
+        results["generated"].append(generated_run(n, args, cache=True))
         path.write_text(json.dumps(results, indent=1))
     for n in [int(x) for x in args.peer.split(",") if x]:
         results["peer"].append(peer_run(n, args))
