@@ -109,7 +109,7 @@ fn main() {
         expected.changed, expected.missing, expected.unmanaged
     );
     println!("{:<44} {:>9} {:>9}", "phase (seconds)", "best", "median");
-    let rows: [(&str, fn(&Run) -> Duration); 8] = [
+    let rows: [Column; 8] = [
         ("read + parse the state", |r| r.parse),
         ("regions", |r| r.regions),
         ("list: SDK deserialise + normalise", |r| r.list),
@@ -183,6 +183,9 @@ async fn stages(
     lap("drop the states", &mut out);
     out
 }
+
+/// A row of the results table: its name and how to read it from a run.
+type Column = (&'static str, fn(&Run) -> Duration);
 
 /// What one timed pass measured.
 struct Run {

@@ -109,6 +109,12 @@ pub(super) fn compare(
     claimed: &BTreeSet<String>,
     out: &mut Vec<Change>,
 ) {
+    // Most attributes of most resources are in sync, and both sides are
+    // already canonical: equal values cannot differ, whatever the kind. Not
+    // for an object set with claimed elements, whose inline side is ignored.
+    if expected == actual && (kind != Kind::ObjectSet || claimed.is_empty()) {
+        return;
+    }
     match kind {
         Kind::Scalar => {
             if scalar_key(expected) != scalar_key(actual) {
@@ -342,6 +348,19 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, []);
+    }
+
+    #[test]
+    fn with_claims_an_inline_copy_equal_to_live_hides_nothing() {
+        // After a refresh the parent's inline rules equal the live ones; with
+        // split-out rules declaring the set, an out-of-band rule in both is
+        // still drift (the fast path for equal values must not skip it).
+        let claimed: BTreeSet<String> = [json!({"p": "tcp", "port": 5432}).to_string()].into();
+        let both = json!([{"p": "tcp", "port": 5432}, {"p": "tcp", "port": 22}]);
+        let mut out = Vec::new();
+        compare("ingress", Kind::ObjectSet, &both, &both, &claimed, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].actual, json!({"p": "tcp", "port": 22}));
     }
 
     #[test]

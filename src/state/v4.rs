@@ -5,8 +5,6 @@
 //! provider, not to us. Data sources and deposed objects are skipped: only
 //! managed resources that Terraform currently owns can drift.
 
-use std::io::Read;
-
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -41,9 +39,9 @@ struct RawInstance {
     deposed: Option<String>,
 }
 
-/// Parses a v4 state from `reader`; `path` names it in errors and findings.
-pub(crate) fn parse_state(reader: impl Read, path: &str) -> Result<State, StateError> {
-    let raw: RawState = serde_json::from_reader(reader).map_err(|e| StateError::InvalidJson {
+/// Parses a v4 state from its bytes; `path` names it in errors and findings.
+pub(crate) fn parse_state(bytes: &[u8], path: &str) -> Result<State, StateError> {
+    let raw: RawState = serde_json::from_slice(bytes).map_err(|e| StateError::InvalidJson {
         path: path.to_string(),
         line: e.line(),
         column: e.column(),
@@ -296,7 +294,7 @@ mod fixture_tests {
             env!("CARGO_MANIFEST_DIR"),
             "/fixtures/state/modules_count_for_each.tfstate"
         );
-        let state = parse_state(std::fs::File::open(path).unwrap(), path).unwrap();
+        let state = parse_state(&std::fs::read(path).unwrap(), path).unwrap();
         let got: Vec<_> = state
             .resources
             .iter()

@@ -65,6 +65,8 @@ mod vpc;
 mod vpc_endpoint;
 mod vpc_security_group_rules;
 
+use std::collections::HashMap;
+
 use aws_sdk_ec2::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -222,7 +224,14 @@ pub fn all() -> &'static [&'static TypeSpec] {
 
 /// The spec for a Terraform type, if tfdrift supports it.
 pub fn find(tf_type: &str) -> Option<&'static TypeSpec> {
-    all().iter().copied().find(|s| s.tf_type == tf_type)
+    // The diff asks once or more for every state and live resource: a map,
+    // not a scan of the registry with a string comparison per entry.
+    static BY_NAME: std::sync::OnceLock<HashMap<&'static str, &'static TypeSpec>> =
+        std::sync::OnceLock::new();
+    BY_NAME
+        .get_or_init(|| all().iter().map(|s| (s.tf_type, *s)).collect())
+        .get(tf_type)
+        .copied()
 }
 
 // ---- helpers shared by the per-type modules -------------------------------
@@ -292,7 +301,8 @@ pub(crate) fn put<T: Into<Value>>(attrs: &mut Attrs, key: &str, v: Option<T>) {
 
 /// A set of objects (rules, routes) as a JSON array in a stable order.
 pub(crate) fn sorted_set(mut items: Vec<Value>) -> Value {
-    items.sort_by_key(|r| r.to_string());
+    // Each element's text once, not once per comparison.
+    items.sort_by_cached_key(|r| r.to_string());
     items.dedup();
     Value::Array(items)
 }
