@@ -21,6 +21,9 @@
 //! * [`store`] — the history: every scan in SQLite, findings with a
 //!   lifecycle (opened, resolved, reopened, acknowledged), trend queries.
 //! * [`config`] — `tfdrift.hcl`: named workspaces and the database.
+//! * [`digest`] — the briefing from history, through `templates/`, and
+//!   its delivery to Slack.
+//! * [`daemon`] — scans and briefings on their schedules.
 //! * [`scan`] — the pipeline that strings the stages together.
 //! * [`cli`] — argument parsing and the glue the binary calls.
 //!
@@ -31,10 +34,14 @@ pub mod attribute;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod diff;
+pub mod digest;
 pub mod grade;
 pub mod model;
 pub mod report;
 pub mod scan;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod test_support;

@@ -9,7 +9,13 @@ use tfdrift::report::Outcome;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The daemon logs each job run: info by default.
+    let verbose = if matches!(cli.command, tfdrift::cli::Command::Daemon(_)) {
+        cli.verbose.max(1)
+    } else {
+        cli.verbose
+    };
+    init_logging(verbose);
     // Before the runtime starts: it changes the environment.
     if let Err(e) = tfdrift::cli::apply_workspace_profile(&cli) {
         return fail(e.into());
@@ -43,5 +49,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for people: log collectors get plain key=value.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

@@ -40,6 +40,18 @@ pub use explains::explains;
 use crate::aws::{FailureKind, ListError, ListFailure, Stage};
 use crate::diff::Finding;
 
+/// How to say what `event` did to a finding of `kind`: "created" for an
+/// unmanaged resource's creation, "deleted" for a missing one's deletion,
+/// otherwise "changed".
+pub fn verb(kind: &str, event: &str) -> &'static str {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| event.starts_with(p));
+    match kind {
+        "unmanaged" if starts(&["Create", "Run", "Allocate", "Import"]) => "created",
+        "missing" if starts(&["Delete", "Terminate", "Release"]) => "deleted",
+        _ => "changed",
+    }
+}
+
 /// Events a LookupEvents page holds at most.
 pub const PAGE_SIZE: i32 = 50;
 /// LookupEvents allows two calls a second per account and region; a

@@ -50,6 +50,15 @@ pub enum HistoryCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Briefings: sent, quiet, failed (with why) and retried.
+    Digests {
+        #[arg(long, short = 'w')]
+        workspace: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Delete scans older than N days and findings resolved before then.
     /// Open findings are never deleted.
     Prune {
@@ -358,6 +367,39 @@ pub fn run(
                         }
                         out.push_str(line.trim_end());
                         out.push('\n');
+                    }
+                    out
+                }
+            }
+        }
+        HistoryCommand::Digests {
+            workspace,
+            limit,
+            format,
+        } => {
+            let rows = store.digests(workspace.as_deref(), limit)?;
+            match format {
+                Format::Json | Format::Csv => json(&rows),
+                Format::Table => {
+                    let mut out = String::new();
+                    for d in &rows {
+                        let _ = writeln!(
+                            out,
+                            "{:<14} {}  {:<8} attempts {}  messages {}/{}{}",
+                            d.workspace,
+                            short_time(d.period_end),
+                            d.status,
+                            d.attempts,
+                            d.messages_sent,
+                            d.messages,
+                            d.error
+                                .as_deref()
+                                .map(|e| format!("  ({e})"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    if rows.is_empty() {
+                        out.push_str("no briefings yet\n");
                     }
                     out
                 }

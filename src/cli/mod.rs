@@ -58,6 +58,65 @@ pub enum Command {
     Ack(history::AckArgs),
     /// End an acknowledgement.
     Unack(history::UnackArgs),
+    /// Build the drift briefing from history; print it, or --send it to
+    /// the workspace's Slack.
+    Digest(DigestArgs),
+    /// Run each workspace's scans and briefing on their schedules.
+    Daemon(DaemonArgs),
+    /// Exit 0 when the daemon's heartbeat is fresh (for health checks).
+    Health {
+        /// How old the heartbeat may be.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        max_age_secs: u64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DigestArgs {
+    #[arg(long, short = 'w', value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// The period the briefing covers (default: the workspace's digest
+    /// `days`, else 7).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: Option<u32>,
+    #[arg(long, value_enum, default_value_t = DigestFormat::Text)]
+    pub format: DigestFormat,
+    /// Post it to the workspace's Slack webhook (once per period).
+    #[arg(long)]
+    pub send: bool,
+    /// A directory whose text.j2 / markdown.j2 / slack.j2 replace the
+    /// built-in templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Build the briefing as of this time (RFC 3339), for tests and
+    /// backfills.
+    #[arg(long, hide = true, value_parser = parse_rfc3339)]
+    pub now: Option<time::OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DigestFormat {
+    Text,
+    Markdown,
+    SlackJson,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Run every job that is due once, then exit (for cron users and
+    /// tests).
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: decide what is due as of this time (RFC 3339).
+    #[arg(long, hide = true, value_parser = parse_rfc3339, requires = "once")]
+    pub now: Option<time::OffsetDateTime>,
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +252,10 @@ pub enum CliError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+    #[error(transparent)]
+    Digest(#[from] crate::digest::DigestError),
     #[error("the report was printed, but the history was not recorded: {0}")]
     NotRecorded(crate::store::StoreError),
     #[error("cannot write the report to {path}: {source}")]
@@ -214,6 +277,48 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::History(cmd) => history::run(cmd, cli.config.as_deref(), cli.db.as_deref()),
         Command::Ack(args) => history::ack(args, cli.config.as_deref(), cli.db.as_deref()),
         Command::Unack(args) => history::unack(args, cli.config.as_deref(), cli.db.as_deref()),
+        Command::Digest(args) => run_digest(args, cli.config.as_deref(), cli.db.as_deref()).await,
+        Command::Daemon(args) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            let db = db_path(cli.db.as_deref(), &config);
+            crate::store::Store::open(&db)?; // fail fast, and migrate once
+            let ctx = crate::daemon::Context {
+                config: cli.config.clone().or_else(|| config.file.clone()),
+                db,
+                exe: std::env::current_exe()
+                    .map_err(|e| CliError::Usage(format!("cannot find the tfdrift binary: {e}")))?,
+                templates: args.templates,
+                send: crate::digest::slack::SendOptions::default(),
+            };
+            crate::daemon::run(ctx, &config, args.once, args.now).await?;
+            Ok(Outcome::Clean)
+        }
+        Command::Health { max_age_secs } => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            let store = crate::store::Store::open(&db_path(cli.db.as_deref(), &config))?;
+            let now = time::OffsetDateTime::now_utc();
+            match store.last_beat()? {
+                Some(t) if (now - t).whole_seconds() <= max_age_secs as i64 => {
+                    print_stdout(&format!(
+                        "ok: heartbeat {}s ago\n",
+                        (now - t).whole_seconds()
+                    ));
+                    Ok(Outcome::Clean)
+                }
+                // Exit 1, as health checks expect: unhealthy, not broken.
+                Some(t) => {
+                    eprintln!(
+                        "tfdrift: unhealthy: the daemon's last heartbeat was {}s ago",
+                        (now - t).whole_seconds()
+                    );
+                    Ok(Outcome::Drift)
+                }
+                None => {
+                    eprintln!("tfdrift: unhealthy: no daemon heartbeat recorded yet");
+                    Ok(Outcome::Drift)
+                }
+            }
+        }
         Command::Rules(RulesCommand::List { rules }) => {
             let set = rule_set(rules.as_deref())?;
             let mut lines = Vec::new();
@@ -292,6 +397,82 @@ pub fn apply_workspace_profile(cli: &Cli) -> Result<(), CliError> {
         unsafe { std::env::set_var("AWS_PROFILE", profile) };
     }
     Ok(())
+}
+
+/// `tfdrift digest`: print the briefing, or send it once per period.
+async fn run_digest(
+    args: DigestArgs,
+    config_path: Option<&std::path::Path>,
+    db: Option<&std::path::Path>,
+) -> Result<Outcome, CliError> {
+    use crate::digest::{Briefing, Format as F};
+    let config = crate::config::Config::load(config_path)?;
+    let ws = config.workspace(args.workspace.as_deref(), std::path::Path::new("."))?;
+    let db = db_path(db, &config);
+    let store = crate::store::Store::open(&db)?;
+    let now = args.now.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let days = args
+        .days
+        .or(ws.digest.as_ref().and_then(|d| d.days))
+        .unwrap_or(7);
+    if args.send {
+        // The period is the digest schedule's latest slot, so a manual
+        // send and the daemon agree on what "this week" is.
+        let digest = ws.digest.clone().unwrap_or_default();
+        let schedule = crate::daemon::Schedule::parse(
+            digest
+                .schedule
+                .as_deref()
+                .unwrap_or(crate::daemon::DEFAULT_DIGEST_SCHEDULE),
+            digest.timezone.as_deref().unwrap_or("UTC"),
+        )
+        .map_err(CliError::Usage)?;
+        let slot = schedule.latest(now).unwrap_or(now);
+        let outcome = crate::daemon::deliver(
+            &db,
+            &ws,
+            days,
+            slot,
+            now,
+            args.templates.as_deref(),
+            &crate::digest::slack::SendOptions::default(),
+        )
+        .await?;
+        let text = match outcome {
+            crate::daemon::Delivery::Sent { messages } => {
+                format!("sent the {} briefing ({messages} message(s))\n", ws.name)
+            }
+            crate::daemon::Delivery::Quiet => format!(
+                "quiet period for {}: nothing open and nothing resolved in the last {days} days; nothing sent\n",
+                ws.name
+            ),
+            crate::daemon::Delivery::AlreadyDone(status) => format!(
+                "the {} briefing for this period is already {status}; not sending it again\n",
+                ws.name
+            ),
+        };
+        print_stdout(&text);
+        return Ok(Outcome::Clean);
+    }
+    let Some(b) = Briefing::build(&store, &ws.name, days, now)? else {
+        print_stdout(&format!(
+            "quiet period for {}: nothing open and nothing resolved in the last {days} days; no briefing\n",
+            ws.name
+        ));
+        return Ok(Outcome::Clean);
+    };
+    let text = match args.format {
+        DigestFormat::Text => b.render(F::Text, args.templates.as_deref())?,
+        DigestFormat::Markdown => b.render(F::Markdown, args.templates.as_deref())?,
+        DigestFormat::SlackJson => {
+            let rendered = b.render(F::Slack, args.templates.as_deref())?;
+            let msgs =
+                crate::digest::slack::messages(&rendered, &format!("Drift briefing — {}", b.title));
+            serde_json::to_string_pretty(&msgs).unwrap_or_default() + "\n"
+        }
+    };
+    print_stdout(&text);
+    Ok(Outcome::Clean)
 }
 
 /// The history database path: the flag, the config, or the default.

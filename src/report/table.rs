@@ -218,12 +218,7 @@ pub fn render_table(r: &Report) -> String {
 /// "changed by jane@example.com (role R) via AuthorizeSecurityGroupIngress
 /// · console · 2026-11-23 09:14 UTC".
 fn attribution_line(kind: FindingKind, a: &Attribution) -> String {
-    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| a.event.starts_with(p));
-    let verb = match kind {
-        FindingKind::Unmanaged if starts(&["Create", "Run", "Allocate", "Import"]) => "created",
-        FindingKind::Missing if starts(&["Delete", "Terminate", "Release"]) => "deleted",
-        _ => "changed",
-    };
+    let verb = crate::attribute::verb(kind.as_str(), &a.event);
     let role = a
         .role
         .as_deref()

@@ -20,6 +20,7 @@
 //! were redacted when the state was read and are never compared, so no
 //! clear-text secret reaches the database.
 
+mod daemon;
 mod query;
 mod record;
 mod schema;
@@ -33,6 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use daemon::{DigestRecord, PeriodFigures, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
 pub use record::{Ack, Recorded, RecordedFinding};
 pub use schema::LATEST as SCHEMA_VERSION;

@@ -43,6 +43,8 @@ pub struct OpenRow {
     pub first_seen: OffsetDateTime,
     pub age_days: i64,
     pub acknowledged: Option<Ack>,
+    /// The latest known attribution, as JSON.
+    pub attribution: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,7 +63,6 @@ pub struct FindingDetail {
     pub finding: OpenRow,
     pub region: String,
     pub value: Value,
-    pub attribution: Option<Value>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub resolved_at: Option<OffsetDateTime>,
     pub events: Vec<EventRow>,
@@ -103,7 +104,7 @@ fn ack_of(
 
 const FINDING_COLUMNS: &str =
     "public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
-     first_seen, ack_by, ack_reason, ack_until";
+     first_seen, ack_by, ack_reason, ack_until, attribution";
 
 fn open_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> rusqlite::Result<OpenRow> {
     let first_seen = parse_time(&r.get::<_, String>(9)?).unwrap_or(now);
@@ -120,6 +121,9 @@ fn open_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> rusqlite::Result<Open
         first_seen,
         age_days: (now - first_seen).whole_days(),
         acknowledged: ack_of(r.get(10)?, r.get(11)?, r.get(12)?, now),
+        attribution: r
+            .get::<_, Option<String>>(13)?
+            .and_then(|a| serde_json::from_str(&a).ok()),
     })
 }
 
@@ -196,23 +200,22 @@ impl Store {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {FINDING_COLUMNS}, id, region, value, attribution, resolved_at FROM findings WHERE public_id = ?1"
+                    "SELECT {FINDING_COLUMNS}, id, region, value, resolved_at FROM findings WHERE public_id = ?1"
                 ),
                 params![public_id],
                 |r| {
                     Ok((
                         open_row(r, now)?,
-                        r.get::<_, i64>(13)?,
-                        r.get::<_, String>(14)?,
+                        r.get::<_, i64>(14)?,
                         r.get::<_, String>(15)?,
-                        r.get::<_, Option<String>>(16)?,
+                        r.get::<_, String>(16)?,
                         r.get::<_, Option<String>>(17)?,
                     ))
                 },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((finding, id, region, value, attribution, resolved_at)) = row else {
+        let Some((finding, id, region, value, resolved_at)) = row else {
             return Err(StoreError::UnknownFinding(public_id.into()));
         };
         let mut stmt = self
@@ -239,7 +242,6 @@ impl Store {
             finding,
             region,
             value: serde_json::from_str(&value).unwrap_or(Value::Null),
-            attribution: attribution.and_then(|a| serde_json::from_str(&a).ok()),
             resolved_at: resolved_at.as_deref().and_then(parse_time),
             events,
         })

@@ -69,6 +69,36 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE findings ADD COLUMN ack_until  TEXT;
     ALTER TABLE findings ADD COLUMN ack_value  TEXT;
     "#,
+    // 3: the daemon's memory: when each job last ran, each digest sent
+    // (one per workspace and period), and a heartbeat for health checks.
+    r#"
+    CREATE TABLE jobs (
+        name        TEXT PRIMARY KEY,      -- "scan:production", "digest:production"
+        last_due    TEXT,                  -- the schedule slot last run
+        last_start  TEXT,
+        last_end    TEXT,
+        outcome     TEXT,
+        duration_ms INTEGER
+    );
+    CREATE TABLE digests (
+        id            INTEGER PRIMARY KEY,
+        workspace     TEXT NOT NULL,
+        period_end    TEXT NOT NULL,       -- the schedule slot it is for
+        period_start  TEXT NOT NULL,
+        status        TEXT NOT NULL,       -- sending | sent | failed | quiet
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        messages_sent INTEGER NOT NULL DEFAULT 0,
+        messages      INTEGER NOT NULL DEFAULT 0,
+        last_attempt  TEXT,
+        error         TEXT,
+        UNIQUE (workspace, period_end)
+    );
+    CREATE TABLE heartbeat (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL,
+        pid INTEGER NOT NULL
+    );
+    "#,
 ];
 
 pub const LATEST: usize = MIGRATIONS.len();

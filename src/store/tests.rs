@@ -1,106 +1,12 @@
 //! The history store against real SQLite files in a temp directory.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::aws::{FailureKind, ListFailure, Stage};
-use crate::diff::{Change, Finding, FindingKind};
-use crate::report::{Report, ScanInfo, Summary, Tool};
-
-fn finding(
-    kind: FindingKind,
-    ty: &str,
-    id: &str,
-    changes: &[(&str, serde_json::Value)],
-) -> Finding {
-    let mut f = Finding {
-        kind,
-        address: (kind != FindingKind::Unmanaged).then(|| format!("{ty}.x")),
-        tf_type: ty.into(),
-        id: id.into(),
-        region: "us-east-1".into(),
-        state: None,
-        name: None,
-        changes: changes
-            .iter()
-            .map(|(p, v)| Change {
-                path: p.to_string(),
-                expected: json!("old"),
-                actual: v.clone(),
-            })
-            .collect(),
-        grade: None,
-        live: None,
-        attribution: None,
-        related: Vec::new(),
-        history: None,
-    };
-    f.grade = Some(crate::grade::RuleSet::builtin().grade(&f, None));
-    f
-}
-
-fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report {
-    Report {
-        version: crate::report::REPORT_VERSION,
-        tool: Tool::current(),
-        scan: ScanInfo {
-            started_at: at - time::Duration::seconds(2),
-            finished_at: at,
-            duration_ms: 2000,
-            account: Some("123456789012".into()),
-            regions: vec!["us-east-1".into()],
-            states: vec!["terraform.tfstate".into()],
-            types: [
-                "aws_vpc",
-                "aws_subnet",
-                "aws_security_group",
-                "aws_instance",
-            ]
-            .map(String::from)
-            .to_vec(),
-            only: None,
-            complete,
-            errors: if complete {
-                vec![]
-            } else {
-                vec![ListFailure {
-                    stage: Stage::Listing,
-                    region: "us-east-1".into(),
-                    tf_type: Some("aws_subnet"),
-                    operation: "DescribeSubnets",
-                    kind: FailureKind::Throttled,
-                    message: "Rate exceeded".into(),
-                }]
-            },
-            unverified: vec![],
-            not_checked_types: BTreeMap::new(),
-            attribution: None,
-        },
-        summary: Summary {
-            managed: 10,
-            in_sync: 10 - findings.len(),
-            changed: findings
-                .iter()
-                .filter(|f| f.kind == FindingKind::Changed)
-                .count(),
-            missing: 0,
-            unmanaged: 0,
-            unverified: 0,
-            not_checked: 0,
-            ignored: 0,
-            autoscaling: 0,
-            by_severity: BTreeMap::new(),
-            acknowledged: 0,
-            coverage_percent: 100.0,
-        },
-        findings,
-        ignored: vec![],
-    }
-}
+use crate::diff::{Finding, FindingKind};
+use crate::test_support::{finding, report};
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,610 @@
+//! `tfdrift daemon`: each workspace's scans and briefing on their
+//! schedules, remembered across restarts.
+//!
+//! `tokio-cron-scheduler` ticks once a minute; each tick asks, for every
+//! job, whether a schedule slot has passed that has not run yet — from the
+//! database, not from memory. So a restart catches up (a scan overdue runs
+//! once; a briefing missed while the daemon was down is sent once, in the
+//! same period), `--once` is just one tick, and tests drive the schedule
+//! with a clock instead of sleeping. Schedules are evaluated here with
+//! `croner` and `chrono-tz`, so a time zone's daylight-saving changes are
+//! honoured (the scheduler's own time-zone support fixes the offset when a
+//! job is created).
+//!
+//! Scans run as child processes (`tfdrift scan --workspace W`): each gets
+//! its own environment (the workspace's AWS profile), and a scan killed by
+//! shutdown rolls back its one transaction. A job still running is never
+//! started again (max one instance per job).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use time::OffsetDateTime;
+
+use crate::config::{Config, Workspace};
+use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
+use crate::digest::{Briefing, DigestError, Format};
+use crate::store::{DigestRecord, Store, StoreError};
+
+/// Scans every 6 hours; the briefing Monday 09:00.
+pub const DEFAULT_SCAN_SCHEDULE: &str = "0 0 */6 * * *";
+pub const DEFAULT_DIGEST_SCHEDULE: &str = "0 0 9 * * Mon";
+/// A failed briefing is retried at later ticks this many times.
+pub const DIGEST_ATTEMPTS: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    #[error("workspace {workspace}: {message}")]
+    Workspace { workspace: String, message: String },
+    #[error("scheduler: {0}")]
+    Scheduler(String),
+}
+
+/// A cron expression (seconds first) in a time zone.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: croner::Cron,
+    tz: chrono_tz::Tz,
+    pub expr: String,
+}
+
+impl Schedule {
+    pub fn parse(expr: &str, tz: &str) -> Result<Self, String> {
+        let tz: chrono_tz::Tz = tz
+            .parse()
+            .map_err(|_| format!("unknown time zone {tz:?} (an IANA name like Europe/Berlin)"))?;
+        let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(expr)
+            .map_err(|e| format!("invalid schedule {expr:?} (cron with seconds first, e.g. \"0 0 9 * * Mon\"): {e}"))?;
+        Ok(Self {
+            cron,
+            tz,
+            expr: expr.into(),
+        })
+    }
+
+    /// The latest slot at or before `now`, within the last year.
+    pub fn latest(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let at = self.tz.from_utc_datetime(&to_chrono(now)?.naive_utc());
+        let prev = self.cron.find_previous_occurrence(&at, true).ok()?;
+        let prev = from_chrono(prev.with_timezone(&Utc))?;
+        (now - prev <= time::Duration::days(366)).then_some(prev)
+    }
+}
+
+fn to_chrono(t: OffsetDateTime) -> Option<chrono::DateTime<Utc>> {
+    Utc.timestamp_opt(t.unix_timestamp(), t.nanosecond())
+        .single()
+}
+
+fn from_chrono(t: chrono::DateTime<Utc>) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Scan,
+    Digest,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub kind: Kind,
+    pub workspace: Workspace,
+    pub schedule: Schedule,
+}
+
+/// The jobs a config asks for. A briefing is a job only when its workspace
+/// enables it **and** names a webhook: a fresh config sends nothing.
+pub fn jobs(config: &Config) -> Result<Vec<Job>, DaemonError> {
+    let mut out = Vec::new();
+    for w in &config.workspaces {
+        let bad = |message: String| DaemonError::Workspace {
+            workspace: w.name.clone(),
+            message,
+        };
+        let scan = w.schedule.as_deref().unwrap_or(DEFAULT_SCAN_SCHEDULE);
+        out.push(Job {
+            name: format!("scan:{}", w.name),
+            kind: Kind::Scan,
+            workspace: w.clone(),
+            schedule: Schedule::parse(scan, "UTC").map_err(bad)?,
+        });
+        if let (Some(d), Some(_)) = (&w.digest, &w.slack) {
+            if d.enabled {
+                let expr = d.schedule.as_deref().unwrap_or(DEFAULT_DIGEST_SCHEDULE);
+                let tz = d.timezone.as_deref().unwrap_or("UTC");
+                out.push(Job {
+                    name: format!("digest:{}", w.name),
+                    kind: Kind::Digest,
+                    workspace: w.clone(),
+                    schedule: Schedule::parse(expr, tz).map_err(bad)?,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The slot `job` should run for now, if any.
+pub fn due(
+    job: &Job,
+    store: &Store,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    let slot = job.schedule.latest(now);
+    match job.kind {
+        Kind::Scan => {
+            let last = store.job_last_due(&job.name)?;
+            Ok(match (last, slot) {
+                // Never scanned: now, whatever the schedule.
+                (None, slot) => Some(slot.unwrap_or(now)),
+                (Some(last), Some(slot)) if slot > last => Some(slot),
+                _ => None,
+            })
+        }
+        Kind::Digest => {
+            let Some(slot) = slot else { return Ok(None) };
+            Ok(match store.digest(&job.workspace.name, slot)? {
+                None => Some(slot),
+                Some(r) if retryable(&r) => Some(slot),
+                Some(_) => None,
+            })
+        }
+    }
+}
+
+fn retryable(r: &DigestRecord) -> bool {
+    matches!(r.status.as_str(), "failed" | "sending") && r.attempts < DIGEST_ATTEMPTS
+}
+
+/// How a briefing delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent { messages: usize },
+    Quiet,
+    AlreadyDone(String),
+}
+
+/// Builds and posts the briefing for `slot`, exactly once per workspace
+/// and period: the record is written before each post and after it, and a
+/// delivery that failed half-way resumes at the first message not sent.
+#[allow(clippy::too_many_arguments)]
+pub async fn deliver(
+    db: &std::path::Path,
+    workspace: &Workspace,
+    days: u32,
+    slot: OffsetDateTime,
+    now: OffsetDateTime,
+    templates: Option<&std::path::Path>,
+    opts: &SendOptions,
+) -> Result<Delivery, DaemonError> {
+    let store = Store::open(db)?;
+    let name = &workspace.name;
+    let slack_cfg = workspace
+        .slack
+        .as_ref()
+        .ok_or_else(|| DaemonError::Workspace {
+            workspace: name.clone(),
+            message: "has no slack { webhook_env = \"...\" } block to send to".into(),
+        })?;
+    let mut record = match store.digest(name, slot)? {
+        Some(r) if !retryable(&r) => return Ok(Delivery::AlreadyDone(r.status)),
+        Some(r) => r,
+        None => DigestRecord {
+            workspace: name.clone(),
+            period_start: now - time::Duration::days(days.into()),
+            period_end: slot,
+            status: "sending".into(),
+            attempts: 0,
+            messages_sent: 0,
+            messages: 0,
+            last_attempt: None,
+            error: None,
+        },
+    };
+    let Some(briefing) = Briefing::build(&store, name, days, now)? else {
+        record.status = "quiet".into();
+        record.last_attempt = Some(now);
+        store.save_digest(&record)?;
+        return Ok(Delivery::Quiet);
+    };
+    let rendered = briefing.render(Format::Slack, templates)?;
+    let messages = slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
+    record.attempts += 1;
+    record.messages = messages.len() as i64;
+    record.status = "sending".into();
+    record.last_attempt = Some(now);
+    record.error = None;
+    let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
+        Ok(h) => h,
+        Err(e) => {
+            record.status = "failed".into();
+            record.error = Some(e.to_string());
+            store.save_digest(&record)?;
+            return Err(e.into());
+        }
+    };
+    store.save_digest(&record)?;
+    for m in messages.iter().skip(record.messages_sent as usize) {
+        if let Err(e) = slack::post(&hook, m, opts).await {
+            record.status = if matches!(e, SlackError::Dead { .. }) {
+                "dead".into()
+            } else {
+                "failed".into()
+            };
+            record.error = Some(e.to_string());
+            store.save_digest(&record)?;
+            return Err(e.into());
+        }
+        record.messages_sent += 1;
+        store.save_digest(&record)?;
+    }
+    record.status = "sent".into();
+    store.save_digest(&record)?;
+    Ok(Delivery::Sent {
+        messages: messages.len(),
+    })
+}
+
+/// What the daemon needs to run jobs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Option<PathBuf>,
+    pub db: PathBuf,
+    /// The tfdrift binary, for scans.
+    pub exe: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub send: SendOptions,
+}
+
+/// Runs every job that is due at `now` and not already running; returns
+/// the tasks started, by job name.
+pub fn tick(
+    ctx: &Context,
+    jobs: &[Job],
+    running: &Arc<Mutex<HashSet<String>>>,
+    now: OffsetDateTime,
+) -> Vec<(String, tokio::task::JoinHandle<()>)> {
+    let store = match Store::open(&ctx.db) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the history database; no job runs this tick");
+            return Vec::new();
+        }
+    };
+    if let Err(e) = store.beat(now) {
+        tracing::warn!(error = %e, "cannot record the heartbeat");
+    }
+    let mut started = Vec::new();
+    for job in jobs {
+        let slot = match due(job, &store, now) {
+            Ok(Some(slot)) => slot,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(job = %job.name, error = %e, "cannot tell whether the job is due");
+                continue;
+            }
+        };
+        {
+            let mut r = running.lock().unwrap_or_else(|p| p.into_inner());
+            // A briefing waits for its workspace's scan, so it never reports
+            // the state before a scan that was due anyway.
+            if job.kind == Kind::Digest && r.contains(&format!("scan:{}", job.workspace.name)) {
+                tracing::info!(job = %job.name, "waiting for the workspace's scan to finish");
+                continue;
+            }
+            if !r.insert(job.name.clone()) {
+                tracing::info!(job = %job.name, "still running since an earlier tick; not started again");
+                continue;
+            }
+        }
+        if job.kind == Kind::Scan {
+            if let Err(e) = store.job_started(&job.name, slot, now) {
+                tracing::error!(job = %job.name, error = %e, "cannot record the job start");
+            }
+        }
+        let (ctx, job, running) = (ctx.clone(), job.clone(), running.clone());
+        let name = job.name.clone();
+        started.push((name, tokio::spawn(async move {
+            let clock = Instant::now();
+            let outcome = match job.kind {
+                Kind::Scan => run_scan(&ctx, &job).await,
+                Kind::Digest => {
+                    let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
+                    match deliver(&ctx.db, &job.workspace, days, slot, now, ctx.templates.as_deref(), &ctx.send).await {
+                        Ok(Delivery::Sent { messages }) => format!("sent ({messages} message(s))"),
+                        Ok(Delivery::Quiet) => "quiet period: nothing sent".into(),
+                        Ok(Delivery::AlreadyDone(s)) => format!("already {s}"),
+                        Err(e) => format!("failed: {e}"),
+                    }
+                }
+            };
+            let ms = clock.elapsed().as_millis() as u64;
+            if job.kind == Kind::Scan {
+                if let Ok(store) = Store::open(&ctx.db) {
+                    let _ = store.job_finished(&job.name, &outcome, ms, OffsetDateTime::now_utc());
+                }
+            }
+            tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
+            running.lock().unwrap_or_else(|p| p.into_inner()).remove(&job.name);
+        })));
+    }
+    started
+}
+
+/// One scan, as a child `tfdrift scan --workspace W`.
+async fn run_scan(ctx: &Context, job: &Job) -> String {
+    let mut cmd = tokio::process::Command::new(&ctx.exe);
+    cmd.arg("scan")
+        .arg("--workspace")
+        .arg(&job.workspace.name)
+        .arg("--format")
+        .arg("json")
+        .arg("--db")
+        .arg(&ctx.db)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        // Shutdown drops the task: the scan is killed and its
+        // transaction rolls back.
+        .kill_on_drop(true);
+    if let Some(c) = &ctx.config {
+        cmd.arg("--config").arg(c);
+    }
+    match cmd.output().await {
+        Err(e) => format!("could not start the scan: {e}"),
+        Ok(out) => {
+            let summary = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .map(|r| {
+                    let s = &r["summary"];
+                    format!(
+                        ": {} changed, {} missing, {} unmanaged",
+                        s["changed"], s["missing"], s["unmanaged"]
+                    )
+                })
+                .unwrap_or_default();
+            match out.status.code() {
+                Some(0) => format!("clean{summary}"),
+                Some(1) => format!("drift{summary}"),
+                Some(2) => format!("incomplete or failed{summary}"),
+                other => format!("ended abnormally ({other:?})"),
+            }
+        }
+    }
+}
+
+/// Runs until SIGTERM or SIGINT (or, with `once`, for one tick). `now`
+/// fixes the clock for `--once` (tests, backfills).
+pub async fn run(
+    ctx: Context,
+    config: &Config,
+    once: bool,
+    now: Option<OffsetDateTime>,
+) -> Result<(), DaemonError> {
+    let jobs = Arc::new(jobs(config)?);
+    if jobs.is_empty() {
+        tracing::warn!("no workspaces in the config: nothing to schedule");
+    }
+    for j in jobs.iter() {
+        tracing::info!(job = %j.name, schedule = %j.schedule.expr, "scheduled");
+    }
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+    let clock = || now.unwrap_or_else(OffsetDateTime::now_utc);
+    if once {
+        // Ticks until nothing new is due (a briefing waits for its scan),
+        // each job at most once.
+        let mut ran: HashSet<String> = HashSet::new();
+        loop {
+            let before = ran.len();
+            let pending: Vec<_> = jobs
+                .iter()
+                .filter(|j| !ran.contains(&j.name))
+                .cloned()
+                .collect();
+            let started = tick(&ctx, &pending, &running, clock());
+            if started.is_empty() {
+                break;
+            }
+            for (name, t) in started {
+                let _ = t.await;
+                ran.insert(name);
+            }
+            if ran.len() == before {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let first: Vec<_> = tick(&ctx, &jobs, &running, clock())
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    tasks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(first);
+
+    let mut sched = tokio_cron_scheduler::JobScheduler::new()
+        .await
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    let (c, j, r, t) = (ctx.clone(), jobs.clone(), running.clone(), tasks.clone());
+    let ticker = tokio_cron_scheduler::Job::new_async("0 * * * * *", move |_, _| {
+        let (c, j, r, t) = (c.clone(), j.clone(), r.clone(), t.clone());
+        Box::pin(async move {
+            let started = tick(&c, &j, &r, OffsetDateTime::now_utc());
+            let mut all = t.lock().unwrap_or_else(|p| p.into_inner());
+            all.retain(|h| !h.is_finished());
+            all.extend(started.into_iter().map(|(_, h)| h));
+        })
+    })
+    .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    sched
+        .add(ticker)
+        .await
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    sched
+        .start()
+        .await
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    tracing::info!("daemon started");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new jobs; waiting for running ones");
+    let _ = sched.shutdown().await;
+    let pending: Vec<_> = std::mem::take(&mut *tasks.lock().unwrap_or_else(|p| p.into_inner()));
+    let wait = async {
+        for t in pending {
+            let _ = t.await;
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(25), wait)
+        .await
+        .is_err()
+    {
+        tracing::warn!("jobs still running after 25 s: stopped; their scans roll back");
+    }
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn schedules_honour_time_zones_and_daylight_saving() {
+        let s = Schedule::parse("0 0 9 * * Mon", "Europe/Berlin").unwrap();
+        // Winter: 09:00 Berlin is 08:00 UTC.
+        assert_eq!(
+            s.latest(datetime!(2026-11-25 12:00 UTC)),
+            Some(datetime!(2026-11-23 08:00 UTC))
+        );
+        // Summer: 07:00 UTC.
+        assert_eq!(
+            s.latest(datetime!(2026-07-08 12:00 UTC)),
+            Some(datetime!(2026-07-06 07:00 UTC))
+        );
+        // At the slot itself, the slot.
+        assert_eq!(
+            s.latest(datetime!(2026-11-23 08:00 UTC)),
+            Some(datetime!(2026-11-23 08:00 UTC))
+        );
+        assert!(Schedule::parse("0 0 9 * * Mon", "Mars/Olympus").is_err());
+        assert!(Schedule::parse("every monday", "UTC").is_err());
+    }
+
+    fn config(digest: bool) -> Config {
+        crate::config::parse(
+            &format!(
+                "workspace \"prod\" {{\n  schedule = \"0 0 */6 * * *\"\n  slack {{\n    webhook_env = \"X\"\n  }}\n  digest {{\n    enabled = {digest}\n    timezone = \"Europe/Berlin\"\n  }}\n}}\n"
+            ),
+            "t.hcl",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_briefing_is_opt_in() {
+        let names: Vec<String> = jobs(&config(false))
+            .unwrap()
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert_eq!(names, ["scan:prod"]);
+        let names: Vec<String> = jobs(&config(true))
+            .unwrap()
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert_eq!(names, ["scan:prod", "digest:prod"]);
+    }
+
+    #[test]
+    fn due_slots_survive_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("d.db")).unwrap();
+        let jobs = jobs(&config(true)).unwrap();
+        let (scan, digest) = (&jobs[0], &jobs[1]);
+        let t = datetime!(2026-11-23 10:30 UTC);
+        // Never scanned: due now.
+        assert_eq!(
+            due(scan, &store, t).unwrap(),
+            Some(datetime!(2026-11-23 06:00 UTC))
+        );
+        store
+            .job_started(&scan.name, datetime!(2026-11-23 06:00 UTC), t)
+            .unwrap();
+        assert_eq!(due(scan, &store, t).unwrap(), None);
+        assert_eq!(
+            due(scan, &store, datetime!(2026-11-23 12:00 UTC)).unwrap(),
+            Some(datetime!(2026-11-23 12:00 UTC))
+        );
+        // The Monday briefing (08:00 UTC in winter) was missed: due once.
+        let slot = datetime!(2026-11-23 08:00 UTC);
+        assert_eq!(due(digest, &store, t).unwrap(), Some(slot));
+        let mut rec = DigestRecord {
+            workspace: "prod".into(),
+            period_start: slot - time::Duration::days(7),
+            period_end: slot,
+            status: "failed".into(),
+            attempts: 1,
+            messages_sent: 0,
+            messages: 1,
+            last_attempt: Some(t),
+            error: Some("500".into()),
+        };
+        store.save_digest(&rec).unwrap();
+        assert_eq!(
+            due(digest, &store, t).unwrap(),
+            Some(slot),
+            "a failure is retried"
+        );
+        rec.status = "sent".into();
+        store.save_digest(&rec).unwrap();
+        assert_eq!(due(digest, &store, t).unwrap(), None, "never twice");
+        // Next Monday: a new period.
+        assert_eq!(
+            due(digest, &store, datetime!(2026-11-30 09:00 UTC)).unwrap(),
+            Some(datetime!(2026-11-30 08:00 UTC))
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The briefing: what a workspace's history says about the last period,
+//! rendered through the minijinja templates in `templates/` (embedded;
+//! `--templates DIR` overrides them by file name).
+//!
+//! [`Briefing::build`] gathers the figures from the store; the templates
+//! decide the words. A **quiet** period — nothing open and nothing
+//! resolved — has no briefing: nothing is sent.
+
+pub mod slack;
+
+use std::path::Path;
+
+use minijinja::Environment;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::store::{Store, StoreError, sparkline, worst_first};
+
+/// The embedded templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("text.j2", include_str!("../../templates/text.j2")),
+    ("markdown.j2", include_str!("../../templates/markdown.j2")),
+    ("slack.j2", include_str!("../../templates/slack.j2")),
+];
+
+/// Items listed at most; the rest are "+N more".
+pub const TOP_ITEMS: usize = 5;
+/// Weeks in the sparkline.
+pub const SPARK_WEEKS: u32 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    #[error("cannot read the templates in {dir}: {source}")]
+    Read {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Slack,
+}
+
+impl Format {
+    fn template(self) -> &'static str {
+        match self {
+            Self::Text => "text.j2",
+            Self::Markdown => "markdown.j2",
+            Self::Slack => "slack.j2",
+        }
+    }
+}
+
+/// Everything a template sees (documented in docs/digest.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Briefing {
+    pub workspace: String,
+    pub title: String,
+    pub period: Period,
+    pub open: u64,
+    pub change: Trend,
+    pub by_severity: Vec<SeverityCount>,
+    /// "1 critical · 2 high", or "nothing open".
+    pub severity_summary: String,
+    /// The same with Slack emoji: ":red_circle: 1 critical   ...".
+    pub severity_summary_emoji: String,
+    pub opened: u64,
+    pub resolved: u64,
+    pub acknowledged: u64,
+    /// "97.5%", or `None` without a complete scan.
+    pub coverage: Option<String>,
+    pub sparkline: String,
+    pub weeks: u32,
+    pub items: Vec<Item>,
+    pub more: usize,
+    pub oldest_age_days: Option<i64>,
+    pub oldest_resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Period {
+    pub days: u32,
+    pub start: String,
+    pub end: String,
+    /// "week" for 7 days, else "period".
+    pub word: String,
+    /// "Week 47, 2026" for a 7-day period, else "Last N days".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trend {
+    /// `up`, `down`, `same`, or `none` (no baseline).
+    pub direction: &'static str,
+    pub delta: i64,
+    /// "▲ 2 since last week", "▼ 1 since last week", "no change since
+    /// last week", "no prior baseline".
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeverityCount {
+    pub name: &'static str,
+    pub count: u64,
+    pub emoji: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub id: String,
+    pub severity: String,
+    /// "CRITICAL".
+    pub severity_label: String,
+    pub emoji: &'static str,
+    pub resource: String,
+    pub reason: String,
+    /// "changed by jane@example.com via AuthorizeSecurityGroupIngress".
+    pub attribution: Option<String>,
+    pub age_days: i64,
+}
+
+const SEVERITIES: [(&str, &str); 5] = [
+    ("critical", ":red_circle:"),
+    ("high", ":large_orange_circle:"),
+    ("medium", ":large_yellow_circle:"),
+    ("low", ":large_blue_circle:"),
+    ("info", ":white_circle:"),
+];
+
+fn emoji(severity: &str) -> &'static str {
+    SEVERITIES
+        .iter()
+        .find(|(s, _)| *s == severity)
+        .map_or(":white_circle:", |(_, e)| e)
+}
+
+fn date(t: OffsetDateTime) -> String {
+    t.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// "production" → "Production", "data-platform" → "Data-platform".
+fn title(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+impl Briefing {
+    /// The briefing for the `days` up to `now`; `None` when the period
+    /// was quiet (nothing open, nothing resolved).
+    pub fn build(
+        store: &Store,
+        workspace: &str,
+        days: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<Self>, DigestError> {
+        let start = now - time::Duration::days(days.into());
+        let figures = store.period(workspace, start, now)?;
+        let all = store.open_findings(Some(workspace), None, now)?;
+        let (acked, mut open): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|f| f.acknowledged.is_some());
+        if open.is_empty() && figures.resolved == 0 {
+            return Ok(None);
+        }
+        let count = open.len() as u64;
+        let word = if days == 7 { "week" } else { "period" };
+        let since = if days == 7 {
+            "since last week".to_string()
+        } else {
+            format!("since {} days ago", days)
+        };
+        let change = match figures.open_before {
+            None => Trend {
+                direction: "none",
+                delta: 0,
+                text: "no prior baseline".into(),
+            },
+            Some(before) => {
+                let delta = count as i64 - before as i64;
+                let (direction, text) = match delta {
+                    d if d > 0 => ("up", format!("▲ {d} {since}")),
+                    d if d < 0 => ("down", format!("▼ {} {since}", -d)),
+                    _ => ("same", format!("no change {since}")),
+                };
+                Trend {
+                    direction,
+                    delta,
+                    text,
+                }
+            }
+        };
+        let by_severity: Vec<SeverityCount> = SEVERITIES
+            .iter()
+            .map(|(name, emoji)| SeverityCount {
+                name,
+                count: open
+                    .iter()
+                    .filter(|f| f.severity.as_deref() == Some(name))
+                    .count() as u64,
+                emoji,
+            })
+            .collect();
+        let nonzero: Vec<&SeverityCount> = by_severity.iter().filter(|s| s.count > 0).collect();
+        let (severity_summary, severity_summary_emoji) = if nonzero.is_empty() {
+            ("nothing open".to_string(), "Nothing open.".to_string())
+        } else {
+            (
+                nonzero
+                    .iter()
+                    .map(|s| format!("{} {}", s.count, s.name))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                nonzero
+                    .iter()
+                    .map(|s| format!("{} {} {}", s.emoji, s.count, s.name))
+                    .collect::<Vec<_>>()
+                    .join("   "),
+            )
+        };
+        let weeks = store.trend(Some(workspace), SPARK_WEEKS, now)?;
+        let series: Vec<u64> = weeks.iter().map(|w| w.open_total).collect();
+        let oldest = open.iter().max_by_key(|f| f.age_days).cloned();
+        // Worst first, then oldest first.
+        open.sort_by(|a, b| {
+            worst_first(a.severity.as_deref(), b.severity.as_deref())
+                .then(b.age_days.cmp(&a.age_days))
+                .then(a.id.cmp(&b.id))
+        });
+        let resource = |f: &crate::store::OpenRow| {
+            let base = f
+                .address
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", f.tf_type, f.resource_id));
+            if f.path.is_empty() {
+                base
+            } else {
+                format!("{base} {}", f.path)
+            }
+        };
+        let items: Vec<Item> = open
+            .iter()
+            .take(TOP_ITEMS)
+            .map(|f| {
+                let severity = f.severity.clone().unwrap_or_else(|| "info".into());
+                Item {
+                    id: f.id.clone(),
+                    severity_label: severity.to_uppercase(),
+                    emoji: emoji(&severity),
+                    severity,
+                    resource: resource(f),
+                    reason: f
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("{} drift", f.kind)),
+                    attribution: f.attribution.as_ref().map(|a| {
+                        let event = a["event"].as_str().unwrap_or("?");
+                        format!(
+                            "{} by {} via {event}",
+                            crate::attribute::verb(&f.kind, event),
+                            a["actor"].as_str().unwrap_or("?")
+                        )
+                    }),
+                    age_days: f.age_days,
+                }
+            })
+            .collect();
+        Ok(Some(Self {
+            workspace: workspace.to_string(),
+            title: title(workspace),
+            period: Period {
+                days,
+                start: date(start),
+                end: date(now),
+                word: word.into(),
+                label: if days == 7 {
+                    let (year, week, _) = start.to_iso_week_date();
+                    format!("Week {week}, {year}")
+                } else {
+                    format!("Last {days} days")
+                },
+            },
+            open: count,
+            change,
+            by_severity,
+            severity_summary,
+            severity_summary_emoji,
+            opened: figures.opened,
+            resolved: figures.resolved,
+            acknowledged: acked.len() as u64,
+            coverage: figures.coverage_percent.map(|c| format!("{c:.1}%")),
+            sparkline: sparkline(&series),
+            weeks: SPARK_WEEKS,
+            more: open.len().saturating_sub(TOP_ITEMS),
+            items,
+            oldest_age_days: oldest.as_ref().map(|f| f.age_days),
+            oldest_resource: oldest.as_ref().map(resource),
+        }))
+    }
+
+    /// Renders with the embedded templates, or those in `dir`.
+    pub fn render(&self, format: Format, dir: Option<&Path>) -> Result<String, DigestError> {
+        let env = environment(dir)?;
+        let name = format.template();
+        let err = |e: minijinja::Error| DigestError::Template {
+            name: name.into(),
+            message: format!("{e:#}"),
+        };
+        env.get_template(name)
+            .map_err(err)?
+            .render(minijinja::value::Serde(self))
+            .map_err(err)
+    }
+}
+
+fn environment(dir: Option<&Path>) -> Result<Environment<'static>, DigestError> {
+    let mut env = Environment::new();
+    // Block tags on their own lines leave no blank lines behind.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    // Slack mrkdwn: &, < and > are control characters.
+    env.add_filter("mrkdwn", |s: String| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    });
+    for (name, text) in TEMPLATES {
+        let text = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+            Some(path) => std::fs::read_to_string(&path).map_err(|source| DigestError::Read {
+                dir: path.display().to_string(),
+                source,
+            })?,
+            None => text.to_string(),
+        };
+        env.add_template_owned(*name, text)
+            .map_err(|e| DigestError::Template {
+                name: name.to_string(),
+                message: format!("{e:#}"),
+            })?;
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests;

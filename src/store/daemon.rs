@@ -1,0 +1,255 @@
+//! What the daemon and the digest remember: job runs, digests sent (one
+//! per workspace and period), the heartbeat, and the period figures a
+//! briefing is built from.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, format_time, parse_time, severity_rank};
+
+/// A digest's delivery state for one workspace and period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigestRecord {
+    pub workspace: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_end: OffsetDateTime,
+    /// `sending`, `sent`, `failed`, or `quiet` (nothing to say: not sent).
+    pub status: String,
+    pub attempts: i64,
+    pub messages_sent: i64,
+    pub messages: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_attempt: Option<OffsetDateTime>,
+    pub error: Option<String>,
+}
+
+/// The figures of one period, for the briefing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeriodFigures {
+    /// Open (not acknowledged) at the period's start; `None` when no scan
+    /// had run by then: no baseline.
+    pub open_before: Option<u64>,
+    pub opened: u64,
+    pub resolved: u64,
+    /// Of the last complete scan up to the period's end.
+    pub coverage_percent: Option<f64>,
+    pub scans: u64,
+}
+
+impl Store {
+    /// The schedule slot `job` last ran for.
+    pub fn job_last_due(&self, job: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        let v: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT last_due FROM jobs WHERE name = ?1",
+                params![job],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.flatten().and_then(|t| parse_time(&t)))
+    }
+
+    pub fn job_started(
+        &self,
+        job: &str,
+        due: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (name, last_due, last_start) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET last_due = ?2, last_start = ?3",
+                params![job, format_time(due), format_time(now)],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn job_finished(
+        &self,
+        job: &str,
+        outcome: &str,
+        duration_ms: u64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET last_end = ?2, outcome = ?3, duration_ms = ?4 WHERE name = ?1",
+                params![job, format_time(now), outcome, duration_ms as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn beat(&self, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO heartbeat (id, at, pid) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET at = ?1, pid = ?2",
+                params![format_time(now), std::process::id()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn last_beat(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT at FROM heartbeat WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.and_then(|t| parse_time(&t)))
+    }
+
+    pub fn digest(
+        &self,
+        workspace: &str,
+        period_end: OffsetDateTime,
+    ) -> Result<Option<DigestRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error
+                 FROM digests WHERE workspace = ?1 AND period_end = ?2",
+                params![workspace, format_time(period_end)],
+                digest_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn digests(
+        &self,
+        workspace: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DigestRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error
+                 FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![workspace, limit as i64], digest_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Creates or updates a digest's delivery state.
+    pub fn save_digest(&self, d: &DigestRecord) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (workspace, period_end) DO UPDATE SET
+                   status = ?4, attempts = ?5, messages_sent = ?6, messages = ?7, last_attempt = ?8, error = ?9",
+                params![
+                    d.workspace,
+                    format_time(d.period_start),
+                    format_time(d.period_end),
+                    d.status,
+                    d.attempts,
+                    d.messages_sent,
+                    d.messages,
+                    d.last_attempt.map(format_time),
+                    d.error
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Opened, resolved, the baseline and coverage of `(start, end]`.
+    pub fn period(
+        &self,
+        workspace: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<PeriodFigures, StoreError> {
+        let (s, e) = (format_time(start), format_time(end));
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(sql, params![workspace, s, e], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|err| self.err(err))
+        };
+        let opened = count(
+            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
+             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event IN ('opened', 'reopened')",
+        )?;
+        let resolved = count(
+            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
+             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = 'resolved'",
+        )?;
+        let scans = count(
+            "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at > ?2 AND started_at <= ?3",
+        )?;
+        let before: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at <= ?2",
+                params![workspace, s],
+                |r| r.get(0),
+            )
+            .map_err(|err| self.err(err))?;
+        let open_before = if before == 0 {
+            None
+        } else {
+            Some(self.open_at(workspace, start)?)
+        };
+        let coverage: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+                params![workspace, e],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|err| self.err(err))?;
+        let coverage_percent = coverage
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["coverage_percent"].as_f64());
+        Ok(PeriodFigures {
+            open_before,
+            opened,
+            resolved,
+            coverage_percent,
+            scans,
+        })
+    }
+
+    /// Findings open and not acknowledged at `t`, from their timelines.
+    pub fn open_at(&self, workspace: &str, t: OffsetDateTime) -> Result<u64, StoreError> {
+        // The trend's replay, for the week containing `t`, ends at `t`.
+        let weeks = self.trend(Some(workspace), 1, t)?;
+        Ok(weeks.last().map_or(0, |w| w.open_total))
+    }
+}
+
+fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRecord> {
+    let time = |i: usize| -> rusqlite::Result<OffsetDateTime> {
+        Ok(parse_time(&r.get::<_, String>(i)?).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    };
+    Ok(DigestRecord {
+        workspace: r.get(0)?,
+        period_start: time(1)?,
+        period_end: time(2)?,
+        status: r.get(3)?,
+        attempts: r.get(4)?,
+        messages_sent: r.get(5)?,
+        messages: r.get(6)?,
+        last_attempt: r.get::<_, Option<String>>(7)?.and_then(|t| parse_time(&t)),
+        error: r.get(8)?,
+    })
+}
+
+/// Severity order for sorting briefing items: worst first.
+pub fn worst_first(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    severity_rank(b).cmp(&severity_rank(a))
+}
