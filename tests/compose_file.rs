@@ -5,6 +5,8 @@
 //! the Dockerfile's runtime stage runs as a non-root user and copies only
 //! what the build context keeps; and both tfdrift.hcl files it mounts load
 //! with tfdrift's own config parser, so they cannot drift from the format.
+//! The demo's seed runs against the test emulator and must leave exactly
+//! its four changes as drift.
 //!
 //! The YAML is read by PyYAML in the test virtualenv (a dependency of
 //! moto[server], installed by scripts/setup-test-env.sh), which keeps a
@@ -522,4 +524,112 @@ fn the_demo_emulator_is_the_moto_version_the_tests_run() {
             assert_eq!(image, format!("motoserver/moto:{version}"), "{name}");
         }
     }
+}
+
+/// Runs docker/demo/seed.py STEP against `emu`, as the seed service does.
+fn seed(emu: &common::Emulator, step: &str, state: &Path) {
+    let out = Command::new(common::cache().join("venv/bin/python"))
+        .arg(common::repo().join("docker/demo/seed.py"))
+        .arg(step)
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("STATE_FILE", state)
+        .output()
+        .expect("run seed.py");
+    assert!(
+        out.status.success(),
+        "seed.py {step}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The demo shows exactly the drift the seed made: its state matches what
+/// it created (a scan right after is clean), and its four changes are the
+/// only findings. Guards the hand-written state against changes in what
+/// tfdrift compares.
+#[test]
+fn the_demo_seed_leaves_exactly_the_intended_drift() {
+    let emu = common::Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("demo-state/terraform.tfstate");
+    let scan = || {
+        let run = common::tfdrift(
+            &emu,
+            dir.path(),
+            &[
+                "scan",
+                "--no-history",
+                "--format",
+                "json",
+                "--state",
+                state.to_str().unwrap(),
+            ],
+        );
+        (run.code, run.report())
+    };
+
+    seed(&emu, "apply", &state);
+    let (code, clean) = scan();
+    assert_eq!(code, 0, "a fresh seed has no drift: {clean:#}");
+    assert_eq!(clean["summary"]["managed"], 11, "{clean:#}");
+    assert_eq!(clean["summary"]["in_sync"], 11, "{clean:#}");
+
+    seed(&emu, "drift", &state);
+    let (code, drift) = scan();
+    assert_eq!(code, 1, "{drift:#}");
+    let mut found: Vec<String> = drift["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["kind"].as_str().unwrap_or_default(),
+                f["severity"].as_str().unwrap_or_default(),
+                f["address"]
+                    .as_str()
+                    .unwrap_or(f["type"].as_str().unwrap_or_default())
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "changed critical aws_security_group.web",
+            "changed low aws_vpc.main",
+            "missing high aws_subnet.private[1]",
+            "unmanaged high aws_security_group",
+        ],
+        "{drift:#}"
+    );
+}
+
+/// Compiles the demo's scripts, then imports the emulator wrapper, which
+/// imports what it uses from tests/harness and moto.
+const LOAD_DEMO_SCRIPTS: &str = r#"
+import sys
+for f in ("seed.py", "webhook.py", "emulator_server.py"):
+    compile(open(f).read(), f, "exec")
+sys.path.insert(0, ".")
+import emulator_server
+assert callable(emulator_server.emulator.Harness)
+"#;
+
+/// The demo's scripts compile, and the emulator wrapper still finds what it
+/// needs in tests/harness and moto (it runs them in the moto image).
+#[test]
+fn the_demo_scripts_load() {
+    let out = Command::new(common::cache().join("venv/bin/python"))
+        .args(["-c", LOAD_DEMO_SCRIPTS])
+        .current_dir(common::repo().join("docker/demo"))
+        .env("HARNESS_DIR", common::repo().join("tests/harness"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
