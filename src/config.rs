@@ -392,6 +392,10 @@ impl Parser<'_> {
             name,
             ..Workspace::default()
         };
+        if let Some(expr) = &w.schedule {
+            crate::daemon::Schedule::parse(expr, "UTC")
+                .map_err(|m| self.key_err(&anchor, "schedule", m))?;
+        }
         for inner in block.body().blocks() {
             let place = format!("{anchor} {}", inner.identifier());
             match inner.identifier() {
@@ -423,12 +427,27 @@ impl Parser<'_> {
                 }
                 "digest" => {
                     let a = self.attributes(inner.body(), DIGEST, &anchor, &place)?;
-                    w.digest = Some(Digest {
+                    let d = Digest {
                         enabled: self.boolean(&a, "enabled", &anchor)?.unwrap_or(false),
                         schedule: self.string(&a, "schedule", &anchor)?,
                         timezone: self.string(&a, "timezone", &anchor)?,
                         days: self.number(&a, "days", &anchor)?,
-                    });
+                    };
+                    let expr = d
+                        .schedule
+                        .as_deref()
+                        .unwrap_or(crate::daemon::DEFAULT_DIGEST_SCHEDULE);
+                    if let Err(m) =
+                        crate::daemon::Schedule::parse(expr, d.timezone.as_deref().unwrap_or("UTC"))
+                    {
+                        let key = if m.contains("time zone") {
+                            "timezone"
+                        } else {
+                            "schedule"
+                        };
+                        return Err(self.key_err(&anchor, key, m));
+                    }
+                    w.digest = Some(d);
                 }
                 other => {
                     return Err(self.at(
@@ -537,6 +556,14 @@ workspace "staging" {}
                 "c.hcl:2:9: invalid expression",
             ),
             ("bogus {}\n", "c.hcl:1:1: unknown block `bogus`"),
+            (
+                "workspace \"p\" {\n  schedule = \"every hour\"\n}\n",
+                "c.hcl:2:3: invalid schedule \"every hour\"",
+            ),
+            (
+                "workspace \"p\" {\n  digest {\n    timezone = \"Mars/Olympus\"\n  }\n}\n",
+                "c.hcl:3:5: unknown time zone \"Mars/Olympus\"",
+            ),
         ] {
             let err = parse(text, "c.hcl").unwrap_err().to_string();
             assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
