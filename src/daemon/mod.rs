@@ -290,6 +290,12 @@ pub fn tick(
         tracing::warn!(error = %e, "cannot record the heartbeat");
     }
     let mut started = Vec::new();
+    // Scans started this tick, by workspace: a briefing due in the same
+    // tick waits for its workspace's scan, so it reports the fresh state
+    // (and, started after it rather than skipped, never starves behind
+    // frequent scans).
+    let mut scans: std::collections::HashMap<String, tokio::sync::watch::Receiver<bool>> =
+        std::collections::HashMap::new();
     for job in jobs {
         let slot = match due(job, &store, now) {
             Ok(Some(slot)) => slot,
@@ -301,12 +307,6 @@ pub fn tick(
         };
         {
             let mut r = running.lock().unwrap_or_else(|p| p.into_inner());
-            // A briefing waits for its workspace's scan, so it never reports
-            // the state before a scan that was due anyway.
-            if job.kind == Kind::Digest && r.contains(&format!("scan:{}", job.workspace.name)) {
-                tracing::info!(job = %job.name, "waiting for the workspace's scan to finish");
-                continue;
-            }
             if !r.insert(job.name.clone()) {
                 tracing::info!(job = %job.name, "still running since an earlier tick; not started again");
                 continue;
@@ -319,7 +319,18 @@ pub fn tick(
         }
         let (ctx, job, running) = (ctx.clone(), job.clone(), running.clone());
         let name = job.name.clone();
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        let wait_for = match job.kind {
+            Kind::Scan => {
+                scans.insert(job.workspace.name.clone(), done_rx);
+                None
+            }
+            Kind::Digest => scans.get(&job.workspace.name).cloned(),
+        };
         started.push((name, tokio::spawn(async move {
+            if let Some(mut scan) = wait_for {
+                let _ = scan.wait_for(|done| *done).await;
+            }
             let clock = Instant::now();
             let outcome = match job.kind {
                 Kind::Scan => run_scan(&ctx, &job).await,
@@ -341,6 +352,7 @@ pub fn tick(
             }
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
             running.lock().unwrap_or_else(|p| p.into_inner()).remove(&job.name);
+            let _ = done_tx.send(true);
         })));
     }
     started
