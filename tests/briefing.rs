@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{Emulator, Workspace, tcp_from, tfdrift, tfdrift_command};
+use common::{Emulator, Workspace, open_port, tfdrift, tfdrift_command};
 use serde_json::{Value, json};
 
 /// One scripted answer.
@@ -136,14 +136,7 @@ fn serve(conn: TcpStream, reply: Reply, bodies: Arc<Mutex<Vec<String>>>) {
 /// and a config naming it with the fake webhook.
 async fn drifted(emu: &Emulator, hook: &FakeSlack) -> Workspace {
     let ws = Workspace::apply(emu, "core");
-    emu.ec2()
-        .await
-        .authorize_security_group_ingress()
-        .group_id(ws.id("aws_security_group.web"))
-        .ip_permissions(tcp_from(22, "0.0.0.0/0", None))
-        .send()
-        .await
-        .unwrap();
+    open_port(emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
     write_config(&ws, hook, true);
     let run = tfdrift(emu, ws.path(), &["scan", "--no-attribution"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
@@ -324,14 +317,7 @@ async fn the_daemon_scans_then_briefs_once_and_catches_up_after_a_restart() {
 
     // Drift, the briefing enabled, and the daemon back eight days later:
     // the Monday briefing it missed goes out once, after a fresh scan.
-    emu.ec2()
-        .await
-        .authorize_security_group_ingress()
-        .group_id(ws.id("aws_security_group.web"))
-        .ip_permissions(tcp_from(22, "0.0.0.0/0", None))
-        .send()
-        .await
-        .unwrap();
+    open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
     write_config(&ws, &hook, true);
     let t1 = rfc(t0 + time::Duration::days(8));
     let run = run_with_hook(&emu, &ws, &hook, &["daemon", "--once", "--now", &t1]);

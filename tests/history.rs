@@ -7,7 +7,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Emulator, Workspace, scan_json, tcp_from, tfdrift, tfdrift_command};
+use common::{
+    Emulator, Workspace, open_port, retag, scan_json, tcp_from, tfdrift, tfdrift_command,
+};
 use serde_json::{Value, json};
 
 fn json_of(run: &common::Run) -> Value {
@@ -39,12 +41,7 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     // Someone opens SSH: one open finding.
-    ec2.authorize_security_group_ingress()
-        .group_id(&group)
-        .ip_permissions(ssh_rule())
-        .send()
-        .await
-        .unwrap();
+    open_port(&emu, &group, 22, "0.0.0.0/0").await;
     let (run, report) = scan_json(&emu, &ws, &[]);
     assert_eq!(run.code, 1);
     let id = report["findings"][0]["history"]["ids"][0]
@@ -76,12 +73,7 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
     assert_eq!(history(&emu, &ws, &["open"]), json!([]));
 
     // Back again: reopened, same id.
-    ec2.authorize_security_group_ingress()
-        .group_id(&group)
-        .ip_permissions(ssh_rule())
-        .send()
-        .await
-        .unwrap();
+    open_port(&emu, &group, 22, "0.0.0.0/0").await;
     let (_, report) = scan_json(&emu, &ws, &[]);
     assert_eq!(report["findings"][0]["history"]["ids"][0], json!(id));
     let shown = history(&emu, &ws, &["show", &id]);
@@ -130,18 +122,7 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
 async fn acknowledged_drift_leaves_the_counts_that_alert() {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
-    let ec2 = emu.ec2().await;
-    ec2.create_tags()
-        .resources(ws.id("aws_vpc.main"))
-        .tags(
-            aws_sdk_ec2::types::Tag::builder()
-                .key("Team")
-                .value("data")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    retag(&emu, &ws.id("aws_vpc.main"), "Team", "data").await;
     let (run, report) = scan_json(&emu, &ws, &[]);
     assert_eq!(run.code, 1);
     let id = report["findings"][0]["history"]["ids"][0]
@@ -193,17 +174,7 @@ async fn acknowledged_drift_leaves_the_counts_that_alert() {
     );
 
     // It changes again: the acknowledgement ends.
-    ec2.create_tags()
-        .resources(ws.id("aws_vpc.main"))
-        .tags(
-            aws_sdk_ec2::types::Tag::builder()
-                .key("Team")
-                .value("ml")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    retag(&emu, &ws.id("aws_vpc.main"), "Team", "ml").await;
     let (run, _) = scan_json(&emu, &ws, &[]);
     assert_eq!(run.code, 1);
 
@@ -248,14 +219,7 @@ async fn a_kill_mid_write_leaves_a_consistent_database() {
         "scan", "--format", "json", "--db", &db_arg, "--state", &state,
     ];
     assert_eq!(tfdrift(&emu, ws.path(), &scan).code, 0);
-    emu.ec2()
-        .await
-        .authorize_security_group_ingress()
-        .group_id(ws.id("aws_security_group.web"))
-        .ip_permissions(ssh_rule())
-        .send()
-        .await
-        .unwrap();
+    open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
 
     // Hold the scan's transaction open, and kill the process inside it.
     let mut child = tfdrift_command(&emu, ws.path(), &scan)

@@ -375,3 +375,32 @@ pub fn tcp_from(
         )
         .build()
 }
+
+/// Opens `port` to `cidr` on `group`, behind Terraform's back.
+pub async fn open_port(emu: &Emulator, group: &str, port: i32, cidr: &str) {
+    emu.ec2()
+        .await
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(tcp_from(port, cidr, None))
+        .send()
+        .await
+        .expect("authorize ingress");
+}
+
+/// Sets tag `key` to `value` on `id`, behind Terraform's back.
+pub async fn retag(emu: &Emulator, id: &str, key: &str, value: &str) {
+    emu.ec2()
+        .await
+        .create_tags()
+        .resources(id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create tags");
+}
