@@ -46,6 +46,38 @@ use tfdrift::report::Report;
 use tfdrift::scan::{self, ScanOptions};
 use tfdrift::state::{LocalFile, State, StateSource};
 
+/// Counts live heap bytes and their peak, for the memory column of the
+/// stage-by-stage breakdown.
+struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counters only observe sizes.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(now, Relaxed);
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_mb() -> f64 {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+}
+
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -131,23 +163,36 @@ fn main() {
         );
     }
     let stages = runtime.block_on(stages(&state_path, &lister));
-    println!("stage by stage, one run (seconds):");
-    for (name, d) in stages {
-        println!("  {name:<42} {:>9.3}", d.as_secs_f64());
+    println!(
+        "stage by stage, one run: {:<22} {:>9} {:>12} {:>10}",
+        "", "seconds", "heap after", "peak"
+    );
+    for (name, d, after, peak) in stages {
+        println!(
+            "  {name:<42} {:>9.3} {after:>9.0} MB {peak:>7.0} MB",
+            d.as_secs_f64()
+        );
     }
 }
 
 /// The stages `scan::scan` strings together, called one by one through
 /// their public functions, to see where the time goes.
-async fn stages(
-    state_path: &std::path::Path,
-    lister: &CannedLister,
-) -> Vec<(&'static str, Duration)> {
+async fn stages(state_path: &std::path::Path, lister: &CannedLister) -> Vec<Stage> {
     let mut out = Vec::new();
+    let base = live_mb();
+    PEAK.store(
+        LIVE.load(std::sync::atomic::Ordering::Relaxed),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let mut t = Instant::now();
-    let mut lap = |name, out: &mut Vec<_>| {
+    let mut lap = |name, out: &mut Vec<Stage>| {
         let now = Instant::now();
-        out.push((name, now - t));
+        let peak = PEAK.swap(
+            LIVE.load(std::sync::atomic::Ordering::Relaxed),
+            std::sync::atomic::Ordering::Relaxed,
+        ) as f64
+            / 1e6;
+        out.push((name, now - t, live_mb() - base, peak - base));
         t = now;
     };
     let sources: Vec<Box<dyn StateSource>> = vec![Box::new(LocalFile::new(state_path))];
@@ -183,6 +228,10 @@ async fn stages(
     lap("drop the states", &mut out);
     out
 }
+
+/// A stage: its name, time, heap live after it and its peak (MB, above
+/// what the benchmark itself holds).
+type Stage = (&'static str, Duration, f64, f64);
 
 /// A row of the results table: its name and how to read it from a run.
 type Column = (&'static str, fn(&Run) -> Duration);
