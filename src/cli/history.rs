@@ -63,7 +63,7 @@ pub enum HistoryCommand {
     /// Open findings are never deleted.
     Prune {
         /// Default: the config's `retention_days`.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
         keep_days: Option<u32>,
     },
 }

@@ -433,7 +433,6 @@ async fn run_digest(
             &ws,
             days,
             slot,
-            now,
             args.templates.as_deref(),
             &crate::digest::slack::SendOptions::default(),
         )
@@ -448,6 +447,10 @@ async fn run_digest(
             ),
             crate::daemon::Delivery::AlreadyDone(status) => format!(
                 "the {} briefing for this period is already {status}; not sending it again\n",
+                ws.name
+            ),
+            crate::daemon::Delivery::Busy => format!(
+                "the {} briefing for this period is being sent by another process right now\n",
                 ws.name
             ),
         };

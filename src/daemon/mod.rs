@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, Workspace};
 use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
 use crate::digest::{Briefing, DigestError, Format};
-use crate::store::{DigestRecord, Store, StoreError};
+use crate::store::{Claim, DigestRecord, Store, StoreError};
 
 /// Scans every 6 hours; the briefing Monday 09:00.
 pub const DEFAULT_SCAN_SCHEDULE: &str = "0 0 */6 * * *";
@@ -160,39 +160,52 @@ pub fn due(
             let Some(slot) = slot else { return Ok(None) };
             Ok(match store.digest(&job.workspace.name, slot)? {
                 None => Some(slot),
-                Some(r) if retryable(&r) => Some(slot),
+                Some(r) if retryable(&r, now) => Some(slot),
                 Some(_) => None,
             })
         }
     }
 }
 
-fn retryable(r: &DigestRecord) -> bool {
-    matches!(r.status.as_str(), "failed" | "sending") && r.attempts < DIGEST_ATTEMPTS
+/// Whether a briefing's delivery should be tried (again) at `now`.
+fn retryable(r: &DigestRecord, now: OffsetDateTime) -> bool {
+    let stale = r
+        .last_attempt
+        .is_none_or(|t| now - t >= crate::store::STALE_SENDING);
+    match r.status.as_str() {
+        "failed" => r.attempts < DIGEST_ATTEMPTS,
+        // Abandoned by a crash: resume it.
+        "sending" => stale && r.attempts < DIGEST_ATTEMPTS,
+        _ => false,
+    }
 }
 
 /// How a briefing delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Sent { messages: usize },
+    Sent {
+        messages: usize,
+    },
     Quiet,
     AlreadyDone(String),
+    /// Another process is sending it right now.
+    Busy,
 }
 
 /// Builds and posts the briefing for `slot`, exactly once per workspace
-/// and period: the record is written before each post and after it, and a
-/// delivery that failed half-way resumes at the first message not sent.
-#[allow(clippy::too_many_arguments)]
+/// and period: the delivery is claimed in one transaction (so the daemon
+/// and a manual send never both post it), the messages are stored with
+/// the claim, and a delivery that failed half-way resumes at the first
+/// message not yet sent, of the same briefing.
 pub async fn deliver(
     db: &std::path::Path,
     workspace: &Workspace,
     days: u32,
     slot: OffsetDateTime,
-    now: OffsetDateTime,
     templates: Option<&std::path::Path>,
     opts: &SendOptions,
 ) -> Result<Delivery, DaemonError> {
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     let name = &workspace.name;
     let slack_cfg = workspace
         .slack
@@ -201,52 +214,56 @@ pub async fn deliver(
             workspace: name.clone(),
             message: "has no slack { webhook_env = \"...\" } block to send to".into(),
         })?;
-    let mut record = match store.digest(name, slot)? {
-        Some(r) if !retryable(&r) => return Ok(Delivery::AlreadyDone(r.status)),
-        Some(r) => r,
-        None => DigestRecord {
-            workspace: name.clone(),
-            period_start: now - time::Duration::days(days.into()),
-            period_end: slot,
-            status: "sending".into(),
-            attempts: 0,
-            messages_sent: 0,
-            messages: 0,
-            last_attempt: None,
-            error: None,
-        },
+    // Read the clock now: after any scan this briefing waited for, so the
+    // period includes what that scan found.
+    let now = OffsetDateTime::now_utc().max(slot);
+    let start = now - time::Duration::days(days.into());
+    let mut record = match store.claim_digest(name, start, slot, DIGEST_ATTEMPTS, now)? {
+        Claim::Claimed(r) => r,
+        Claim::Busy => return Ok(Delivery::Busy),
+        Claim::Done(status) => return Ok(Delivery::AlreadyDone(status)),
     };
-    let Some(briefing) = Briefing::build(&store, name, days, now)? else {
-        record.status = "quiet".into();
-        record.last_attempt = Some(now);
-        store.save_digest(&record)?;
-        return Ok(Delivery::Quiet);
+    let messages: Vec<serde_json::Value> = match record
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+    {
+        Some(stored) => stored,
+        None => {
+            let Some(briefing) = Briefing::build(&store, name, days, now)? else {
+                record.status = "quiet".into();
+                store.save_digest(&record)?;
+                return Ok(Delivery::Quiet);
+            };
+            let rendered = briefing.render(Format::Slack, templates)?;
+            let messages =
+                slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
+            record.messages = messages.len() as i64;
+            record.payload = serde_json::to_string(&messages).ok();
+            store.save_digest(&record)?;
+            messages
+        }
     };
-    let rendered = briefing.render(Format::Slack, templates)?;
-    let messages = slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
-    record.attempts += 1;
-    record.messages = messages.len() as i64;
-    record.status = "sending".into();
-    record.last_attempt = Some(now);
-    record.error = None;
+    let fail = |record: &mut DigestRecord, e: &SlackError| {
+        record.status = match e {
+            SlackError::Dead { .. } => "dead",
+            SlackError::Rejected { .. } => "rejected",
+            _ => "failed",
+        }
+        .into();
+        record.error = Some(e.to_string());
+    };
     let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
         Ok(h) => h,
         Err(e) => {
-            record.status = "failed".into();
-            record.error = Some(e.to_string());
+            fail(&mut record, &e);
             store.save_digest(&record)?;
             return Err(e.into());
         }
     };
-    store.save_digest(&record)?;
     for m in messages.iter().skip(record.messages_sent as usize) {
         if let Err(e) = slack::post(&hook, m, opts).await {
-            record.status = if matches!(e, SlackError::Dead { .. }) {
-                "dead".into()
-            } else {
-                "failed".into()
-            };
-            record.error = Some(e.to_string());
+            fail(&mut record, &e);
             store.save_digest(&record)?;
             return Err(e.into());
         }
@@ -328,6 +345,11 @@ pub fn tick(
             Kind::Digest => scans.get(&job.workspace.name).cloned(),
         };
         started.push((name, tokio::spawn(async move {
+            // Frees the job's slot however the task ends, a panic included.
+            let _slot = Running {
+                set: running.clone(),
+                name: job.name.clone(),
+            };
             if let Some(mut scan) = wait_for {
                 let _ = scan.wait_for(|done| *done).await;
             }
@@ -336,10 +358,11 @@ pub fn tick(
                 Kind::Scan => run_scan(&ctx, &job).await,
                 Kind::Digest => {
                     let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
-                    match deliver(&ctx.db, &job.workspace, days, slot, now, ctx.templates.as_deref(), &ctx.send).await {
+                    match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send).await {
                         Ok(Delivery::Sent { messages }) => format!("sent ({messages} message(s))"),
                         Ok(Delivery::Quiet) => "quiet period: nothing sent".into(),
                         Ok(Delivery::AlreadyDone(s)) => format!("already {s}"),
+                        Ok(Delivery::Busy) => "being sent by another process".into(),
                         Err(e) => format!("failed: {e}"),
                     }
                 }
@@ -351,11 +374,25 @@ pub fn tick(
                 }
             }
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
-            running.lock().unwrap_or_else(|p| p.into_inner()).remove(&job.name);
             let _ = done_tx.send(true);
         })));
     }
     started
+}
+
+/// A job's place in the running set, given up when dropped.
+struct Running {
+    set: Arc<Mutex<HashSet<String>>>,
+    name: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.name);
+    }
 }
 
 /// One scan, as a child `tfdrift scan --workspace W`.
@@ -603,6 +640,7 @@ mod tests {
             messages: 1,
             last_attempt: Some(t),
             error: Some("500".into()),
+            payload: None,
         };
         store.save_digest(&rec).unwrap();
         assert_eq!(

@@ -24,7 +24,26 @@ pub struct DigestRecord {
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_attempt: Option<OffsetDateTime>,
     pub error: Option<String>,
+    /// The messages being sent (JSON), kept so a resumed delivery sends
+    /// the rest of the same briefing.
+    #[serde(skip)]
+    pub payload: Option<String>,
 }
+
+/// The outcome of trying to take a briefing's delivery.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// This process delivers it; the record is marked `sending`.
+    Claimed(DigestRecord),
+    /// Another process is sending it right now.
+    Busy,
+    /// It is over: `sent`, `quiet`, `dead`, `rejected`, or out of tries.
+    Done(String),
+}
+
+/// A `sending` record older than this was abandoned (a crash or kill) and
+/// may be resumed.
+pub const STALE_SENDING: time::Duration = time::Duration::minutes(10);
 
 /// The figures of one period, for the briefing.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -106,6 +125,62 @@ impl Store {
         Ok(v.and_then(|t| parse_time(&t)))
     }
 
+    /// Takes the delivery of a briefing, atomically: two processes (the
+    /// daemon and a manual `digest --send`) never both send it.
+    pub fn claim_digest(
+        &mut self,
+        workspace: &str,
+        period_start: OffsetDateTime,
+        period_end: OffsetDateTime,
+        max_attempts: i64,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let path = self.path.clone();
+        let e = |err| super::sql(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let existing = tx
+            .query_row(
+                &format!(
+                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+                ),
+                params![workspace, format_time(period_end)],
+                digest_row,
+            )
+            .optional()
+            .map_err(e)?;
+        let mut record = match existing {
+            None => DigestRecord {
+                workspace: workspace.into(),
+                period_start,
+                period_end,
+                status: "sending".into(),
+                attempts: 0,
+                messages_sent: 0,
+                messages: 0,
+                last_attempt: None,
+                error: None,
+                payload: None,
+            },
+            Some(r) => match r.status.as_str() {
+                "sending" if r.last_attempt.is_some_and(|t| now - t < STALE_SENDING) => {
+                    return Ok(Claim::Busy);
+                }
+                "failed" | "sending" if r.attempts < max_attempts => r,
+                _ => return Ok(Claim::Done(r.status)),
+            },
+        };
+        record.status = "sending".into();
+        record.attempts += 1;
+        record.last_attempt = Some(now);
+        record.error = None;
+        save(&tx, &record).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(Claim::Claimed(record))
+    }
+
     pub fn digest(
         &self,
         workspace: &str,
@@ -113,8 +188,9 @@ impl Store {
     ) -> Result<Option<DigestRecord>, StoreError> {
         self.conn
             .query_row(
-                "SELECT workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error
-                 FROM digests WHERE workspace = ?1 AND period_end = ?2",
+                &format!(
+                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+                ),
                 params![workspace, format_time(period_end)],
                 digest_row,
             )
@@ -130,8 +206,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error
-                 FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2",
+                &format!("SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"),
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -142,26 +217,7 @@ impl Store {
 
     /// Creates or updates a digest's delivery state.
     pub fn save_digest(&self, d: &DigestRecord) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (workspace, period_end) DO UPDATE SET
-                   status = ?4, attempts = ?5, messages_sent = ?6, messages = ?7, last_attempt = ?8, error = ?9",
-                params![
-                    d.workspace,
-                    format_time(d.period_start),
-                    format_time(d.period_end),
-                    d.status,
-                    d.attempts,
-                    d.messages_sent,
-                    d.messages,
-                    d.last_attempt.map(format_time),
-                    d.error
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        save(&self.conn, d).map_err(|e| self.err(e))
     }
 
     /// Opened, resolved, the baseline and coverage of `(start, end]`.
@@ -232,6 +288,30 @@ impl Store {
     }
 }
 
+const DIGEST_COLUMNS: &str = "workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
+
+fn save(conn: &rusqlite::Connection, d: &DigestRecord) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (workspace, period_end) DO UPDATE SET
+           status = ?4, attempts = ?5, messages_sent = ?6, messages = ?7, last_attempt = ?8, error = ?9, payload = ?10",
+        params![
+            d.workspace,
+            format_time(d.period_start),
+            format_time(d.period_end),
+            d.status,
+            d.attempts,
+            d.messages_sent,
+            d.messages,
+            d.last_attempt.map(format_time),
+            d.error,
+            d.payload
+        ],
+    )
+    .map(|_| ())
+}
+
 fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRecord> {
     let time = |i: usize| -> rusqlite::Result<OffsetDateTime> {
         Ok(parse_time(&r.get::<_, String>(i)?).unwrap_or(OffsetDateTime::UNIX_EPOCH))
@@ -246,6 +326,7 @@ fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRecord> {
         messages: r.get(6)?,
         last_attempt: r.get::<_, Option<String>>(7)?.and_then(|t| parse_time(&t)),
         error: r.get(8)?,
+        payload: r.get(9)?,
     })
 }
 

@@ -34,7 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use daemon::{DigestRecord, PeriodFigures, worst_first};
+pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
 pub use record::{Ack, Recorded, RecordedFinding};
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -137,6 +137,11 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Up to date (the usual case): no write lock, so readers never
+        // queue behind a writing scan.
+        if self.version()? == schema::LATEST {
+            return Ok(());
+        }
         loop {
             // Each step re-reads the version inside its own write
             // transaction, so two processes opening an old file at once
@@ -168,9 +173,9 @@ impl Store {
         }
     }
 
-    /// When the workspace's last complete scan started: the next
-    /// attribution window starts there, since that scan saw (and
-    /// attributed) everything older.
+    /// When the workspace's last scan that was complete, unfiltered and
+    /// fully attributed started: the next attribution window starts there,
+    /// since that scan saw and attributed everything older.
     pub fn last_complete_scan(
         &self,
         workspace: &str,
@@ -178,7 +183,7 @@ impl Store {
         let at: Option<String> = self
             .conn
             .query_row(
-                "SELECT started_at FROM scans WHERE workspace = ?1 AND complete ORDER BY started_at DESC, id DESC LIMIT 1",
+                "SELECT started_at FROM scans WHERE workspace = ?1 AND attributed ORDER BY started_at DESC, id DESC LIMIT 1",
                 params![workspace],
                 |r| r.get(0),
             )

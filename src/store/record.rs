@@ -156,8 +156,8 @@ impl Store {
         let now = report.scan.finished_at;
         let scan = &report.scan;
         tx.execute(
-            "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary, attributed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 workspace,
                 format_time(scan.started_at),
@@ -171,6 +171,7 @@ impl Store {
                 scan.only.as_ref().map(to_json),
                 to_json(&scan.errors),
                 to_json(&report.summary),
+                attributed_everything(report),
             ],
         )
         .map_err(e)?;
@@ -194,6 +195,12 @@ impl Store {
         for item in items(&report.findings) {
             let f = item.f;
             let kind = item.kind.as_str();
+            // Key pairs are unique per region only: the region is part of
+            // their identity.
+            let rid = match crate::aws::resources::find(&f.tf_type) {
+                Some(spec) if spec.id_is_regional => format!("{}/{}", f.region, f.id),
+                _ => f.id.clone(),
+            };
             let grade = f.grade.as_ref();
             let severity = grade.map(|g| g.severity.as_str());
             let rules = grade.map(|g| serde_json::to_string(&g.rules).unwrap_or_default());
@@ -206,7 +213,7 @@ impl Store {
                 .query_row(
                     "SELECT id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value
                      FROM findings WHERE workspace = ?1 AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5",
-                    params![workspace, kind, f.tf_type, f.id, item.path],
+                    params![workspace, kind, f.tf_type, rid, item.path],
                     |r| {
                         Ok(Existing {
                             id: r.get(0)?,
@@ -230,13 +237,13 @@ impl Store {
             });
             let (id, public, first_seen, ack, stored_attribution) = match existing {
                 None => {
-                    let public = public_id(workspace, kind, &f.tf_type, &f.id, &item.path);
+                    let public = public_id(workspace, kind, &f.tf_type, &rid, &item.path);
                     tx.execute(
                         "INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, address, region, name,
                                                severity, rules, reason, value, attribution, first_seen, last_seen)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
                         params![
-                            public, workspace, kind, f.tf_type, f.id, item.path, f.address, f.region, f.name,
+                            public, workspace, kind, f.tf_type, rid, item.path, f.address, f.region, f.name,
                             severity, rules, reason, item.value, attribution, format_time(now)
                         ],
                     )
@@ -300,7 +307,14 @@ impl Store {
                             ack = None;
                         }
                     }
-                    let attribution = attribution.or(old.attribution);
+                    // A newer event only explains a finding that changed (or
+                    // came back); otherwise the first cause stands, and a
+                    // later tag edit does not take the blame.
+                    let attribution = if old.resolved || old.value != item.value {
+                        attribution.or(old.attribution)
+                    } else {
+                        old.attribution.or(attribution)
+                    };
                     tx.execute(
                         "UPDATE findings SET address = ?2, region = ?3, name = ?4, severity = ?5, rules = ?6, reason = ?7,
                                 value = ?8, attribution = ?9, last_seen = ?10, resolved_at = NULL,
@@ -339,7 +353,29 @@ impl Store {
             r.acknowledged = a.flatten();
         }
 
-        if scan.complete {
+        // Only a complete scan of (at least) the states the last complete
+        // scan read can tell that something is gone: a scan narrowed to
+        // some of the workspace's states (`--state`) would "resolve"
+        // everything declared in the others.
+        let previous_states: Option<String> = tx
+            .query_row(
+                "SELECT states FROM scans WHERE workspace = ?1 AND complete AND id < ?2 ORDER BY id DESC LIMIT 1",
+                params![workspace, scan_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(e)?;
+        // A superset is fine: after a narrowed scan, the full one resolves.
+        let same_states = previous_states
+            .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
+            .is_none_or(|before| before.iter().all(|b| scan.states.contains(b)));
+        if scan.complete && !same_states {
+            tracing::warn!(
+                workspace,
+                "these states differ from the last complete scan's: nothing is resolved"
+            );
+        }
+        if scan.complete && same_states {
             resolved = resolve_unseen(&tx, workspace, report, &seen, scan_id, now).map_err(e)?;
         }
         stall_before_commit();
@@ -351,6 +387,22 @@ impl Store {
             resolved,
         })
     }
+}
+
+/// Whether CloudTrail attribution covered everything this scan could
+/// find, so the next scan's window may start at it: a complete, unfiltered
+/// scan with no findings, or whose attribution ran without an error.
+fn attributed_everything(report: &Report) -> bool {
+    let scan = &report.scan;
+    let unfiltered =
+        scan.only.is_none() && scan.types.len() == crate::aws::supported_types().count();
+    let attribution_ok = report.findings.is_empty()
+        || (scan.attribution.is_some()
+            && !scan
+                .errors
+                .iter()
+                .any(|e| e.stage == crate::aws::Stage::Attribution));
+    scan.complete && unfiltered && attribution_ok
 }
 
 /// Resolves the open findings of `workspace` that this complete scan

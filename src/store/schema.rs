@@ -99,6 +99,15 @@ pub const MIGRATIONS: &[&str] = &[
         pid INTEGER NOT NULL
     );
     "#,
+    // 4: prune deletes scans, which sets events.scan_id NULL: index it.
+    // A briefing keeps the messages it is sending, so a resumed delivery
+    // sends the rest of the same briefing. A scan says whether CloudTrail
+    // attribution covered all of it, so the next window can start there.
+    r#"
+    CREATE INDEX events_by_scan ON events (scan_id);
+    ALTER TABLE digests ADD COLUMN payload TEXT;
+    ALTER TABLE scans ADD COLUMN attributed INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub const LATEST: usize = MIGRATIONS.len();

@@ -362,3 +362,95 @@ fn public_ids_are_stable_across_databases() {
     assert_eq!(ra.findings[0].ids, rb.findings[0].ids);
     assert_eq!(ra.findings[0].ids[0].len(), 12);
 }
+
+#[test]
+fn a_scan_of_other_states_resolves_nothing() {
+    let (_d, mut s) = store();
+    let with_states = |at, findings, states: &[&str]| {
+        let mut r = report(at, true, findings);
+        r.scan.states = states.iter().map(|s| s.to_string()).collect();
+        r
+    };
+    let both = ["network.tfstate", "app.tfstate"];
+    s.record("prod", &with_states(day(0), vec![tags("data")], &both))
+        .unwrap();
+    // Someone scans only one of the workspace's states (`--state`).
+    let narrowed = with_states(day(1), vec![], &["app.tfstate"]);
+    assert_eq!(s.record("prod", &narrowed).unwrap().resolved, 0);
+    // All of them again: now it can tell.
+    let full = with_states(day(2), vec![], &both);
+    assert_eq!(s.record("prod", &full).unwrap().resolved, 1);
+}
+
+#[test]
+fn key_pairs_are_one_finding_per_region() {
+    let (_d, mut s) = store();
+    let mut east = finding(FindingKind::Unmanaged, "aws_key_pair", "deployer", &[]);
+    let mut west = east.clone();
+    west.region = "eu-west-1".into();
+    east.region = "us-east-1".into();
+    let r = s
+        .record("prod", &report(day(0), true, vec![east, west]))
+        .unwrap();
+    assert_eq!(r.opened, 2);
+    assert_ne!(r.findings[0].ids, r.findings[1].ids);
+}
+
+#[test]
+fn a_later_event_does_not_take_the_blame_for_unchanged_drift() {
+    use crate::attribute::{Attribution, Client};
+    let who = |actor: &str, event: &str| Attribution {
+        actor: actor.into(),
+        principal_arn: None,
+        role: None,
+        event: event.into(),
+        time: None,
+        source_ip: None,
+        user_agent: None,
+        client: Client::Console,
+        event_id: "e".into(),
+    };
+    let (_d, mut s) = store();
+    let mut f = tags("data");
+    f.attribution = Some(who("alice", "CreateTags"));
+    s.record("prod", &report(day(0), true, vec![f])).unwrap();
+    // Same drift; Bob touched the resource since.
+    let mut f = tags("data");
+    f.attribution = Some(who("bob", "CreateTags"));
+    let r = s.record("prod", &report(day(1), true, vec![f])).unwrap();
+    assert_eq!(
+        r.findings[0].attribution.as_ref().unwrap()["actor"],
+        json!("alice")
+    );
+    // The drift itself changes: the new cause is Bob's.
+    let mut f = tags("web");
+    f.attribution = Some(who("bob", "CreateTags"));
+    let r = s.record("prod", &report(day(2), true, vec![f])).unwrap();
+    assert_eq!(
+        r.findings[0].attribution.as_ref().unwrap()["actor"],
+        json!("bob")
+    );
+}
+
+#[test]
+fn a_briefing_is_claimed_by_one_sender() {
+    let (_d, mut s) = store();
+    let slot = day(7);
+    let claim = |s: &mut Store, now| s.claim_digest("prod", day(0), slot, 10, now).unwrap();
+    let Claim::Claimed(mut rec) = claim(&mut s, day(7)) else {
+        panic!("the first sender claims it");
+    };
+    // A second process a minute later: busy, not a second post.
+    assert!(matches!(
+        claim(&mut s, day(7) + time::Duration::minutes(1)),
+        Claim::Busy
+    ));
+    // Abandoned (a crash) for longer than STALE_SENDING: resumed.
+    assert!(matches!(
+        claim(&mut s, day(7) + time::Duration::minutes(11)),
+        Claim::Claimed(_)
+    ));
+    rec.status = "sent".into();
+    s.save_digest(&rec).unwrap();
+    assert!(matches!(claim(&mut s, day(8)), Claim::Done(status) if status == "sent"));
+}
