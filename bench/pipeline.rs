@@ -50,22 +50,32 @@ use tfdrift::state::{LocalFile, State, StateSource};
 /// stage-by-stage breakdown.
 struct Counting;
 
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+// Signed: frees of what was allocated before counting began take it below
+// its starting point; only differences are read.
+static LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+static PEAK: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+/// Off during the timed runs, so that they pay nothing for it.
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the
 // counters only observe sizes.
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         use std::sync::atomic::Ordering::Relaxed;
-        let now = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(now, Relaxed);
+        if COUNTING.load(Relaxed) {
+            let size = layout.size() as isize;
+            let now = LIVE.fetch_add(size, Relaxed) + size;
+            PEAK.fetch_max(now, Relaxed);
+        }
         // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
         unsafe { std::alloc::System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        use std::sync::atomic::Ordering::Relaxed;
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        }
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
@@ -162,6 +172,7 @@ fn main() {
             f(median).as_secs_f64()
         );
     }
+    COUNTING.store(true, std::sync::atomic::Ordering::Relaxed);
     let stages = runtime.block_on(stages(&state_path, &lister));
     println!(
         "stage by stage, one run: {:<22} {:>9} {:>12} {:>10}",
