@@ -216,11 +216,9 @@ async fn stages(state_path: &std::path::Path, lister: &CannedLister) -> Vec<Stag
     let inventory =
         tfdrift::aws::scan_live(lister, &regions, &specs, Duration::from_secs(300)).await;
     lap("list (deserialise + normalise)", &mut out);
-    let all: Vec<_> = states
-        .iter()
-        .flat_map(|s| s.resources.iter().cloned())
-        .collect();
-    lap("clone the state resources (as scan does)", &mut out);
+    // As scan does: the state resources by reference.
+    let all: Vec<_> = states.iter().flat_map(|s| s.resources.iter()).collect();
+    lap("collect the state resources (as scan does)", &mut out);
     let outcome = tfdrift::diff::diff(&all, &inventory, None);
     lap("diff", &mut out);
     let rules = tfdrift::grade::RuleSet::builtin();

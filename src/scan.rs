@@ -199,10 +199,10 @@ pub async fn scan(
     let clock = Instant::now();
     let specs = listing_specs(opts.types.as_ref());
     let inventory = aws::scan_live(lister, regions, &specs, opts.listing_timeout).await;
-    let all_resources: Vec<_> = states
-        .iter()
-        .flat_map(|s| s.resources.iter().cloned())
-        .collect();
+    // By reference: a copy of every state resource doubled the memory of
+    // large scans (bench/results.md).
+    let all_resources: Vec<&crate::state::StateResource> =
+        states.iter().flat_map(|s| s.resources.iter()).collect();
     let only_types: Option<std::collections::HashSet<&str>> =
         opts.types.as_ref().map(|t| t.iter().copied().collect());
     let outcome = diff::diff(&all_resources, &inventory, only_types.as_ref());

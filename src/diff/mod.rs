@@ -136,7 +136,7 @@ type ClaimKey = (String, String, &'static str); // (parent type, parent id, attr
 /// reported — but split-out resources of any type still declare their
 /// elements, so filtering to groups never turns declared rules into drift.
 pub fn diff(
-    state: &[StateResource],
+    state: &[&StateResource],
     inv: &Inventory,
     only_types: Option<&HashSet<&str>>,
 ) -> DiffOutcome {

@@ -115,7 +115,8 @@ fn run(case: &Case) -> DiffOutcome {
         r.owner = l.owner.clone();
         inv.resources.push(r);
     }
-    diff(&state, &inv, None)
+    let refs: Vec<&StateResource> = state.iter().collect();
+    diff(&refs, &inv, None)
 }
 
 #[test]
