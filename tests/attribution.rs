@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_ec2::types::AttributeBooleanValue;
-use common::{Emulator, Workspace, scan_json, tcp_from, tfdrift};
+use common::{Emulator, Workspace, open_port_as, scan_json, tfdrift};
 use serde_json::{Value, json};
 
 fn people(emu: &Emulator) {
@@ -29,17 +29,6 @@ fn finding<'a>(report: &'a Value, who: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no finding for {who} in {report:#}"))
 }
 
-async fn open_port(emu: &Emulator, key: &str, group: &str, port: i32, cidr: &str) {
-    emu.ec2_as(key)
-        .await
-        .authorize_security_group_ingress()
-        .group_id(group)
-        .ip_permissions(tcp_from(port, cidr, None))
-        .send()
-        .await
-        .expect("authorize ingress");
-}
-
 #[tokio::test]
 async fn two_people_are_each_named_for_their_own_change() {
     let emu = Emulator::start();
@@ -48,7 +37,7 @@ async fn two_people_are_each_named_for_their_own_change() {
 
     // Alice opens SSH with the SDK; Jane, signed in through SSO, turns off
     // public IPs on the public subnet in the console.
-    open_port(
+    open_port_as(
         &emu,
         "AKIAALICE",
         &ws.id("aws_security_group.web"),
@@ -165,7 +154,7 @@ async fn fifty_drifted_resources_cost_pages_of_events_not_a_call_each() {
     for i in 0..50 {
         let key = if i % 2 == 0 { "AKIAALICE" } else { "AKIABOB" };
         let group = ws.id(&format!("aws_security_group.svc[{i}]"));
-        open_port(&emu, key, &group, 8000 + i, "10.0.0.0/8").await;
+        open_port_as(&emu, key, &group, 8000 + i, "10.0.0.0/8").await;
     }
     let writes = emu
         .trail_events()
@@ -210,7 +199,7 @@ async fn per_resource_lookups_take_over_when_the_window_budget_runs_out() {
     let ws = Workspace::apply(&emu, "core");
     people(&emu);
     let group = ws.id("aws_security_group.web");
-    open_port(&emu, "AKIAALICE", &group, 22, "0.0.0.0/0").await;
+    open_port_as(&emu, "AKIAALICE", &group, 22, "0.0.0.0/0").await;
     // Sixty newer write events that changed nothing (failed calls, which
     // CloudTrail records too): the first page of the window is all noise.
     let noise = emu.ec2_as("AKIABOB").await;
@@ -243,7 +232,7 @@ async fn attribution_never_fails_a_scan() {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
     people(&emu);
-    open_port(
+    open_port_as(
         &emu,
         "AKIAALICE",
         &ws.id("aws_security_group.web"),

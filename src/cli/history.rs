@@ -162,27 +162,32 @@ pub fn run(
             let rows = store.scans(workspace.as_deref(), limit)?;
             match format {
                 Format::Json => json(&rows),
-                Format::Csv => {
-                    let mut out = String::from(
-                        "id,workspace,started_at,duration_ms,complete,changed,missing,unmanaged,coverage_percent\n",
-                    );
-                    for r in &rows {
-                        let _ = writeln!(
-                            out,
-                            "{},{},{},{},{},{},{},{},{}",
-                            r.id,
-                            csv(&r.workspace),
+                Format::Csv => csv_table(
+                    &[
+                        "id",
+                        "workspace",
+                        "started_at",
+                        "duration_ms",
+                        "complete",
+                        "changed",
+                        "missing",
+                        "unmanaged",
+                        "coverage_percent",
+                    ],
+                    rows.iter().map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            r.workspace.clone(),
                             rfc3339(r.started_at),
-                            r.duration_ms,
-                            r.complete,
-                            r.changed,
-                            r.missing,
-                            r.unmanaged,
-                            r.coverage_percent
-                        );
-                    }
-                    out
-                }
+                            r.duration_ms.to_string(),
+                            r.complete.to_string(),
+                            r.changed.to_string(),
+                            r.missing.to_string(),
+                            r.unmanaged.to_string(),
+                            r.coverage_percent.to_string(),
+                        ]
+                    }),
+                ),
                 Format::Table => {
                     let mut out = format!(
                         "{:>6}  {:<14} {:<20} {:>8}  {:<10} {:>7} {:>7} {:>9}  {:>8}  by severity\n",
@@ -244,29 +249,39 @@ pub fn run(
             let rows = store.open_findings(workspace.as_deref(), severity.as_deref(), now)?;
             match format {
                 Format::Json => json(&rows),
-                Format::Csv => {
-                    let mut out = String::from(
-                        "id,workspace,severity,kind,type,resource_id,path,address,first_seen,age_days,acknowledged_by\n",
-                    );
-                    for r in &rows {
-                        let _ = writeln!(
-                            out,
-                            "{},{},{},{},{},{},{},{},{},{},{}",
-                            r.id,
-                            csv(&r.workspace),
-                            r.severity.as_deref().unwrap_or(""),
-                            r.kind,
-                            r.tf_type,
-                            csv(&r.resource_id),
-                            csv(&r.path),
-                            csv(r.address.as_deref().unwrap_or("")),
+                Format::Csv => csv_table(
+                    &[
+                        "id",
+                        "workspace",
+                        "severity",
+                        "kind",
+                        "type",
+                        "resource_id",
+                        "path",
+                        "address",
+                        "first_seen",
+                        "age_days",
+                        "acknowledged_by",
+                    ],
+                    rows.iter().map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.workspace.clone(),
+                            r.severity.clone().unwrap_or_default(),
+                            r.kind.clone(),
+                            r.tf_type.clone(),
+                            r.resource_id.clone(),
+                            r.path.clone(),
+                            r.address.clone().unwrap_or_default(),
                             rfc3339(r.first_seen),
-                            r.age_days,
-                            csv(r.acknowledged.as_ref().map_or("", |a| a.by.as_str()))
-                        );
-                    }
-                    out
-                }
+                            r.age_days.to_string(),
+                            r.acknowledged
+                                .as_ref()
+                                .map(|a| a.by.clone())
+                                .unwrap_or_default(),
+                        ]
+                    }),
+                ),
                 Format::Table => {
                     let mut out = String::new();
                     for r in &rows {
@@ -424,27 +439,48 @@ pub fn run(
 }
 
 fn trend_csv(rows: &[WeekRow]) -> String {
-    let mut out = String::from(
-        "week,critical,high,medium,low,info,open,acknowledged,opened,resolved,coverage_percent,scans\n",
-    );
-    for w in rows {
-        let n = |k: &str| w.open.get(k).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
-            w.week,
-            n("critical"),
-            n("high"),
-            n("medium"),
-            n("low"),
-            n("info"),
-            w.open_total,
-            w.acknowledged,
-            w.opened,
-            w.resolved,
-            w.coverage_percent.map_or(String::new(), |c| c.to_string()),
-            w.scans
-        );
+    csv_table(
+        &[
+            "week",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "info",
+            "open",
+            "acknowledged",
+            "opened",
+            "resolved",
+            "coverage_percent",
+            "scans",
+        ],
+        rows.iter().map(|w| {
+            let mut fields: Vec<String> = ["critical", "high", "medium", "low", "info"]
+                .iter()
+                .map(|k| w.open.get(*k).copied().unwrap_or(0).to_string())
+                .collect();
+            fields.insert(0, w.week.clone());
+            fields.extend([
+                w.open_total.to_string(),
+                w.acknowledged.to_string(),
+                w.opened.to_string(),
+                w.resolved.to_string(),
+                w.coverage_percent.map_or(String::new(), |c| c.to_string()),
+                w.scans.to_string(),
+            ]);
+            fields
+        }),
+    )
+}
+
+/// A CSV document: the header, then one line per row, fields quoted where
+/// they need it.
+fn csv_table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut out = header.join(",") + "\n";
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(|f| csv(f)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
     }
     out
 }

@@ -378,7 +378,13 @@ pub fn tcp_from(
 
 /// Opens `port` to `cidr` on `group`, behind Terraform's back.
 pub async fn open_port(emu: &Emulator, group: &str, port: i32, cidr: &str) {
-    emu.ec2()
+    open_port_as(emu, "test", group, port, cidr).await;
+}
+
+/// [`open_port`], signed with `access_key` (a person of the CloudTrail
+/// emulator's identity table).
+pub async fn open_port_as(emu: &Emulator, access_key: &str, group: &str, port: i32, cidr: &str) {
+    emu.ec2_as(access_key)
         .await
         .authorize_security_group_ingress()
         .group_id(group)
