@@ -21,8 +21,8 @@ workspace "demo" {
   }
 
   # The digest every minute too (the default is Mondays at 09:00): each one
-  # covers the last 7 days of history, so from the second minute on it
-  # shows the seeded drift.
+  # covers the last 7 days of history and waits for that minute's scan, so
+  # every one shows the seeded drift.
   digest {
     enabled  = true
     schedule = "0 * * * * *"
