@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::json;
-use tfdrift::diff::{Change, Finding, FindingKind};
 use tfdrift::grade::RuleSet;
+use tfdrift::model::{Change, Finding, FindingKind};
 use tfdrift::report::{REPORT_VERSION, Report, ScanInfo, Summary, Tool};
 use tfdrift::store::Store;
 use time::OffsetDateTime;
@@ -124,6 +124,8 @@ fn main() {
                 unverified: vec![],
                 not_checked_types: BTreeMap::new(),
                 attribution: None,
+                detail_calls: BTreeMap::new(),
+                account_mismatch: None,
             },
             summary: Summary {
                 managed: resources_n,
@@ -147,6 +149,7 @@ fn main() {
                 by_severity,
                 acknowledged: 0,
                 coverage_percent: 99.0,
+                verified_percent: 100.0,
             },
             findings,
             ignored: vec![],

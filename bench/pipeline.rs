@@ -41,9 +41,9 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
+use tfdrift::app::pipeline::{self as scan, ScanOptions};
 use tfdrift::aws::{ListError, Lister, LiveResource, TypeSpec};
 use tfdrift::report::Report;
-use tfdrift::scan::{self, ScanOptions};
 use tfdrift::state::{LocalFile, State, StateSource};
 
 /// Counts live heap bytes and their peak, for the memory column of the
@@ -125,7 +125,11 @@ fn main() {
         .expect("a tokio runtime");
     let client = runtime.block_on(canned_client(estate.pages));
     let lister = CannedLister {
-        client: client.clone(),
+        clients: tfdrift::aws::Clients::with_ec2(
+            REGION,
+            tfdrift::sdk::AwsConfig::new(Default::default()),
+            client.clone(),
+        ),
         window: Mutex::new(None),
         specs: Mutex::new(Vec::new()),
     };
@@ -213,8 +217,14 @@ async fn stages(state_path: &std::path::Path, lister: &CannedLister) -> Vec<Stag
         scan::resolve_regions(&mut states, &[REGION.to_string()], None).expect("a region");
     lap("regions", &mut out);
     let specs = lister.specs.lock().expect("not poisoned").clone();
-    let inventory =
-        tfdrift::aws::scan_live(lister, &regions, &specs, Duration::from_secs(300)).await;
+    let inventory = tfdrift::aws::scan_live(
+        lister,
+        &regions,
+        &specs,
+        Duration::from_secs(300),
+        &Default::default(),
+    )
+    .await;
     lap("list (deserialise + normalise)", &mut out);
     // As scan does: the state resources by reference.
     let all: Vec<_> = states.iter().flat_map(|s| s.resources.iter()).collect();
@@ -326,7 +336,7 @@ async fn deserialise_only(ec2: &aws_sdk_ec2::Client) -> Duration {
 /// with a client whose HTTP layer is [`CannedHttp`]; records the window
 /// in which listings ran, which is the listing phase.
 struct CannedLister {
-    client: aws_sdk_ec2::Client,
+    clients: tfdrift::aws::Clients,
     window: Mutex<Option<(Instant, Instant)>>,
     /// The types the scan asked for, for the stage-by-stage breakdown.
     specs: Mutex<Vec<&'static TypeSpec>>,
@@ -347,7 +357,7 @@ impl Lister for CannedLister {
             }
             let start = Instant::now();
             let out = match spec.list {
-                Some(list) => list(&self.client).await,
+                Some(list) => list(&self.clients).await,
                 None => Ok(Vec::new()),
             };
             let end = Instant::now();
@@ -358,6 +368,15 @@ impl Lister for CannedLister {
             });
             out
         })
+    }
+
+    fn details<'a>(
+        &'a self,
+        _region: &'a str,
+        _spec: &'static TypeSpec,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<tfdrift::model::Attrs, ListError>> {
+        Box::pin(async { Ok(tfdrift::model::Attrs::new()) })
     }
 
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression};
 
-use crate::grade::{hcl_error_parts, locate, locate_after};
+use crate::hcl_diag::{error_parts as hcl_error_parts, locate, locate_after};
+use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
 
 /// The default file name, looked for in the current directory.
 pub const FILE_NAME: &str = "tfdrift.hcl";
@@ -393,8 +394,8 @@ impl Parser<'_> {
             ..Workspace::default()
         };
         if let Some(expr) = &w.schedule {
-            crate::daemon::Schedule::parse(expr, "UTC")
-                .map_err(|m| self.key_err(&anchor, "schedule", m))?;
+            Schedule::parse(expr, "UTC")
+                .map_err(|e| self.key_err(&anchor, "schedule", e.to_string()))?;
         }
         for inner in block.body().blocks() {
             let place = format!("{anchor} {}", inner.identifier());
@@ -433,19 +434,13 @@ impl Parser<'_> {
                         timezone: self.string(&a, "timezone", &anchor)?,
                         days: self.number(&a, "days", &anchor)?,
                     };
-                    let expr = d
-                        .schedule
-                        .as_deref()
-                        .unwrap_or(crate::daemon::DEFAULT_DIGEST_SCHEDULE);
-                    if let Err(m) =
-                        crate::daemon::Schedule::parse(expr, d.timezone.as_deref().unwrap_or("UTC"))
-                    {
-                        let key = if m.contains("time zone") {
-                            "timezone"
-                        } else {
-                            "schedule"
+                    let expr = d.schedule.as_deref().unwrap_or(DEFAULT_DIGEST_SCHEDULE);
+                    if let Err(e) = Schedule::parse(expr, d.timezone.as_deref().unwrap_or("UTC")) {
+                        let key = match e {
+                            ScheduleError::UnknownTimeZone { .. } => "timezone",
+                            ScheduleError::InvalidCron { .. } => "schedule",
                         };
-                        return Err(self.key_err(&anchor, key, m));
+                        return Err(self.key_err(&anchor, key, e.to_string()));
                     }
                     w.digest = Some(d);
                 }

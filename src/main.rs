@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tfdrift::cli::{Cli, run};
-use tfdrift::report::Outcome;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,18 +15,12 @@ fn main() -> ExitCode {
         cli.verbose
     };
     init_logging(verbose);
-    // Before the runtime starts: it changes the environment.
-    if let Err(e) = tfdrift::cli::apply_workspace_profile(&cli) {
-        return fail(e.into());
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return fail(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     match runtime.block_on(run(cli)) {
-        Ok(Outcome::Clean) => ExitCode::from(0),
-        Ok(Outcome::Drift) => ExitCode::from(1),
-        Ok(Outcome::Incomplete) => ExitCode::from(2),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => fail(e.into()),
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::aws::{FailureKind, ListFailure, Stage};
-use crate::diff::{Change, Finding, FindingKind};
+use crate::model::{Change, Finding, FindingKind};
+use crate::model::{FailureKind, ListFailure, Stage};
 use crate::report::{Report, ScanInfo, Summary, Tool};
 
 pub(crate) fn finding(
@@ -78,6 +78,8 @@ pub(crate) fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>)
             unverified: vec![],
             not_checked_types: BTreeMap::new(),
             attribution: None,
+            detail_calls: BTreeMap::new(),
+            account_mismatch: None,
         },
         summary: Summary {
             managed: 10,
@@ -95,6 +97,7 @@ pub(crate) fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>)
             by_severity: BTreeMap::new(),
             acknowledged: 0,
             coverage_percent: 100.0,
+            verified_percent: 100.0,
         },
         findings,
         ignored: vec![],

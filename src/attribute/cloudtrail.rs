@@ -15,17 +15,19 @@ use time::OffsetDateTime;
 
 use super::event::RawEvent;
 use super::{EventPage, EventSource, Lookup, LookupRequest};
-use crate::aws::{AwsOptions, FailureKind, ListError, sdk_config};
+use crate::aws::ListError;
+use crate::model::FailureKind;
+use crate::sdk::AwsConfig;
 
 pub struct CloudTrailSource {
     clients: HashMap<String, aws_sdk_cloudtrail::Client>,
 }
 
 impl CloudTrailSource {
-    pub async fn new(regions: &[String], opts: &AwsOptions) -> Self {
+    pub async fn new(regions: &[String], aws: &AwsConfig) -> Self {
         let mut clients = HashMap::new();
         for region in regions {
-            let config = sdk_config(region, opts).await;
+            let config = aws.region(Some(region)).await;
             let config = aws_sdk_cloudtrail::config::Builder::from(&config)
                 .retry_config(RetryConfig::disabled())
                 .build();

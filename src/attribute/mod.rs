@@ -34,11 +34,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use cloudtrail::CloudTrailSource;
-pub use event::{Attribution, Client, RawEvent, TrailEvent};
+pub use event::{RawEvent, TrailEvent};
 pub use explains::explains;
 
-use crate::aws::{FailureKind, ListError, ListFailure, Stage};
-use crate::diff::Finding;
+use crate::model::{Attribution, FailureKind, ListFailure, Stage};
+
+use crate::aws::ListError;
+use crate::model::Finding;
 
 /// How to say what `event` did to a finding of `kind`: "created" for an
 /// unmanaged resource's creation, "deleted" for a missing one's deletion,

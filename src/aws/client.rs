@@ -1,115 +1,191 @@
-//! The real AWS: SDK configuration from the standard chain, and the
-//! [`Lister`] that dispatches to the per-type modules.
+//! The real AWS: a bundle of service clients per region, built lazily from
+//! the one [`AwsConfig`], and the [`Lister`] that hands each type's
+//! listing the bundle of the region it lists.
 //!
-//! Credentials, region, profile, SSO and `AWS_ENDPOINT_URL` all come from
-//! `aws-config`'s default chain, so tfdrift behaves like the AWS CLI.
-//! Every call gets a per-attempt and per-operation timeout and the SDK's
-//! standard retry (exponential backoff with jitter, throttling-aware), so a
-//! hung or throttling endpoint fails a listing instead of hanging a scan.
+//! A type's listing asks the bundle for the clients it needs (`c.ec2()`,
+//! later `c.iam()`, `c.s3()`); each is made on first use and then shared
+//! by every listing of that region, so a scan of EC2 types never builds
+//! an IAM client and a region is configured once.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use futures::future::BoxFuture;
+use tokio::sync::OnceCell;
 
-use super::{ListError, Lister, LiveResource, TypeSpec};
+use super::{GLOBAL, ListError, Lister, LiveResource, TypeSpec};
+use crate::model::{Attrs, FailureKind};
+use crate::sdk::AwsConfig;
 
-/// Knobs for talking to AWS.
-#[derive(Debug, Clone)]
-pub struct AwsOptions {
-    /// Longest a single HTTP attempt may take.
-    pub attempt_timeout: Duration,
-    /// Attempts per call, the first included (the SDK's standard retry).
-    pub max_attempts: u32,
+/// The service clients of one region, each built on first use.
+pub struct Clients {
+    region: String,
+    config: AwsConfig,
+    sdk: OnceCell<aws_config::SdkConfig>,
+    ec2: OnceCell<aws_sdk_ec2::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
 }
 
-impl Default for AwsOptions {
-    fn default() -> Self {
+impl Clients {
+    pub fn new(region: &str, config: AwsConfig) -> Self {
         Self {
-            attempt_timeout: Duration::from_secs(30),
-            max_attempts: 5,
+            region: region.to_string(),
+            config,
+            sdk: OnceCell::new(),
+            ec2: OnceCell::new(),
+            sts: OnceCell::new(),
         }
+    }
+
+    /// Clients whose EC2 client is `ec2`, already built (over a canned
+    /// HTTP layer in tests and benchmarks).
+    pub fn with_ec2(region: &str, config: AwsConfig, ec2: aws_sdk_ec2::Client) -> Self {
+        let c = Self::new(region, config);
+        // A fresh cell: setting it cannot fail.
+        let _ = c.ec2.set(ec2);
+        c
+    }
+
+    /// The AWS region these clients call.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    async fn sdk(&self) -> &aws_config::SdkConfig {
+        self.sdk
+            .get_or_init(|| self.config.region(Some(&self.region)))
+            .await
+    }
+
+    pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.ec2
+            .get_or_init(|| async { aws_sdk_ec2::Client::new(self.sdk().await) })
+            .await
+    }
+
+    pub async fn sts(&self) -> &aws_sdk_sts::Client {
+        self.sts
+            .get_or_init(|| async { aws_sdk_sts::Client::new(self.sdk().await) })
+            .await
     }
 }
 
-/// The region the default chain would use (`AWS_REGION`, the profile), if any.
-pub async fn default_region() -> Option<String> {
-    aws_config::defaults(BehaviorVersion::latest())
-        .load()
-        .await
-        .region()
-        .map(|r| r.to_string())
+/// Lists resources through the AWS APIs: one client bundle per region
+/// scanned, and one for global types (IAM, which AWS serves from
+/// `home_region`).
+pub struct AwsLister {
+    clients: HashMap<String, Clients>,
+    home_region: String,
 }
 
-/// The SDK configuration for one region: the default chain, with the
-/// timeouts and retries of `opts`.
-pub async fn sdk_config(region: &str, opts: &AwsOptions) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5).min(opts.attempt_timeout))
-                .operation_attempt_timeout(opts.attempt_timeout)
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts))
-        .load()
-        .await
-}
-
-/// Lists resources through the EC2 API, one client per region.
-pub struct Ec2Lister {
-    clients: HashMap<String, aws_sdk_ec2::Client>,
-    sts: Option<aws_sdk_sts::Client>,
-}
-
-impl Ec2Lister {
-    pub async fn new(regions: &[String], opts: &AwsOptions) -> Self {
-        let mut clients = HashMap::new();
-        let mut sts = None;
-        for region in regions {
-            let config = sdk_config(region, opts).await;
-            clients.insert(region.clone(), aws_sdk_ec2::Client::new(&config));
-            sts.get_or_insert_with(|| aws_sdk_sts::Client::new(&config));
+impl AwsLister {
+    /// Clients for `regions`; global types are listed through
+    /// `us-east-1` (IAM's home) unless the scan covers only other regions,
+    /// then through its first region.
+    pub fn new(regions: &[String], config: &AwsConfig) -> Self {
+        let home_region = if regions.iter().any(|r| r == "us-east-1") || regions.is_empty() {
+            "us-east-1".to_string()
+        } else {
+            regions[0].clone()
+        };
+        let mut clients: HashMap<String, Clients> = regions
+            .iter()
+            .map(|r| (r.clone(), Clients::new(r, config.clone())))
+            .collect();
+        clients.insert(
+            GLOBAL.to_string(),
+            Clients::new(&home_region, config.clone()),
+        );
+        Self {
+            clients,
+            home_region,
         }
-        Self { clients, sts }
+    }
+
+    fn clients(&self, region: &str, operation: &'static str) -> Result<&Clients, ListError> {
+        self.clients.get(region).ok_or_else(|| ListError {
+            operation,
+            kind: FailureKind::Service,
+            message: format!("region {region} is not one this scan was set up for"),
+        })
     }
 }
 
-impl Lister for Ec2Lister {
+impl Lister for AwsLister {
     fn list<'a>(
         &'a self,
         region: &'a str,
         spec: &'static TypeSpec,
     ) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>> {
-        let client = self
-            .clients
-            .get(region)
-            .expect("Ec2Lister was built for every region the scan lists");
-        match spec.list {
-            Some(list) => list(client),
-            None => Box::pin(async { Ok(Vec::new()) }),
-        }
+        Box::pin(async move {
+            let clients = self.clients(region, spec.operation)?;
+            // A type without a listing of its own is listed with its
+            // parent: asking for it is a caller's mistake, and an empty
+            // answer would read as "none exist".
+            let Some(list) = spec.list else {
+                return Err(ListError {
+                    operation: spec.operation,
+                    kind: FailureKind::Service,
+                    message: format!("{} has no listing of its own", spec.tf_type),
+                });
+            };
+            list(clients).await
+        })
+    }
+
+    fn details<'a>(
+        &'a self,
+        region: &'a str,
+        spec: &'static TypeSpec,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Attrs, ListError>> {
+        Box::pin(async move {
+            let Some(details) = &spec.details else {
+                return Ok(Attrs::new());
+            };
+            let clients = self.clients(region, details.operation)?;
+            (details.fetch)(clients, id).await
+        })
     }
 
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {
         Box::pin(async move {
-            let Some(sts) = &self.sts else {
-                return Err(ListError {
-                    operation: "GetCallerIdentity",
-                    kind: super::FailureKind::Service,
-                    message: "no region to ask in".into(),
-                });
-            };
-            let id = sts
+            let clients = self.clients(GLOBAL, "GetCallerIdentity")?;
+            let id = clients
+                .sts()
+                .await
                 .get_caller_identity()
                 .send()
                 .await
                 .map_err(|e| ListError::from_sdk("GetCallerIdentity", e))?;
             Ok(id.account().unwrap_or_default().to_string())
         })
+    }
+}
+
+impl AwsLister {
+    /// The region global types are listed through.
+    pub fn home_region(&self) -> &str {
+        &self.home_region
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::AwsSettings;
+
+    #[tokio::test]
+    async fn an_unknown_region_or_a_type_without_listing_is_an_error_not_an_empty_list() {
+        let lister = AwsLister::new(
+            &["eu-west-1".into()],
+            &AwsConfig::new(AwsSettings::default()),
+        );
+        assert_eq!(lister.home_region(), "eu-west-1");
+        let vpc = super::super::resources::find("aws_vpc").unwrap();
+        let err = lister.list("ap-south-1", vpc).await.unwrap_err();
+        assert!(err.message.contains("ap-south-1"), "{err}");
+        let route = super::super::resources::find("aws_route").unwrap();
+        let err = lister.list("eu-west-1", route).await.unwrap_err();
+        assert!(err.message.contains("no listing of its own"), "{err}");
     }
 }

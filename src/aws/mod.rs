@@ -1,9 +1,11 @@
 //! Reading what is live: every supported resource type, in every region the
-//! scan covers, listed concurrently with paginated `Describe*` calls.
+//! scan covers (global types once), listed concurrently with paginated
+//! calls.
 //!
 //! The boundary with AWS is the [`Lister`] trait: one call lists one
-//! resource type in one region. [`Ec2Lister`] is the real one; tests and the
-//! demo can wrap it to inject faults. [`scan_live`] owns concurrency and the
+//! resource type in one region, another reads the per-resource settings
+//! no listing returns. [`AwsLister`] is the real one; `test_support` has
+//! scripted and failing ones. [`scan_live`] owns concurrency and the
 //! deadline, and — the point of the design — records which (region, type)
 //! listings *failed*, so the diff can refuse to call anything in them
 //! missing.
@@ -11,18 +13,17 @@
 mod client;
 pub(crate) mod resources;
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use serde::Serialize;
 
-pub use client::{AwsOptions, Ec2Lister, default_region, sdk_config};
-pub use resources::TypeSpec;
+pub use client::{AwsLister, Clients};
+pub use resources::{Details, Scope, TypeSpec};
 
-use crate::model::Attrs;
+use crate::model::{Attrs, FailureKind, ListFailure, Stage};
 
 /// The resource types tfdrift checks, in listing order.
 pub fn supported_types() -> impl Iterator<Item = &'static str> {
@@ -68,26 +69,6 @@ impl LiveResource {
             owner: None,
         }
     }
-}
-
-/// Why a listing failed, in the terms a user acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// The credentials may not call this API (`UnauthorizedOperation`).
-    AccessDenied,
-    /// AWS kept throttling after the SDK's retries.
-    Throttled,
-    /// The endpoint did not answer in time, or the scan deadline passed.
-    Timeout,
-    /// The endpoint could not be reached at all.
-    Unreachable,
-    /// No usable credentials were found.
-    Credentials,
-    /// Any other error the service returned.
-    Service,
-    /// tfdrift's own limit on calls ran out (attribution only).
-    Budget,
 }
 
 /// A listing that failed: which operation and why.
@@ -166,6 +147,9 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> Chain {
     }
 }
 
+/// The region name global types (IAM) are listed and reported under.
+pub const GLOBAL: &str = "global";
+
 /// Lists one resource type in one region. Implementations must return
 /// every live resource of the type or an error — never a partial list.
 pub trait Lister: Send + Sync {
@@ -175,32 +159,17 @@ pub trait Lister: Send + Sync {
         spec: &'static TypeSpec,
     ) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
 
+    /// The settings of one resource that its listing does not return
+    /// (`spec.details`), as attributes to add to it.
+    fn details<'a>(
+        &'a self,
+        region: &'a str,
+        spec: &'static TypeSpec,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Attrs, ListError>>;
+
     /// The account the credentials belong to (STS GetCallerIdentity).
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>>;
-}
-
-/// Which stage of a scan an error belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Listing live resources: a failure makes the scan incomplete.
-    Listing,
-    /// CloudTrail attribution: best-effort, never makes a scan incomplete.
-    Attribution,
-}
-
-/// A (region, type) listing that failed, or a region whose attribution
-/// did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ListFailure {
-    pub stage: Stage,
-    pub region: String,
-    /// The resource type listed; `None` for attribution errors.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub tf_type: Option<&'static str>,
-    pub operation: &'static str,
-    pub kind: FailureKind,
-    pub message: String,
 }
 
 /// Everything live that the scan saw, and what it could not see.
@@ -212,6 +181,9 @@ pub struct Inventory {
     pub failures: Vec<ListFailure>,
     /// The account scanned, when STS could tell.
     pub account: Option<String>,
+    /// Per-resource calls made for settings no listing returns, by
+    /// operation.
+    pub detail_calls: BTreeMap<&'static str, usize>,
 }
 
 impl Inventory {
@@ -229,21 +201,64 @@ impl Inventory {
 /// of concurrent paginated listings stays far below them.
 const MAX_CONCURRENT_LISTINGS: usize = 16;
 
-/// Lists every type in `specs` (those that have a listing of their own) in
-/// every region, concurrently. A listing that errors or outlives `deadline`
-/// is recorded as a failure; the others still complete.
-pub async fn scan_live(
+/// How many per-resource detail calls of one listing are in flight at
+/// once. They share the account's request-rate bucket with everything
+/// else (EC2's is refilled at about 20 calls a second), so few, with the
+/// SDK's throttling-aware retry behind each.
+const MAX_CONCURRENT_DETAILS: usize = 8;
+
+/// The ids of the state's resources, by (region, listed type): the only
+/// resources whose per-resource details are worth a call.
+pub type Managed = HashMap<(String, &'static str), HashSet<String>>;
+
+/// What one (region, type) job produced.
+struct Listed {
+    region: String,
+    spec: &'static TypeSpec,
+    result: Result<Vec<LiveResource>, ListError>,
+    /// Detail calls made, and the first detail failure.
+    detail_calls: usize,
+    detail_error: Option<ListError>,
+}
+
+/// Lists every type in `specs` (those that have a listing of their own)
+/// in every region — global types once, under [`GLOBAL`] — concurrently,
+/// then reads the details of the managed ones. A listing that errors or
+/// outlives `deadline` is recorded as a failure; the others still
+/// complete. A failed detail call leaves that resource's detail
+/// attributes unknown (never compared) and makes the scan incomplete.
+pub fn scan_live<'a>(
+    lister: &'a dyn Lister,
+    regions: &'a [String],
+    specs: &'a [&'static TypeSpec],
+    deadline: Duration,
+    managed: &'a Managed,
+) -> BoxFuture<'a, Inventory> {
+    // Boxed here, where its lifetimes are concrete: the compiler cannot
+    // otherwise prove a spawned task holding it `Send` (rust#64552).
+    Box::pin(scan_live_inner(lister, regions, specs, deadline, managed))
+}
+
+async fn scan_live_inner(
     lister: &dyn Lister,
     regions: &[String],
     specs: &[&'static TypeSpec],
     deadline: Duration,
+    managed: &Managed,
 ) -> Inventory {
-    let jobs = regions.iter().flat_map(|region| {
+    let regional = regions.iter().flat_map(|region| {
         specs
             .iter()
-            .filter(|s| s.lists())
+            .filter(|s| s.lists() && s.scope == Scope::Regional)
             .map(move |spec| (region.clone(), *spec))
     });
+    let global = specs
+        .iter()
+        .filter(|s| s.lists() && s.scope == Scope::Global)
+        .map(|spec| (GLOBAL.to_string(), *spec));
+    // Collected first: an iterator of closures held across an await
+    // makes the future's `Send` unprovable for a spawned task.
+    let jobs: Vec<(String, &'static TypeSpec)> = regional.chain(global).collect();
     let account = async {
         match tokio::time::timeout(deadline, lister.caller_account()).await {
             Ok(Ok(a)) => Some(a),
@@ -254,29 +269,13 @@ pub async fn scan_live(
             Err(_) => None,
         }
     };
-    let listings = futures::stream::iter(jobs)
-        .map(|(region, spec)| async move {
-            let started = std::time::Instant::now();
-            let result = match tokio::time::timeout(deadline, lister.list(&region, spec)).await {
-                Ok(r) => r,
-                Err(_) => Err(ListError {
-                    operation: spec.operation,
-                    kind: FailureKind::Timeout,
-                    message: format!(
-                        "no complete answer within the scan timeout of {}s",
-                        deadline.as_secs()
-                    ),
-                }),
-            };
-            tracing::debug!(
-                region,
-                tf_type = spec.tf_type,
-                ok = result.is_ok(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "listed"
-            );
-            (region, spec, result)
-        })
+    // Futures made up front (they do nothing until polled): a closure
+    // mapping the stream would again defeat the `Send` proof.
+    let mut pending: Vec<BoxFuture<'_, Listed>> = Vec::with_capacity(jobs.len());
+    for (region, spec) in jobs {
+        pending.push(Box::pin(list_one(lister, region, spec, deadline, managed)));
+    }
+    let listings = futures::stream::iter(pending)
         .buffer_unordered(MAX_CONCURRENT_LISTINGS)
         .collect::<Vec<_>>();
     let (account, results) = futures::join!(account, listings);
@@ -285,7 +284,23 @@ pub async fn scan_live(
         account,
         ..Inventory::default()
     };
-    for (region, spec, result) in results {
+    for job in results {
+        let Listed {
+            region,
+            spec,
+            result,
+            detail_calls,
+            detail_error,
+        } = job;
+        if let Some(details) = &spec.details {
+            if detail_calls > 0 {
+                *inv.detail_calls.entry(details.operation).or_default() += detail_calls;
+            }
+        }
+        if let Some(e) = detail_error {
+            tracing::warn!(region, tf_type = spec.tf_type, error = %e, "per-resource details failed; those settings are not compared");
+            inv.failures.push(failure(&region, spec, e));
+        }
         match result {
             Ok(list) => {
                 inv.listed.insert((region.clone(), spec.tf_type));
@@ -296,20 +311,102 @@ pub async fn scan_live(
             }
             Err(e) => {
                 tracing::warn!(region, tf_type = spec.tf_type, error = %e, "listing failed; nothing of this type in this region will be called missing");
-                inv.failures.push(ListFailure {
-                    stage: Stage::Listing,
-                    region,
-                    tf_type: Some(spec.tf_type),
-                    operation: e.operation,
-                    kind: e.kind,
-                    message: e.message,
-                });
+                inv.failures.push(failure(&region, spec, e));
             }
         }
     }
-    inv.failures
-        .sort_by(|a, b| (&a.region, a.tf_type).cmp(&(&b.region, b.tf_type)));
+    inv.failures.sort_by(|a, b| {
+        (&a.region, a.tf_type, a.operation).cmp(&(&b.region, b.tf_type, b.operation))
+    });
     inv.resources
         .sort_by(|a, b| (a.tf_type, &a.id).cmp(&(b.tf_type, &b.id)));
     inv
+}
+
+fn failure(region: &str, spec: &'static TypeSpec, e: ListError) -> ListFailure {
+    ListFailure {
+        stage: Stage::Listing,
+        region: region.to_string(),
+        tf_type: Some(spec.tf_type),
+        operation: e.operation,
+        kind: e.kind,
+        message: e.message,
+    }
+}
+
+fn timed_out(operation: &'static str, deadline: Duration) -> ListError {
+    ListError {
+        operation,
+        kind: FailureKind::Timeout,
+        message: format!(
+            "no complete answer within the scan timeout of {}s",
+            deadline.as_secs()
+        ),
+    }
+}
+
+/// One (region, type): its listing, then the details of the resources
+/// the state manages, all within `deadline`.
+async fn list_one(
+    lister: &dyn Lister,
+    region: String,
+    spec: &'static TypeSpec,
+    deadline: Duration,
+    managed: &Managed,
+) -> Listed {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(deadline, lister.list(&region, spec)).await {
+        Ok(r) => r,
+        Err(_) => Err(timed_out(spec.operation, deadline)),
+    };
+    tracing::debug!(
+        region,
+        tf_type = spec.tf_type,
+        ok = result.is_ok(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "listed"
+    );
+    let mut listed = Listed {
+        region,
+        spec,
+        result,
+        detail_calls: 0,
+        detail_error: None,
+    };
+    let (Some(details), Ok(resources)) = (&spec.details, &mut listed.result) else {
+        return listed;
+    };
+    let Some(ids) = managed.get(&(listed.region.clone(), spec.tf_type)) else {
+        return listed;
+    };
+    let wanted: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| ids.contains(&r.id))
+        .map(|(i, _)| i)
+        .collect();
+    let region = listed.region.as_str();
+    let fetches = futures::stream::iter(wanted)
+        .map(|i| {
+            let id = resources[i].id.clone();
+            async move { (i, lister.details(region, spec, &id).await) }
+        })
+        .buffer_unordered(MAX_CONCURRENT_DETAILS)
+        .collect::<Vec<_>>();
+    let remaining = deadline.saturating_sub(started.elapsed());
+    match tokio::time::timeout(remaining, fetches).await {
+        Err(_) => listed.detail_error = Some(timed_out(details.operation, deadline)),
+        Ok(answers) => {
+            listed.detail_calls = answers.len() * details.calls_per_resource;
+            for (i, answer) in answers {
+                match answer {
+                    Ok(attrs) => resources[i].attrs.extend(attrs),
+                    Err(e) => {
+                        listed.detail_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    }
+    listed
 }

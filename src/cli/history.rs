@@ -7,9 +7,9 @@ use std::path::Path;
 use clap::{Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
-use super::{CliError, db_path, print_stdout};
+use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
-use crate::report::Outcome;
+
 use crate::store::{Store, WeekRow, sparkline};
 
 #[derive(Debug, Subcommand)]
@@ -75,82 +75,20 @@ pub enum Format {
     Csv,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct AckArgs {
-    /// The finding's id (`tfdrift history open` lists them).
-    pub id: String,
-    /// Why the drift is accepted.
-    #[arg(long)]
-    pub reason: String,
-    /// Until this date (YYYY-MM-DD, UTC, exclusive); default: until the
-    /// drift changes.
-    #[arg(long, value_parser = parse_date)]
-    pub until: Option<OffsetDateTime>,
-    /// Who accepts it (default: $TFDRIFT_USER, then $USER).
-    #[arg(long)]
-    pub by: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct UnackArgs {
-    pub id: String,
-    #[arg(long)]
-    pub by: Option<String>,
-}
-
-fn parse_date(s: &str) -> Result<OffsetDateTime, String> {
-    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .map(|d| d.midnight().assume_utc())
-        .map_err(|e| format!("{s:?} is not a date like 2026-12-31: {e}"))
-}
-
-fn person(by: Option<String>) -> String {
-    by.or_else(|| std::env::var("TFDRIFT_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn open_store(config: Option<&Path>, db: Option<&Path>) -> Result<(Config, Store), CliError> {
+pub(super) fn open_store(
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<(Config, Store), CliError> {
     let config = Config::load(config)?;
     let store = Store::open(&db_path(db, &config))?;
     Ok((config, store))
-}
-
-pub fn ack(args: AckArgs, config: Option<&Path>, db: Option<&Path>) -> Result<Outcome, CliError> {
-    let (_, mut store) = open_store(config, db)?;
-    let now = OffsetDateTime::now_utc();
-    if args.until.is_some_and(|u| u <= now) {
-        return Err(CliError::Usage("--until must be in the future".into()));
-    }
-    let by = person(args.by);
-    store.ack(&args.id, &by, &args.reason, args.until, now)?;
-    print_stdout(&format!("acknowledged {} by {by}\n", args.id));
-    Ok(Outcome::Clean)
-}
-
-pub fn unack(
-    args: UnackArgs,
-    config: Option<&Path>,
-    db: Option<&Path>,
-) -> Result<Outcome, CliError> {
-    let (_, mut store) = open_store(config, db)?;
-    let by = person(args.by);
-    let text = if store.unack(&args.id, &by, OffsetDateTime::now_utc())? {
-        format!("{} is no longer acknowledged\n", args.id)
-    } else {
-        format!("{} was not acknowledged\n", args.id)
-    };
-    print_stdout(&text);
-    Ok(Outcome::Clean)
 }
 
 pub fn run(
     cmd: HistoryCommand,
     config: Option<&Path>,
     db: Option<&Path>,
-) -> Result<Outcome, CliError> {
+) -> Result<Exit, CliError> {
     let (config, mut store) = open_store(config, db)?;
     let now = OffsetDateTime::now_utc();
     let text = match cmd {
@@ -435,7 +373,7 @@ pub fn run(
         }
     };
     print_stdout(&text);
-    Ok(Outcome::Clean)
+    Ok(Exit::Clean)
 }
 
 fn trend_csv(rows: &[WeekRow]) -> String {

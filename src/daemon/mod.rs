@@ -11,86 +11,39 @@
 //! honoured (the scheduler's own time-zone support fixes the offset when a
 //! job is created).
 //!
-//! Scans run as child processes (`tfdrift scan --workspace W`): each gets
-//! its own environment (the workspace's AWS profile), and a scan killed by
-//! shutdown rolls back its one transaction. A job still running is never
-//! started again (max one instance per job).
+//! Scans and briefings run in this process through the same use cases as
+//! the CLI ([`crate::app`]); each scan builds its own AWS configuration
+//! from its workspace's profile, so workspaces never share credentials
+//! through the environment. A scan records its history in one
+//! transaction at its end, so one stopped by shutdown leaves nothing
+//! half-written. A job still running is never started again (max one
+//! instance per job).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use chrono::{TimeZone, Utc};
 use time::OffsetDateTime;
 
+use crate::app::briefing::{BriefingError, DIGEST_ATTEMPTS};
+use crate::app::{Delivery, ScanRequest, deliver, scan_workspace};
 use crate::config::{Config, Workspace};
-use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
-use crate::digest::{Briefing, DigestError, Format};
-use crate::store::{Claim, DigestRecord, Store, StoreError};
-
-/// Scans every 6 hours; the briefing Monday 09:00.
-pub const DEFAULT_SCAN_SCHEDULE: &str = "0 0 */6 * * *";
-pub const DEFAULT_DIGEST_SCHEDULE: &str = "0 0 9 * * Mon";
-/// A failed briefing is retried at later ticks this many times.
-pub const DIGEST_ATTEMPTS: i64 = 10;
+use crate::digest::slack::SendOptions;
+use crate::report::Outcome;
+use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, DEFAULT_SCAN_SCHEDULE, Schedule};
+use crate::store::{DigestRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Digest(#[from] DigestError),
-    #[error(transparent)]
-    Slack(#[from] SlackError),
+    Briefing(#[from] BriefingError),
     #[error("workspace {workspace}: {message}")]
     Workspace { workspace: String, message: String },
     #[error("scheduler: {0}")]
     Scheduler(String),
-}
-
-/// A cron expression (seconds first) in a time zone.
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    cron: croner::Cron,
-    tz: chrono_tz::Tz,
-    pub expr: String,
-}
-
-impl Schedule {
-    pub fn parse(expr: &str, tz: &str) -> Result<Self, String> {
-        let tz: chrono_tz::Tz = tz
-            .parse()
-            .map_err(|_| format!("unknown time zone {tz:?} (an IANA name like Europe/Berlin)"))?;
-        let cron = croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(expr)
-            .map_err(|e| format!("invalid schedule {expr:?} (cron with seconds first, e.g. \"0 0 9 * * Mon\"): {e}"))?;
-        Ok(Self {
-            cron,
-            tz,
-            expr: expr.into(),
-        })
-    }
-
-    /// The latest slot at or before `now`, within the last year.
-    pub fn latest(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
-        let at = self.tz.from_utc_datetime(&to_chrono(now)?.naive_utc());
-        let prev = self.cron.find_previous_occurrence(&at, true).ok()?;
-        let prev = from_chrono(prev.with_timezone(&Utc))?;
-        (now - prev <= time::Duration::days(366)).then_some(prev)
-    }
-}
-
-fn to_chrono(t: OffsetDateTime) -> Option<chrono::DateTime<Utc>> {
-    Utc.timestamp_opt(t.unix_timestamp(), t.nanosecond())
-        .single()
-}
-
-fn from_chrono(t: chrono::DateTime<Utc>) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +74,7 @@ pub fn jobs(config: &Config) -> Result<Vec<Job>, DaemonError> {
             name: format!("scan:{}", w.name),
             kind: Kind::Scan,
             workspace: w.clone(),
-            schedule: Schedule::parse(scan, "UTC").map_err(bad)?,
+            schedule: Schedule::parse(scan, "UTC").map_err(|e| bad(e.to_string()))?,
         });
         if let (Some(d), Some(_)) = (&w.digest, &w.slack) {
             if d.enabled {
@@ -131,7 +84,7 @@ pub fn jobs(config: &Config) -> Result<Vec<Job>, DaemonError> {
                     name: format!("digest:{}", w.name),
                     kind: Kind::Digest,
                     workspace: w.clone(),
-                    schedule: Schedule::parse(expr, tz).map_err(bad)?,
+                    schedule: Schedule::parse(expr, tz).map_err(|e| bad(e.to_string()))?,
                 });
             }
         }
@@ -180,110 +133,10 @@ fn retryable(r: &DigestRecord, now: OffsetDateTime) -> bool {
     }
 }
 
-/// How a briefing delivery ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    Sent {
-        messages: usize,
-    },
-    Quiet,
-    AlreadyDone(String),
-    /// Another process is sending it right now.
-    Busy,
-}
-
-/// Builds and posts the briefing for `slot`, exactly once per workspace
-/// and period: the delivery is claimed in one transaction (so the daemon
-/// and a manual send never both post it), the messages are stored with
-/// the claim, and a delivery that failed half-way resumes at the first
-/// message not yet sent, of the same briefing.
-pub async fn deliver(
-    db: &std::path::Path,
-    workspace: &Workspace,
-    days: u32,
-    slot: OffsetDateTime,
-    templates: Option<&std::path::Path>,
-    opts: &SendOptions,
-) -> Result<Delivery, DaemonError> {
-    let mut store = Store::open(db)?;
-    let name = &workspace.name;
-    let slack_cfg = workspace
-        .slack
-        .as_ref()
-        .ok_or_else(|| DaemonError::Workspace {
-            workspace: name.clone(),
-            message: "has no slack { webhook_env = \"...\" } block to send to".into(),
-        })?;
-    // Read the clock now: after any scan this briefing waited for, so the
-    // period includes what that scan found.
-    let now = OffsetDateTime::now_utc().max(slot);
-    let start = now - time::Duration::days(days.into());
-    let mut record = match store.claim_digest(name, start, slot, DIGEST_ATTEMPTS, now)? {
-        Claim::Claimed(r) => r,
-        Claim::Busy => return Ok(Delivery::Busy),
-        Claim::Done(status) => return Ok(Delivery::AlreadyDone(status)),
-    };
-    let messages: Vec<serde_json::Value> = match record
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-    {
-        Some(stored) => stored,
-        None => {
-            let Some(briefing) = Briefing::build(&store, name, days, now)? else {
-                record.status = "quiet".into();
-                store.save_digest(&record)?;
-                return Ok(Delivery::Quiet);
-            };
-            let rendered = briefing.render(Format::Slack, templates)?;
-            let messages =
-                slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
-            record.messages = messages.len() as i64;
-            record.payload = serde_json::to_string(&messages).ok();
-            store.save_digest(&record)?;
-            messages
-        }
-    };
-    let fail = |record: &mut DigestRecord, e: &SlackError| {
-        record.status = match e {
-            SlackError::Dead { .. } => "dead",
-            SlackError::Rejected { .. } => "rejected",
-            _ => "failed",
-        }
-        .into();
-        record.error = Some(e.to_string());
-    };
-    let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
-        Ok(h) => h,
-        Err(e) => {
-            fail(&mut record, &e);
-            store.save_digest(&record)?;
-            return Err(e.into());
-        }
-    };
-    for m in messages.iter().skip(record.messages_sent as usize) {
-        if let Err(e) = slack::post(&hook, m, opts).await {
-            fail(&mut record, &e);
-            store.save_digest(&record)?;
-            return Err(e.into());
-        }
-        record.messages_sent += 1;
-        store.save_digest(&record)?;
-    }
-    record.status = "sent".into();
-    store.save_digest(&record)?;
-    Ok(Delivery::Sent {
-        messages: messages.len(),
-    })
-}
-
 /// What the daemon needs to run jobs.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub config: Option<PathBuf>,
     pub db: PathBuf,
-    /// The tfdrift binary, for scans.
-    pub exe: PathBuf,
     pub templates: Option<PathBuf>,
     pub send: SendOptions,
 }
@@ -369,8 +222,10 @@ pub fn tick(
             };
             let ms = clock.elapsed().as_millis() as u64;
             if job.kind == Kind::Scan {
-                if let Ok(store) = Store::open(&ctx.db) {
-                    let _ = store.job_finished(&job.name, &outcome, ms, OffsetDateTime::now_utc());
+                let finished = Store::open(&ctx.db)
+                    .and_then(|s| s.job_finished(&job.name, &outcome, ms, OffsetDateTime::now_utc()));
+                if let Err(e) = finished {
+                    tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
                 }
             }
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
@@ -395,42 +250,26 @@ impl Drop for Running {
     }
 }
 
-/// One scan, as a child `tfdrift scan --workspace W`.
+/// One scan of the job's workspace, recorded in the history; returns the
+/// outcome for the job log.
 async fn run_scan(ctx: &Context, job: &Job) -> String {
-    let mut cmd = tokio::process::Command::new(&ctx.exe);
-    cmd.arg("scan")
-        .arg("--workspace")
-        .arg(&job.workspace.name)
-        .arg("--format")
-        .arg("json")
-        .arg("--db")
-        .arg(&ctx.db)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        // Shutdown drops the task: the scan is killed and its
-        // transaction rolls back.
-        .kill_on_drop(true);
-    if let Some(c) = &ctx.config {
-        cmd.arg("--config").arg(c);
-    }
-    match cmd.output().await {
-        Err(e) => format!("could not start the scan: {e}"),
-        Ok(out) => {
-            let summary = serde_json::from_slice::<serde_json::Value>(&out.stdout)
-                .map(|r| {
-                    let s = &r["summary"];
-                    format!(
-                        ": {} changed, {} missing, {} unmanaged",
-                        s["changed"], s["missing"], s["unmanaged"]
-                    )
-                })
-                .unwrap_or_default();
-            match out.status.code() {
-                Some(0) => format!("clean{summary}"),
-                Some(1) => format!("drift{summary}"),
-                Some(2) => format!("incomplete or failed{summary}"),
-                other => format!("ended abnormally ({other:?})"),
+    let mut req = ScanRequest::new(job.workspace.clone());
+    req.db = Some(ctx.db.clone());
+    match scan_workspace(&req).await {
+        Err(e) => format!("failed: {e}"),
+        Ok(result) => {
+            let s = &result.report.summary;
+            let summary = format!(
+                ": {} changed, {} missing, {} unmanaged",
+                s.changed, s.missing, s.unmanaged
+            );
+            if let Some(e) = result.not_recorded {
+                return format!("failed: the scan ran but was not recorded: {e}");
+            }
+            match result.report.outcome() {
+                Outcome::Clean => format!("clean{summary}"),
+                Outcome::Drift => format!("drift{summary}"),
+                Outcome::Incomplete => format!("incomplete{summary}"),
             }
         }
     }
@@ -558,28 +397,6 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-
-    #[test]
-    fn schedules_honour_time_zones_and_daylight_saving() {
-        let s = Schedule::parse("0 0 9 * * Mon", "Europe/Berlin").unwrap();
-        // Winter: 09:00 Berlin is 08:00 UTC.
-        assert_eq!(
-            s.latest(datetime!(2026-11-25 12:00 UTC)),
-            Some(datetime!(2026-11-23 08:00 UTC))
-        );
-        // Summer: 07:00 UTC.
-        assert_eq!(
-            s.latest(datetime!(2026-07-08 12:00 UTC)),
-            Some(datetime!(2026-07-06 07:00 UTC))
-        );
-        // At the slot itself, the slot.
-        assert_eq!(
-            s.latest(datetime!(2026-11-23 08:00 UTC)),
-            Some(datetime!(2026-11-23 08:00 UTC))
-        );
-        assert!(Schedule::parse("0 0 9 * * Mon", "Mars/Olympus").is_err());
-        assert!(Schedule::parse("every monday", "UTC").is_err());
-    }
 
     fn config(digest: bool) -> Config {
         crate::config::parse(

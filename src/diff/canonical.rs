@@ -4,51 +4,11 @@
 //! names have one spelling. What is left after that is real drift.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::{Map, Value};
 
 use super::Change;
-use crate::model::{Kind, REDACTED, is_empty};
-
-/// `-1`, `all` → `-1`; IANA numbers of common protocols → their names, as
-/// AWS answers them; anything else lower-cased.
-pub fn canonical_protocol(p: &str) -> String {
-    match p.trim().to_ascii_lowercase().as_str() {
-        "-1" | "all" => "-1".into(),
-        "6" => "tcp".into(),
-        "17" => "udp".into(),
-        "1" => "icmp".into(),
-        "58" => "icmpv6".into(),
-        other => other.into(),
-    }
-}
-
-/// A CIDR with host bits cleared and IPv6 in its compressed lower-case
-/// form; anything that does not parse is returned unchanged.
-pub fn canonical_cidr(c: &str) -> String {
-    let Some((addr, len)) = c.trim().split_once('/') else {
-        return c.to_string();
-    };
-    let (Ok(addr), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u32>()) else {
-        return c.to_string();
-    };
-    match addr {
-        IpAddr::V4(a) if len <= 32 => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
-        }
-        IpAddr::V6(a) if len <= 128 => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
-        }
-        _ => c.to_string(),
-    }
-}
+use crate::model::{Kind, REDACTED, canonical_cidr, is_empty};
 
 /// A scalar's comparable spelling: `None` when empty.
 fn scalar_key(v: &Value) -> Option<String> {
@@ -215,6 +175,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::canonical_protocol;
 
     fn changes(kind: Kind, expected: Value, actual: Value) -> Vec<Change> {
         let mut out = Vec::new();

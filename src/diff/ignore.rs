@@ -19,6 +19,8 @@
 
 use std::path::Path;
 
+use crate::model::glob;
+
 use super::{Change, Finding};
 
 /// A parsed set of patterns, in file order.
@@ -220,36 +222,12 @@ fn attr_matches(pattern: &str, path: &str) -> bool {
         .any(|(i, _)| glob(pattern, &path[..i]))
 }
 
-/// `*` matches any run of characters (dots included, so
-/// `tags.*` covers every tag); everything else matches itself.
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::diff::FindingKind;
+    use crate::model::FindingKind;
 
     fn finding(kind: FindingKind, ty: &str, id: &str, paths: &[&str]) -> Finding {
         Finding {

@@ -16,103 +16,17 @@ mod ignore;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use serde::Serialize;
 use serde_json::Value;
 
-pub use canonical::{canonical_cidr, canonical_protocol};
-pub(crate) use ignore::glob;
 pub use ignore::{IgnoreError, IgnoreRules, ignore_lines};
 
 use crate::aws::resources;
 use crate::aws::{Inventory, LiveResource};
-use crate::model::REDACTED;
+use crate::model::{
+    Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REDACTED, REGION_UNKNOWN,
+    Unverified,
+};
 use crate::state::StateResource;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    Changed,
-    Missing,
-    Unmanaged,
-}
-
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Changed => "changed",
-            Self::Missing => "missing",
-            Self::Unmanaged => "unmanaged",
-        }
-    }
-}
-
-/// One attribute that differs: `expected` from state, `actual` from AWS.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub path: String,
-    pub expected: Value,
-    pub actual: Value,
-}
-
-impl Change {
-    fn new(path: &str, expected: &Value, actual: &Value) -> Self {
-        Self {
-            path: path.to_string(),
-            expected: expected.clone(),
-            actual: actual.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub kind: FindingKind,
-    /// Terraform address; `None` for unmanaged resources.
-    pub address: Option<String>,
-    #[serde(rename = "type")]
-    pub tf_type: String,
-    pub id: String,
-    pub region: String,
-    /// The state the resource is declared in; `None` for unmanaged.
-    pub state: Option<String>,
-    /// A human name (Name tag, group name) when the resource has one.
-    pub name: Option<String>,
-    pub changes: Vec<Change>,
-    /// Severity, matched rules, reason and remediation (the grade stage).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub grade: Option<crate::grade::Grade>,
-    /// The live attributes of an unmanaged resource, for grading; never
-    /// reported (the report names the resource, it does not dump it).
-    #[serde(skip)]
-    pub live: Option<crate::model::Attrs>,
-    /// Who made the change, from CloudTrail; `null` when attribution was
-    /// off, failed, or found no event.
-    pub attribution: Option<crate::attribute::Attribution>,
-    /// Other ids whose CloudTrail events explain this finding: the parent
-    /// of a split-out resource (a rule's security group).
-    #[serde(skip)]
-    pub related: Vec<String>,
-    /// What the history database knows of it: its ids, since when it is
-    /// open, and whether it is acknowledged. Absent with `--no-history`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<crate::store::RecordedFinding>,
-}
-
-/// A state resource that could not be checked, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unverified {
-    pub address: String,
-    #[serde(rename = "type")]
-    pub tf_type: String,
-    pub id: String,
-    pub region: String,
-    pub reason: &'static str,
-}
-
-const LISTING_FAILED: &str = "its listing failed";
-const OTHER_ACCOUNT: &str = "it belongs to another account than the one scanned";
-const REGION_UNKNOWN: &str =
-    "not found in the default region, and the state does not say which region it is in";
 
 #[derive(Debug, Default)]
 pub struct DiffOutcome {
@@ -433,6 +347,9 @@ fn not_found(
         id: r.id.clone(),
         region: region.to_string(),
         reason,
+        account: (reason == OTHER_ACCOUNT)
+            .then(|| r.account.clone())
+            .flatten(),
     })
 }
 

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::attribute::{Attribution, Client};
-use crate::diff::{Finding, FindingKind};
+use crate::model::{Attribution, Client};
+use crate::model::{Finding, FindingKind};
 use crate::test_support::{finding, report};
 
 /// A Monday morning, when the briefing goes out.

@@ -13,25 +13,14 @@ mod rules;
 
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::Value;
 
-pub use rules::{ChangeKind, Rule, RuleError, Severity, hcl_error_parts, parse_rules};
-pub(crate) use rules::{locate, locate_after};
+pub use rules::{ChangeKind, Rule, RuleError, parse_rules};
 
-use crate::diff::{Change, Finding, FindingKind, glob};
-use crate::model::Attrs;
+use crate::model::{Attrs, Grade, Severity};
+use crate::model::{Change, Finding, FindingKind, glob};
 
 const BUILTIN: &str = include_str!("../../rules/default.hcl");
-
-/// A finding's grade, flattened into its JSON.
-#[derive(Debug, Clone, Serialize)]
-pub struct Grade {
-    pub severity: Severity,
-    pub rules: Vec<String>,
-    pub reason: String,
-    pub remediation: String,
-}
 
 /// The rules in force: the defaults, with `--rules` files on top.
 #[derive(Debug, Clone)]

@@ -24,50 +24,12 @@
 //! the grading code knows nothing about any particular rule.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use hcl::{Body, Expression};
+
+use crate::hcl_diag::{hcl_explanation, locate, locate_after, position_of_hcl_error};
+use crate::model::Severity;
 use serde::Serialize;
-
-/// How bad a finding is, least to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "info" => Self::Info,
-            "low" => Self::Low,
-            "medium" => Self::Medium,
-            "high" => Self::High,
-            "critical" => Self::Critical,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Which side of a change a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -356,62 +318,6 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
         });
     }
     Ok(rules)
-}
-
-/// An hcl-rs parse error as (line, column, explanation), without the
-/// quoted source line.
-pub fn hcl_error_parts(msg: &str) -> (usize, usize, String) {
-    let (line, column) = position_of_hcl_error(msg).unwrap_or((1, 1));
-    (line, column, hcl_explanation(msg))
-}
-
-/// The position in hcl-rs's parse errors: "... in line 2, column 14 ...".
-fn position_of_hcl_error(msg: &str) -> Option<(usize, usize)> {
-    let number_after = |label: &str| -> Option<usize> {
-        let rest = &msg[msg.find(label)? + label.len()..];
-        rest.trim_start()
-            .split(|c: char| !c.is_ascii_digit())
-            .next()?
-            .parse()
-            .ok()
-    };
-    Some((number_after("line ")?, number_after("column ")?))
-}
-
-/// The explanation in an hcl-rs parse error (its last `= ...` line), which
-/// reads well after our own `file:line:column:`.
-fn hcl_explanation(msg: &str) -> String {
-    msg.lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("= "))
-        .map_or_else(|| msg.trim().to_string(), str::to_string)
-}
-
-/// 1-based line and column of the first `needle` in `text`.
-pub(crate) fn locate(text: &str, needle: &str) -> (usize, usize) {
-    offset_to_position(text, text.find(needle).unwrap_or(0))
-}
-
-/// The first `key` at the start of a line after `anchor`.
-pub(crate) fn locate_after(text: &str, anchor: &str, key: &str) -> (usize, usize) {
-    let start = text.find(anchor).unwrap_or(0);
-    let rest = &text[start..];
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
-            return offset_to_position(text, start + offset + (line.len() - trimmed.len()));
-        }
-        offset += line.len();
-    }
-    offset_to_position(text, start)
-}
-
-fn offset_to_position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::diff::FindingKind;
+use crate::model::FindingKind;
 
 fn finding(kind: FindingKind, ty: &str, changes: &[(&str, Value, Value)]) -> Finding {
     Finding {

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 pub use table::render_table;
 
-use crate::aws::ListFailure;
-use crate::diff::{Finding, Unverified};
+use crate::model::ListFailure;
+use crate::model::{Finding, RecordedFinding, Unverified};
 
 pub const REPORT_VERSION: u32 = 1;
 
@@ -68,6 +68,41 @@ pub struct ScanInfo {
     /// What CloudTrail attribution covered and spent; `null` when it did
     /// not run (`--no-attribution`, or nothing to attribute).
     pub attribution: Option<crate::attribute::AttributionInfo>,
+    /// Per-resource calls made for settings no listing returns
+    /// (`DescribeInstanceAttribute`, ...), by operation.
+    pub detail_calls: BTreeMap<String, usize>,
+    /// Set when the credentials reach another account than the state's:
+    /// too little could be verified to trust the scan, which is then
+    /// incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_mismatch: Option<AccountMismatch>,
+}
+
+/// The credentials scanned one account; the state's resources belong to
+/// others.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountMismatch {
+    /// The account the credentials belong to.
+    pub scanned: String,
+    /// The accounts the state's unverified resources belong to.
+    pub state_accounts: Vec<String>,
+    /// Share of managed resources that could be verified.
+    pub verified_percent: f64,
+    /// The threshold it fell below (`--min-verified-percent`).
+    pub min_verified_percent: f64,
+}
+
+impl AccountMismatch {
+    /// One line that names both accounts and how to fix it.
+    pub fn message(&self) -> String {
+        let theirs = self.state_accounts.join(", ");
+        format!(
+            "only {:.1}% of the managed resources could be verified: the state's resources belong to account {theirs}, \
+             but the credentials are for account {}. Scan with credentials for {theirs}: set the workspace's `profile` \
+             in tfdrift.hcl (or AWS_PROFILE) to one for that account, or to a profile whose `role_arn` assumes a role in it",
+            self.verified_percent, self.scanned
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,7 +124,12 @@ pub struct Summary {
     /// Findings acknowledged in the history (`tfdrift ack`): reported, but
     /// not counted as drift that alerts.
     pub acknowledged: usize,
+    /// Live resources that are managed, in percent of those the scan could
+    /// see (managed and found, or unmanaged); 0 when it verified nothing.
     pub coverage_percent: f64,
+    /// Managed resources that could be verified (found or truly missing),
+    /// in percent of all managed resources; 100 with none.
+    pub verified_percent: f64,
 }
 
 /// How a scan ends, which decides the exit code.
@@ -117,13 +157,11 @@ impl Report {
     /// Adds what the history knows (ids, acknowledgements, earlier
     /// attributions) and takes acknowledged findings out of the counts
     /// that alert.
-    pub fn apply_history(&mut self, recorded: crate::store::Recorded) {
-        for (f, h) in self.findings.iter_mut().zip(recorded.findings) {
+    /// `recorded` is parallel to `findings`.
+    pub fn apply_history(&mut self, recorded: Vec<RecordedFinding>) {
+        for (f, h) in self.findings.iter_mut().zip(recorded) {
             if f.attribution.is_none() {
-                f.attribution = h
-                    .attribution
-                    .clone()
-                    .and_then(|a| serde_json::from_value(a).ok());
+                f.attribution = h.attribution.clone();
             }
             f.history = Some(h);
         }

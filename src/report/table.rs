@@ -7,9 +7,9 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::Report;
-use crate::attribute::Attribution;
-use crate::aws::Stage;
-use crate::diff::{Finding, FindingKind};
+use crate::model::Attribution;
+use crate::model::Stage;
+use crate::model::{Finding, FindingKind};
 
 pub fn render_table(r: &Report) -> String {
     let mut out = String::new();

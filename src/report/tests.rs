@@ -6,9 +6,10 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
-use crate::attribute::{Attribution, AttributionInfo, Client};
-use crate::aws::{FailureKind, ListFailure};
-use crate::diff::{Change, FindingKind};
+use crate::attribute::AttributionInfo;
+use crate::model::{Attribution, Client};
+use crate::model::{Change, FindingKind};
+use crate::model::{FailureKind, ListFailure};
 
 fn report(complete: bool) -> Report {
     let finding = |kind, address: Option<&str>, ty: &str, id: &str, changes| Finding {
@@ -54,7 +55,7 @@ fn report(complete: bool) -> Report {
                 vec![]
             } else {
                 vec![ListFailure {
-                    stage: crate::aws::Stage::Listing,
+                    stage: crate::model::Stage::Listing,
                     region: "us-east-1".into(),
                     tf_type: Some("aws_instance"),
                     operation: "DescribeInstances",
@@ -63,7 +64,7 @@ fn report(complete: bool) -> Report {
                         "You are not authorized to perform this operation. (UnauthorizedOperation)"
                             .into(),
                 }, ListFailure {
-                    stage: crate::aws::Stage::Attribution,
+                    stage: crate::model::Stage::Attribution,
                     region: "us-east-1".into(),
                     tf_type: None,
                     operation: "LookupEvents",
@@ -74,12 +75,13 @@ fn report(complete: bool) -> Report {
             unverified: if complete {
                 vec![]
             } else {
-                vec![crate::diff::Unverified {
+                vec![crate::model::Unverified {
                     address: "aws_instance.app".into(),
                     tf_type: "aws_instance".into(),
                     id: "i-0app".into(),
                     region: "us-east-1".into(),
                     reason: "its listing failed",
+                    account: None,
                 }]
             },
             not_checked_types: BTreeMap::from([("aws_s3_bucket".to_string(), 2)]),
@@ -91,6 +93,8 @@ fn report(complete: bool) -> Report {
                 attributed: 1,
                 unattributed: 3,
             }),
+            detail_calls: BTreeMap::new(),
+            account_mismatch: None,
         },
         summary: Summary {
             managed: 12,
@@ -109,6 +113,7 @@ fn report(complete: bool) -> Report {
             ]),
             acknowledged: 1,
             coverage_percent: 91.7,
+            verified_percent: 100.0,
         },
         findings: vec![
             graded(
@@ -167,10 +172,10 @@ fn report(complete: bool) -> Report {
                 vec![],
             ),
             Finding {
-                history: Some(crate::store::RecordedFinding {
+                history: Some(crate::model::RecordedFinding {
                     ids: vec!["5d1f0c2b9a77".into()],
                     first_seen: datetime!(2026-11-02 09:00:02 UTC),
-                    acknowledged: Some(crate::store::Ack {
+                    acknowledged: Some(crate::model::Ack {
                         by: "jane".into(),
                         reason: "temporary access for the migration".into(),
                         until: Some(datetime!(2026-12-01 00:00:00 UTC)),

@@ -11,7 +11,10 @@ use hcl::{Body, Expression};
 use super::{LocalFile, StateError, StateSource};
 
 /// The state sources that the configuration in `dir` uses.
-pub async fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, StateError> {
+pub async fn discover_sources(
+    dir: &Path,
+    aws: &crate::sdk::AwsConfig,
+) -> Result<Vec<Box<dyn StateSource>>, StateError> {
     let mut tf_files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| StateError::Io {
             path: dir.display().to_string(),
@@ -31,7 +34,7 @@ pub async fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, S
         // Only the position and the explanation: hcl's full message quotes
         // the offending line, which may hold a secret.
         let body: Body = hcl::from_str(&text).map_err(|e| {
-            let (line, column, why) = crate::grade::hcl_error_parts(&e.to_string());
+            let (line, column, why) = crate::hcl_diag::error_parts(&e.to_string());
             StateError::Config {
                 file: format!("{}:{line}:{column}", file.display()),
                 message: why,
@@ -46,7 +49,7 @@ pub async fn discover_sources(dir: &Path) -> Result<Vec<Box<dyn StateSource>>, S
                 Backend::S3 {
                     location,
                     workspace_key_prefix,
-                } => super::s3::backend_sources(location, &workspace_key_prefix).await,
+                } => super::s3::backend_sources(location, &workspace_key_prefix, aws).await,
                 Backend::Other(name) => Err(StateError::UnsupportedBackend {
                     file: file.display().to_string(),
                     backend: name,
@@ -168,6 +171,10 @@ fn find_backend(body: &Body, file: &Path) -> Result<Option<Backend>, StateError>
 mod tests {
     use super::*;
 
+    fn aws() -> crate::sdk::AwsConfig {
+        crate::sdk::AwsConfig::new(crate::sdk::AwsSettings::default())
+    }
+
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -190,7 +197,7 @@ mod tests {
             "main.tf",
             "terraform {\n  backend \"local\" {\n    path = \"state/prod.tfstate\"\n  }\n}\n",
         )]);
-        let err = block_on(discover_sources(dir.path()))
+        let err = block_on(discover_sources(dir.path(), &aws()))
             .err()
             .unwrap()
             .to_string();
@@ -202,7 +209,7 @@ mod tests {
         );
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         std::fs::write(dir.path().join("state/prod.tfstate"), "{}").unwrap();
-        let sources = block_on(discover_sources(dir.path())).unwrap();
+        let sources = block_on(discover_sources(dir.path(), &aws())).unwrap();
         assert_eq!(sources.len(), 1);
         assert!(
             sources[0].name().ends_with("state/prod.tfstate"),
@@ -217,7 +224,7 @@ mod tests {
             ("main.tf", "resource \"aws_vpc\" \"a\" {}\n"),
             ("terraform.tfstate", "{}"),
         ]);
-        let sources = block_on(discover_sources(dir.path())).unwrap();
+        let sources = block_on(discover_sources(dir.path(), &aws())).unwrap();
         assert!(sources[0].name().ends_with("terraform.tfstate"));
     }
 
@@ -236,7 +243,7 @@ mod tests {
             .unwrap();
         }
         std::fs::create_dir_all(dir.path().join("terraform.tfstate.d/empty")).unwrap();
-        let names: Vec<String> = block_on(discover_sources(dir.path()))
+        let names: Vec<String> = block_on(discover_sources(dir.path(), &aws()))
             .unwrap()
             .iter()
             .map(|s| s.name())
@@ -261,7 +268,7 @@ mod tests {
         )]);
         std::fs::create_dir_all(dir.path().join("ws/dev")).unwrap();
         std::fs::write(dir.path().join("ws/dev/x.tfstate"), "{}").unwrap();
-        let names: Vec<String> = block_on(discover_sources(dir.path()))
+        let names: Vec<String> = block_on(discover_sources(dir.path(), &aws()))
             .unwrap()
             .iter()
             .map(|s| s.name())
@@ -273,14 +280,14 @@ mod tests {
     #[test]
     fn explains_what_it_cannot_follow() {
         let dir = dir_with(&[("main.tf", "resource \"aws_vpc\" \"a\" {}\n")]);
-        let err = block_on(discover_sources(dir.path()))
+        let err = block_on(discover_sources(dir.path(), &aws()))
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("no terraform.tfstate"), "{err}");
 
         let dir = dir_with(&[("backend.tf", "terraform {\n  backend \"remote\" {}\n}\n")]);
-        let err = block_on(discover_sources(dir.path()))
+        let err = block_on(discover_sources(dir.path(), &aws()))
             .err()
             .unwrap()
             .to_string();
@@ -293,7 +300,7 @@ mod tests {
             "broken.tf",
             "terraform {\n  backend \"local\" {\n    path = \n}\n",
         )]);
-        let err = block_on(discover_sources(dir.path()))
+        let err = block_on(discover_sources(dir.path(), &aws()))
             .err()
             .unwrap()
             .to_string();

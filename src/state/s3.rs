@@ -7,11 +7,11 @@
 //! workspace `NAME` at `<workspace_key_prefix>/NAME/<key>`
 //! (`workspace_key_prefix` defaults to `env:`).
 
-use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 
 use super::{State, StateError, StateSource, parse_state};
+use crate::sdk::AwsConfig;
 
 /// Where an S3 state lives, and how to reach it.
 #[derive(Debug, Clone)]
@@ -81,27 +81,13 @@ impl StateSource for S3Object {
     }
 }
 
-/// An S3 client for `region`. A custom endpoint (`AWS_ENDPOINT_URL`, as
-/// for a local emulator or a MinIO) gets path-style addressing, which is
-/// what such endpoints serve.
-pub async fn client(region: Option<&str>) -> aws_sdk_s3::Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(r) = region {
-        loader = loader.region(aws_config::Region::new(r.to_string()));
-    }
-    let config = loader.load().await;
-    let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let s3 = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(custom_endpoint)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
-}
-
 /// The sources for `location`: one object, or every object its wildcard
 /// key matches (an error if none does).
-pub async fn sources(location: S3Location) -> Result<Vec<Box<dyn StateSource>>, StateError> {
-    let client = client(location.region.as_deref()).await;
+pub async fn sources(
+    location: S3Location,
+    aws: &AwsConfig,
+) -> Result<Vec<Box<dyn StateSource>>, StateError> {
+    let client = aws.s3(location.region.as_deref()).await;
     if !location.key.contains('*') {
         return Ok(vec![Box::new(S3Object { client, location })]);
     }
@@ -121,8 +107,9 @@ pub async fn sources(location: S3Location) -> Result<Vec<Box<dyn StateSource>>, 
 pub async fn backend_sources(
     location: S3Location,
     workspace_key_prefix: &str,
+    aws: &AwsConfig,
 ) -> Result<Vec<Box<dyn StateSource>>, StateError> {
-    let client = client(location.region.as_deref()).await;
+    let client = aws.s3(location.region.as_deref()).await;
     let prefix = format!("{workspace_key_prefix}/");
     let suffix = format!("/{}", location.key);
     let mut keys = list_keys(&client, &location, &location.key, |k| k == location.key).await?;

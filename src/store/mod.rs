@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 
 pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
-pub use record::{Ack, Recorded, RecordedFinding};
+pub use record::Recorded;
 pub use schema::LATEST as SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]

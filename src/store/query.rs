@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{Ack, Store, StoreError, format_time, parse_time, severity_rank};
+use super::{Store, StoreError, format_time, parse_time, severity_rank};
+use crate::model::Ack;
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 

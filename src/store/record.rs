@@ -9,33 +9,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, format_time, parse_time, sql};
-use crate::diff::{Finding, FindingKind};
+use crate::model::{Ack, RecordedFinding};
+use crate::model::{Finding, FindingKind};
 use crate::report::Report;
-
-/// An acknowledgement in force.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Ack {
-    pub by: String,
-    pub reason: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub until: Option<OffsetDateTime>,
-}
-
-/// What the history knows of one reported finding.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecordedFinding {
-    /// One id per identity (a changed finding has one per attribute path),
-    /// for `tfdrift history show` and `tfdrift ack`.
-    pub ids: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub first_seen: OffsetDateTime,
-    /// Set when every identity of the finding is acknowledged.
-    pub acknowledged: Option<Ack>,
-    /// The newest attribution the history holds (from this scan or an
-    /// earlier one), as JSON.
-    #[serde(skip)]
-    pub attribution: Option<Value>,
-}
 
 /// The outcome of recording a scan.
 #[derive(Debug, Clone)]
@@ -401,7 +377,7 @@ fn attributed_everything(report: &Report) -> bool {
             && !scan
                 .errors
                 .iter()
-                .any(|e| e.stage == crate::aws::Stage::Attribution));
+                .any(|e| e.stage == crate::model::Stage::Attribution));
     scan.complete && unfiltered && attribution_ok
 }
 

@@ -8,6 +8,8 @@ use super::{Kind, TypeSpec, network_acl};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_default_network_acl",
     operation: "DescribeNetworkAcls",
+    service: "ec2",
+    changed_by: super::network_acl::CHANGED_BY,
     attrs: &[
         ("ingress", Kind::ObjectSet),
         ("egress", Kind::ObjectSet),

@@ -7,6 +7,8 @@ use super::{Kind, TypeSpec, route_table};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_default_route_table",
     operation: "DescribeRouteTables",
+    service: "ec2",
+    changed_by: super::route_table::CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("route", Kind::ObjectSet),

@@ -7,6 +7,8 @@ use super::{Kind, TypeSpec, security_group};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_default_security_group",
     operation: "DescribeSecurityGroups",
+    service: "ec2",
+    changed_by: super::security_group::CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("ingress", Kind::ObjectSet),

@@ -14,9 +14,24 @@ use serde_json::{Value, json};
 use super::{ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, put, s, tags};
 use crate::model::{Attrs, Kind};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateVolume",
+    "DeleteVolume",
+    "ModifyVolume",
+    "ModifyVolumeAttribute",
+    "AttachVolume",
+    "DetachVolume",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_ebs_volume",
     operation: "DescribeVolumes",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("availability_zone", Kind::Scalar),
         ("size", Kind::Scalar),

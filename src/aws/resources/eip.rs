@@ -13,12 +13,28 @@ use aws_sdk_ec2::types::{Address, DomainType};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Kind, ListError, LiveResource, StateAttrs, TypeSpec, err, name_tag, pick, s, tags};
+use super::{
+    Clients, Kind, ListError, LiveResource, StateAttrs, TypeSpec, err, name_tag, pick, s, tags,
+};
 use crate::model::Attrs;
+
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "AllocateAddress",
+    "ReleaseAddress",
+    "AssociateAddress",
+    "DisassociateAddress",
+    "ModifyAddressAttribute",
+    "CreateTags",
+    "DeleteTags",
+];
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_eip",
     operation: "DescribeAddresses",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("domain", Kind::Scalar),
         ("public_ipv4_pool", Kind::Scalar),
@@ -32,8 +48,9 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 
 /// DescribeAddresses is not paginated: one call returns every address of
 /// the region (accounts are limited to a few dozen).
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+fn list(c: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let out = ec2
             .describe_addresses()
             .send()

@@ -10,6 +10,8 @@ use super::{Elements, SplitOut, StateAttrs, TypeSpec};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_eip_association",
     operation: "DescribeAddresses",
+    service: "ec2",
+    changed_by: super::eip::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_eip",
         parent_id,

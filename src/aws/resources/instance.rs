@@ -19,14 +19,42 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{
-    AUTOSCALED, Declared, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick, put, s,
-    string_set, tags,
+    AUTOSCALED, Clients, Declared, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick,
+    put, s, string_set, tags,
 };
 use crate::model::{Attrs, Kind};
+
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "RunInstances",
+    "TerminateInstances",
+    "StartInstances",
+    "StopInstances",
+    "ModifyInstanceAttribute",
+    "ModifyInstanceMetadataOptions",
+    "ModifyInstanceCreditSpecification",
+    "ModifyInstancePlacement",
+    "ModifyInstanceMaintenanceOptions",
+    "ModifyPrivateDnsNameOptions",
+    "AssociateIamInstanceProfile",
+    "DisassociateIamInstanceProfile",
+    "ReplaceIamInstanceProfileAssociation",
+    "MonitorInstances",
+    "UnmonitorInstances",
+    // An instance's security groups live on its primary interface.
+    "ModifyNetworkInterfaceAttribute",
+    "AttachVolume",
+    "DetachVolume",
+    "CreateTags",
+    "DeleteTags",
+];
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_instance",
     operation: "DescribeInstances",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("ami", Kind::Scalar),
         ("instance_type", Kind::Scalar),
@@ -57,8 +85,9 @@ const FLEET_TAGS: &[&str] = &[
     "aws:ec2:fleet-id",
 ];
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+fn list(c: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let reservations = fetch_all!(ec2, describe_instances, 1000)?;
         Ok(reservations
             .iter()

@@ -6,9 +6,22 @@ use aws_sdk_ec2::types::InternetGateway;
 use super::{ListError, LiveResource, TypeSpec, name_tag, s, tags};
 use crate::model::{Attrs, Kind};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateInternetGateway",
+    "DeleteInternetGateway",
+    "AttachInternetGateway",
+    "DetachInternetGateway",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_internet_gateway",
     operation: "DescribeInternetGateways",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[("vpc_id", Kind::Scalar), ("tags", Kind::Tags)],
     list: Some(list),
     unmanaged_needs: &["aws_vpc"],

@@ -5,12 +5,24 @@
 use aws_sdk_ec2::types::KeyPairInfo;
 use futures::future::BoxFuture;
 
-use super::{Kind, ListError, LiveResource, TypeSpec, err, s, tags};
+use super::{Clients, Kind, ListError, LiveResource, TypeSpec, err, s, tags};
 use crate::model::Attrs;
+
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateKeyPair",
+    "ImportKeyPair",
+    "DeleteKeyPair",
+    "CreateTags",
+    "DeleteTags",
+];
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_key_pair",
     operation: "DescribeKeyPairs",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("fingerprint", Kind::Scalar),
         ("key_type", Kind::Scalar),
@@ -23,8 +35,9 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 
 /// DescribeKeyPairs is not paginated: one call returns every key pair of
 /// the region.
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+fn list(c: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let out = ec2
             .describe_key_pairs()
             .send()

@@ -8,9 +8,23 @@ use aws_sdk_ec2::types::LaunchTemplate;
 use super::{Kind, ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
 use crate::model::Attrs;
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateLaunchTemplate",
+    "CreateLaunchTemplateVersion",
+    "ModifyLaunchTemplate",
+    "DeleteLaunchTemplate",
+    "DeleteLaunchTemplateVersions",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_launch_template",
     operation: "DescribeLaunchTemplates",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("name", Kind::Scalar),
         ("default_version", Kind::Scalar),

@@ -30,10 +30,10 @@ macro_rules! fetch_all {
 macro_rules! paginated_list {
     ($op:ident, $page:expr, $normalise:expr) => {
         fn list(
-            ec2: &aws_sdk_ec2::Client,
+            c: &super::Clients,
         ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
             Box::pin(async move {
-                let items = fetch_all!(ec2, $op, $page)?;
+                let items = fetch_all!(c.ec2().await, $op, $page)?;
                 Ok(items.iter().map($normalise).collect())
             })
         }
@@ -71,12 +71,12 @@ use aws_sdk_ec2::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
+pub(crate) use super::Clients;
 use super::{ListError, LiveResource};
 pub(crate) use crate::model::{Attrs, Kind};
 
-/// Lists one type in the region the client is configured for.
-pub type ListFn =
-    for<'a> fn(&'a aws_sdk_ec2::Client) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
+/// Lists one type with the clients of one account and region.
+pub type ListFn = for<'a> fn(&'a Clients) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>>;
 
 /// A state resource's attributes, as the reader left them.
 pub type StateAttrs = Map<String, Value>;
@@ -98,11 +98,45 @@ pub struct SplitOut {
     pub elements: fn(&StateAttrs) -> Elements,
 }
 
+/// Where a type's objects live: in each region, or once per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Listed in every region the scan covers.
+    Regional,
+    /// Listed once per account (IAM), reported under the region
+    /// [`super::GLOBAL`].
+    Global,
+}
+
+/// Reads one resource's settings that no listing returns.
+pub type DetailFn = for<'a> fn(&'a Clients, &'a str) -> BoxFuture<'a, Result<Attrs, ListError>>;
+
+/// Settings read one resource at a time, because AWS has no batch read
+/// for them (`DescribeInstanceAttribute` takes one instance and one
+/// attribute). Made only for resources a state manages, with bounded
+/// concurrency, and counted in the report.
+pub struct Details {
+    /// The operation, for errors, counts and the IAM policy.
+    pub operation: &'static str,
+    /// Calls [`Details::fetch`] makes for one resource.
+    pub calls_per_resource: usize,
+    pub fetch: DetailFn,
+}
+
 /// Everything the pipeline knows about one resource type.
 pub struct TypeSpec {
     pub tf_type: &'static str,
-    /// The `Describe*` operation that lists it, for error messages.
+    /// The operation that lists it, for error messages and the IAM policy.
     pub operation: &'static str,
+    /// The AWS service prefix of its calls (`ec2`, `iam`, `s3`).
+    pub service: &'static str,
+    /// Listed per region or once per account.
+    pub scope: Scope,
+    /// The write calls that can change it: attribution blames only these
+    /// (an event that merely names a resource is not evidence).
+    pub changed_by: &'static [&'static str],
+    /// Per-resource reads, for settings the listing does not return.
+    pub details: Option<Details>,
     /// The attributes compared, and how.
     pub attrs: &'static [(&'static str, Kind)],
     pub list: Option<ListFn>,
@@ -145,6 +179,10 @@ impl TypeSpec {
     pub const BASE: TypeSpec = TypeSpec {
         tf_type: "",
         operation: "",
+        service: "",
+        scope: Scope::Regional,
+        changed_by: &[],
+        details: None,
         attrs: &[],
         list: None,
         from_state: None,
@@ -179,6 +217,19 @@ impl TypeSpec {
             Some(f) => f(attrs),
             None => pick(attrs, self.attrs),
         }
+    }
+
+    /// The IAM actions a scan of this type needs: its listing's and its
+    /// per-resource reads' (none for types listed with another).
+    pub fn actions(&self) -> Vec<String> {
+        if !self.lists() {
+            return Vec::new();
+        }
+        let mut out = vec![format!("{}:{}", self.service, self.operation)];
+        if let Some(d) = &self.details {
+            out.push(format!("{}:{}", self.service, d.operation));
+        }
+        out
     }
 
     pub fn kind_of(&self, attr: &str) -> Kind {
@@ -355,6 +406,23 @@ mod tests {
                     spec.tf_type
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_type_declares_its_service_and_the_calls_that_change_it() {
+        for spec in all() {
+            assert!(!spec.service.is_empty(), "{} has no service", spec.tf_type);
+            assert!(
+                !spec.changed_by.is_empty(),
+                "{} has no write calls",
+                spec.tf_type
+            );
+            assert!(
+                !spec.operation.is_empty(),
+                "{} has no operation",
+                spec.tf_type
+            );
         }
     }
 

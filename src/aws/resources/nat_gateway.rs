@@ -7,12 +7,27 @@ use futures::future::BoxFuture;
 
 use serde_json::{Value, json};
 
-use super::{Claim, Kind, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, s, tags};
+use super::{
+    Claim, Clients, Kind, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, s, tags,
+};
 use crate::model::Attrs;
+
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateNatGateway",
+    "DeleteNatGateway",
+    "AssociateNatGatewayAddress",
+    "DisassociateNatGatewayAddress",
+    "CreateTags",
+    "DeleteTags",
+];
 
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_nat_gateway",
     operation: "DescribeNatGateways",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("subnet_id", Kind::Scalar),
         ("allocation_id", Kind::Scalar),
@@ -44,8 +59,9 @@ fn address_association(state: &StateAttrs) -> Vec<Claim> {
     }
 }
 
-fn list(ec2: &aws_sdk_ec2::Client) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
+fn list(c: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let gateways = fetch_all!(ec2, describe_nat_gateways, 1000)?;
         Ok(gateways
             .iter()

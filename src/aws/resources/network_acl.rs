@@ -16,9 +16,24 @@ use super::{
 };
 use crate::model::{Attrs, is_empty};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateNetworkAcl",
+    "DeleteNetworkAcl",
+    "CreateNetworkAclEntry",
+    "DeleteNetworkAclEntry",
+    "ReplaceNetworkAclEntry",
+    "ReplaceNetworkAclAssociation",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_network_acl",
     operation: "DescribeNetworkAcls",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("subnet_ids", Kind::Set),
@@ -96,8 +111,8 @@ fn live_entry(e: &NetworkAclEntry) -> Value {
 /// only for TCP/UDP, ICMP fields only for ICMP, CIDRs canonical.
 pub(super) fn canonical_entry(mut m: Map<String, Value>) -> Value {
     let proto = match m.get("protocol") {
-        Some(Value::String(p)) => crate::diff::canonical_protocol(p),
-        Some(Value::Number(n)) => crate::diff::canonical_protocol(&n.to_string()),
+        Some(Value::String(p)) => crate::model::canonical_protocol(p),
+        Some(Value::Number(n)) => crate::model::canonical_protocol(&n.to_string()),
         _ => "-1".into(),
     };
     if !matches!(proto.as_str(), "tcp" | "udp") {
@@ -111,7 +126,7 @@ pub(super) fn canonical_entry(mut m: Map<String, Value>) -> Value {
     m.insert("protocol".into(), Value::String(proto));
     for k in ["cidr_block", "ipv6_cidr_block"] {
         if let Some(Value::String(c)) = m.get(k) {
-            let c = crate::diff::canonical_cidr(c);
+            let c = crate::model::canonical_cidr(c);
             m.insert(k.into(), Value::String(c));
         }
     }

@@ -10,6 +10,8 @@ use super::{Elements, SplitOut, StateAttrs, TypeSpec};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_network_acl_rule",
     operation: "DescribeNetworkAcls",
+    service: "ec2",
+    changed_by: super::network_acl::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_network_acl",
         parent_id,

@@ -12,9 +12,27 @@ use aws_sdk_ec2::types::{NetworkInterface, NetworkInterfaceType};
 use super::{Kind, ListError, LiveResource, TypeSpec, name_tag, put, s, string_set, tags};
 use crate::model::Attrs;
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateNetworkInterface",
+    "DeleteNetworkInterface",
+    "ModifyNetworkInterfaceAttribute",
+    "AttachNetworkInterface",
+    "DetachNetworkInterface",
+    "AssignPrivateIpAddresses",
+    "UnassignPrivateIpAddresses",
+    "AssignIpv6Addresses",
+    "UnassignIpv6Addresses",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_network_interface",
     operation: "DescribeNetworkInterfaces",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("subnet_id", Kind::Scalar),
         ("description", Kind::Scalar),

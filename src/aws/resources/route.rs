@@ -10,6 +10,8 @@ use super::{Elements, SplitOut, StateAttrs, TypeSpec};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_route",
     operation: "DescribeRouteTables",
+    service: "ec2",
+    changed_by: super::route_table::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_route_table",
         parent_id,

@@ -14,9 +14,28 @@ use serde_json::{Map, Value};
 use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, string_set, tags};
 use crate::model::{Attrs, Kind, is_empty};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateRouteTable",
+    "DeleteRouteTable",
+    "CreateRoute",
+    "DeleteRoute",
+    "ReplaceRoute",
+    "EnableVgwRoutePropagation",
+    "DisableVgwRoutePropagation",
+    "AssociateRouteTable",
+    "DisassociateRouteTable",
+    "ReplaceRouteTableAssociation",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_route_table",
     operation: "DescribeRouteTables",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("route", Kind::ObjectSet),
@@ -32,9 +51,10 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 /// One DescribeRouteTables serves two types: the tables, and the
 /// associations they carry (`aws_route_table_association`).
 fn list(
-    ec2: &aws_sdk_ec2::Client,
+    c: &super::Clients,
 ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let tables = fetch_all!(ec2, describe_route_tables, 100)?;
         Ok(tables
             .iter()

@@ -11,6 +11,8 @@ use crate::model::Attrs;
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_route_table_association",
     operation: "DescribeRouteTables",
+    service: "ec2",
+    changed_by: super::route_table::CHANGED_BY,
     attrs: &[
         ("route_table_id", Kind::Scalar),
         ("subnet_id", Kind::Scalar),

@@ -17,9 +17,27 @@ use serde_json::{Map, Value, json};
 use super::{ListError, LiveResource, TypeSpec, name_tag, pick, s, sorted_set, tags};
 use crate::model::{Attrs, Kind, is_empty};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateSecurityGroup",
+    "DeleteSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "ModifySecurityGroupRules",
+    "UpdateSecurityGroupRuleDescriptionsIngress",
+    "UpdateSecurityGroupRuleDescriptionsEgress",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_security_group",
     operation: "DescribeSecurityGroups",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("name", Kind::Scalar),
         ("description", Kind::Scalar),
@@ -180,7 +198,7 @@ fn atomic(
     desc: &str,
     own_id: &str,
 ) -> Value {
-    let proto = crate::diff::canonical_protocol(proto);
+    let proto = crate::model::canonical_protocol(proto);
     let (from, to) = if proto == "-1" { (0, 0) } else { (from, to) };
     let mut m = Map::new();
     m.insert("protocol".into(), Value::String(proto));
@@ -192,7 +210,7 @@ fn atomic(
     } else if key == "security_groups" {
         m.insert(key.into(), json!([group]));
     } else {
-        m.insert(key.into(), json!([crate::diff::canonical_cidr(value)]));
+        m.insert(key.into(), json!([crate::model::canonical_cidr(value)]));
     }
     if !desc.is_empty() {
         m.insert("description".into(), Value::String(desc.into()));

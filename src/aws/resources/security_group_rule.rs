@@ -12,6 +12,8 @@ use super::{SplitOut, TypeSpec};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_security_group_rule",
     operation: "DescribeSecurityGroups",
+    service: "ec2",
+    changed_by: super::security_group::CHANGED_BY,
     attrs: &[],
     split_out: Some(SplitOut {
         parent_type: "aws_security_group",

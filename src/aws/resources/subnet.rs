@@ -5,9 +5,24 @@ use aws_sdk_ec2::types::Subnet;
 use super::{ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateSubnet",
+    "DeleteSubnet",
+    "ModifySubnetAttribute",
+    "AssociateSubnetCidrBlock",
+    "DisassociateSubnetCidrBlock",
+    "CreateDefaultSubnet",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_subnet",
     operation: "DescribeSubnets",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("cidr_block", Kind::Cidr),

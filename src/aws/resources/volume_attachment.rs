@@ -10,6 +10,8 @@ use super::{Elements, SplitOut, StateAttrs, TypeSpec};
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_volume_attachment",
     operation: "DescribeVolumes",
+    service: "ec2",
+    changed_by: super::ebs_volume::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_ebs_volume",
         parent_id,

@@ -7,9 +7,25 @@ use aws_sdk_ec2::types::Vpc;
 use super::{ListError, LiveResource, TypeSpec, name_tag, s, tags};
 use crate::model::{Attrs, Kind};
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateVpc",
+    "DeleteVpc",
+    "ModifyVpcAttribute",
+    "ModifyVpcTenancy",
+    "AssociateVpcCidrBlock",
+    "DisassociateVpcCidrBlock",
+    "CreateDefaultVpc",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_vpc",
     operation: "DescribeVpcs",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("cidr_block", Kind::Cidr),
         ("instance_tenancy", Kind::Scalar),

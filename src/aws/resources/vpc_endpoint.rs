@@ -7,9 +7,21 @@ use aws_sdk_ec2::types::{State, VpcEndpoint};
 use super::{Kind, ListError, LiveResource, TypeSpec, name_tag, put, s, string_set, tags};
 use crate::model::Attrs;
 
+/// The write calls that can change this type (tag calls included): an
+/// event that merely names a resource is not evidence of its change.
+pub(super) const CHANGED_BY: &[&str] = &[
+    "CreateVpcEndpoint",
+    "ModifyVpcEndpoint",
+    "DeleteVpcEndpoints",
+    "CreateTags",
+    "DeleteTags",
+];
+
 pub(super) static SPEC: TypeSpec = TypeSpec {
     tf_type: "aws_vpc_endpoint",
     operation: "DescribeVpcEndpoints",
+    service: "ec2",
+    changed_by: CHANGED_BY,
     attrs: &[
         ("vpc_id", Kind::Scalar),
         ("service_name", Kind::Scalar),
@@ -26,9 +38,10 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 };
 
 fn list(
-    ec2: &aws_sdk_ec2::Client,
+    c: &super::Clients,
 ) -> futures::future::BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
+        let ec2 = c.ec2().await;
         let endpoints = fetch_all!(ec2, describe_vpc_endpoints, 1000)?;
         Ok(endpoints
             .iter()

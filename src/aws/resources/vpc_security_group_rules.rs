@@ -11,6 +11,8 @@ use super::{Elements, SplitOut, StateAttrs, TypeSpec};
 pub(super) static INGRESS: TypeSpec = TypeSpec {
     tf_type: "aws_vpc_security_group_ingress_rule",
     operation: "DescribeSecurityGroups",
+    service: "ec2",
+    changed_by: super::security_group::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_security_group",
         parent_id,
@@ -22,6 +24,8 @@ pub(super) static INGRESS: TypeSpec = TypeSpec {
 pub(super) static EGRESS: TypeSpec = TypeSpec {
     tf_type: "aws_vpc_security_group_egress_rule",
     operation: "DescribeSecurityGroups",
+    service: "ec2",
+    changed_by: super::security_group::CHANGED_BY,
     split_out: Some(SplitOut {
         parent_type: "aws_security_group",
         parent_id,

@@ -1,4 +1,4 @@
-//! The `scan` pipeline: states and live inventory in, a report out.
+//! The scan pipeline: states and a [`Lister`] in, a report out.
 //!
 //! Steps, in order: read every state (concurrently; any failure aborts,
 //! because a state that cannot be read would make everything it manages
@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::aws::{self, Lister, resources};
+use crate::aws::{self, Lister, Managed, resources};
 use crate::diff;
-use crate::report::{Report, ScanInfo, Summary};
+use crate::model::{FindingKind, OTHER_ACCOUNT};
+use crate::report::{AccountMismatch, Report, ScanInfo, Summary};
 use crate::state::{State, StateError, StateSource};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +38,23 @@ pub struct ScanOptions {
     /// Report only these types (`--type`); `None` is every type.
     pub types: Option<BTreeSet<&'static str>>,
     /// Report only these kinds of finding (`--only`); `None` is all.
-    pub only: Option<BTreeSet<diff::FindingKind>>,
+    pub only: Option<BTreeSet<FindingKind>>,
     /// Accepted drift (`.tfdriftignore`, `--ignore`).
     pub ignore: diff::IgnoreRules,
     /// Severity rules: the defaults and any `--rules DIR`.
     pub rules: crate::grade::RuleSet,
     /// CloudTrail attribution; `None` turns it off.
     pub attribution: Option<crate::attribute::AttributeOptions>,
+    /// Below this share of managed resources verified (percent), a scan
+    /// whose unverified resources belong to another account is
+    /// incomplete.
+    pub min_verified_percent: f64,
 }
+
+/// A scan that verified less than half of what it manages because the
+/// rest belongs to another account was almost certainly run with the
+/// wrong credentials.
+pub const DEFAULT_MIN_VERIFIED_PERCENT: f64 = 50.0;
 
 impl ScanOptions {
     pub fn new(listing_timeout: Duration) -> Self {
@@ -55,6 +65,7 @@ impl ScanOptions {
             ignore: diff::IgnoreRules::default(),
             rules: crate::grade::RuleSet::builtin(),
             attribution: Some(crate::attribute::AttributeOptions::last_days(7)),
+            min_verified_percent: DEFAULT_MIN_VERIFIED_PERCENT,
         }
     }
 }
@@ -97,9 +108,51 @@ fn listing_specs(wanted: Option<&BTreeSet<&'static str>>) -> Vec<&'static resour
         .collect()
 }
 
+/// The ids of managed resources whose type reads per-resource details,
+/// by (region, type): only these are worth a call each.
+fn managed_ids(states: &[State]) -> Managed {
+    let mut managed = Managed::new();
+    for r in states.iter().flat_map(|s| &s.resources) {
+        let Some(spec) = resources::find(&r.tf_type).filter(|s| s.details.is_some()) else {
+            continue;
+        };
+        let region = match spec.scope {
+            aws::Scope::Global => aws::GLOBAL.to_string(),
+            aws::Scope::Regional => r.region.clone().unwrap_or_default(),
+        };
+        managed
+            .entry((region, spec.tf_type))
+            .or_default()
+            .insert(r.id.clone());
+    }
+    managed
+}
+
+/// Whether too little was verified because the state's resources belong
+/// to another account than the credentials'.
+fn account_mismatch(
+    unverified: &[crate::model::Unverified],
+    scanned: Option<&str>,
+    verified_percent: f64,
+    opts: &ScanOptions,
+) -> Option<AccountMismatch> {
+    let scanned = scanned?;
+    let theirs: BTreeSet<String> = unverified
+        .iter()
+        .filter(|u| u.reason == OTHER_ACCOUNT)
+        .filter_map(|u| u.account.clone())
+        .collect();
+    (!theirs.is_empty() && verified_percent < opts.min_verified_percent).then(|| AccountMismatch {
+        scanned: scanned.to_string(),
+        state_accounts: theirs.into_iter().collect(),
+        verified_percent,
+        min_verified_percent: opts.min_verified_percent,
+    })
+}
+
 /// Reads every source concurrently; the first error aborts the scan.
 pub async fn read_states(sources: &[Box<dyn StateSource>]) -> Result<Vec<State>, StateError> {
-    let reads = sources.iter().map(|s| s.read());
+    let reads: Vec<_> = sources.iter().map(|s| s.read()).collect();
     futures::future::try_join_all(reads).await
 }
 
@@ -151,6 +204,11 @@ pub fn resolve_regions(
     }
     let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
+        // Global types (IAM) live in no region: listed once per account.
+        if resources::find(&r.tf_type).is_some_and(|s| s.scope == aws::Scope::Global) {
+            r.region = Some(aws::GLOBAL.to_string());
+            continue;
+        }
         if r.region.is_none() {
             // One --region is what the user says the scan is about; the
             // SDK's default only when nothing else says.
@@ -198,7 +256,8 @@ pub async fn scan(
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
     let specs = listing_specs(opts.types.as_ref());
-    let inventory = aws::scan_live(lister, regions, &specs, opts.listing_timeout).await;
+    let managed = managed_ids(states);
+    let inventory = aws::scan_live(lister, regions, &specs, opts.listing_timeout, &managed).await;
     // By reference: a copy of every state resource doubled the memory of
     // large scans (bench/results.md).
     let all_resources: Vec<&crate::state::StateResource> =
@@ -217,9 +276,25 @@ pub async fn scan(
         f.grade = Some(opts.rules.grade(f, f.live.as_ref()));
     }
     // Worst first within each kind.
-    let severity = |f: &diff::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
+    let severity =
+        |f: &crate::model::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
     findings.sort_by_key(|f| (f.kind, severity(f)));
-    let complete = inventory.failures.is_empty();
+    let verified = outcome.managed.saturating_sub(outcome.unverified.len());
+    let verified_percent = if outcome.managed == 0 {
+        100.0
+    } else {
+        (verified as f64 * 1000.0 / outcome.managed as f64).round() / 10.0
+    };
+    let account_mismatch = account_mismatch(
+        &outcome.unverified,
+        inventory.account.as_deref(),
+        verified_percent,
+        opts,
+    );
+    if let Some(m) = &account_mismatch {
+        tracing::error!("{}", m.message());
+    }
+    let complete = inventory.failures.is_empty() && account_mismatch.is_none();
     let mut errors = inventory.failures;
     let mut attribution = None;
     if let (Some(source), Some(a), false) = (events, &opts.attribution, findings.is_empty()) {
@@ -237,11 +312,17 @@ pub async fn scan(
             .or_insert(0usize) += 1;
     }
     let finished_at = OffsetDateTime::now_utc();
-    let count = |k: diff::FindingKind| findings.iter().filter(|f| f.kind == k).count();
-    let unmanaged = count(diff::FindingKind::Unmanaged);
-    let changed = count(diff::FindingKind::Changed);
+    let count = |k: FindingKind| findings.iter().filter(|f| f.kind == k).count();
+    let unmanaged = count(FindingKind::Unmanaged);
+    let changed = count(FindingKind::Changed);
+    // Over what the scan could see: a scan that verified nothing covered
+    // nothing, whatever it did not find.
     let coverage = if outcome.found + unmanaged == 0 {
-        100.0
+        if outcome.unverified.is_empty() {
+            100.0
+        } else {
+            0.0
+        }
     } else {
         (outcome.found as f64 * 1000.0 / (outcome.found + unmanaged) as f64).round() / 10.0
     };
@@ -268,12 +349,18 @@ pub async fn scan(
             unverified: outcome.unverified.clone(),
             not_checked_types: outcome.not_checked.clone(),
             attribution,
+            detail_calls: inventory
+                .detail_calls
+                .iter()
+                .map(|(op, n)| (op.to_string(), *n))
+                .collect(),
+            account_mismatch,
         },
         summary: Summary {
             managed: outcome.managed,
             in_sync: outcome.found.saturating_sub(changed),
             changed,
-            missing: count(diff::FindingKind::Missing),
+            missing: count(FindingKind::Missing),
             unmanaged,
             unverified: outcome.unverified.len(),
             not_checked: outcome.not_checked.values().sum(),
@@ -282,6 +369,7 @@ pub async fn scan(
             by_severity,
             acknowledged: 0,
             coverage_percent: coverage,
+            verified_percent,
         },
         findings,
         ignored,

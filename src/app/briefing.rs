@@ -1,0 +1,151 @@
+//! Deliver one workspace's briefing for one period, as the daemon and
+//! `tfdrift digest --send` both do, exactly once per period.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::config::Workspace;
+use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
+use crate::digest::{Briefing, DigestError, Format};
+use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
+use crate::store::{Claim, DigestRecord, Store, StoreError};
+
+/// A failed briefing is retried at later ticks this many times.
+pub const DIGEST_ATTEMPTS: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BriefingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    #[error("workspace {workspace}: {message}")]
+    Workspace { workspace: String, message: String },
+    #[error("workspace {workspace}: {source}")]
+    Schedule {
+        workspace: String,
+        #[source]
+        source: ScheduleError,
+    },
+}
+
+/// The period a briefing sent at `now` belongs to: the digest schedule's
+/// latest slot, so a manual send and the daemon agree on "this week".
+pub fn current_slot(
+    workspace: &Workspace,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, BriefingError> {
+    let digest = workspace.digest.clone().unwrap_or_default();
+    let schedule = Schedule::parse(
+        digest
+            .schedule
+            .as_deref()
+            .unwrap_or(DEFAULT_DIGEST_SCHEDULE),
+        digest.timezone.as_deref().unwrap_or("UTC"),
+    )
+    .map_err(|source| BriefingError::Schedule {
+        workspace: workspace.name.clone(),
+        source,
+    })?;
+    Ok(schedule.latest(now).unwrap_or(now))
+}
+
+/// How a briefing delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent {
+        messages: usize,
+    },
+    Quiet,
+    AlreadyDone(String),
+    /// Another process is sending it right now.
+    Busy,
+}
+
+/// Builds and posts the briefing for `slot`, exactly once per workspace
+/// and period: the delivery is claimed in one transaction (so the daemon
+/// and a manual send never both post it), the messages are stored with
+/// the claim, and a delivery that failed half-way resumes at the first
+/// message not yet sent, of the same briefing.
+pub async fn deliver(
+    db: &Path,
+    workspace: &Workspace,
+    days: u32,
+    slot: OffsetDateTime,
+    templates: Option<&Path>,
+    opts: &SendOptions,
+) -> Result<Delivery, BriefingError> {
+    let mut store = Store::open(db)?;
+    let name = &workspace.name;
+    let slack_cfg = workspace
+        .slack
+        .as_ref()
+        .ok_or_else(|| BriefingError::Workspace {
+            workspace: name.clone(),
+            message: "has no slack { webhook_env = \"...\" } block to send to".into(),
+        })?;
+    // Read the clock now: after any scan this briefing waited for, so the
+    // period includes what that scan found.
+    let now = OffsetDateTime::now_utc().max(slot);
+    let start = now - time::Duration::days(days.into());
+    let mut record = match store.claim_digest(name, start, slot, DIGEST_ATTEMPTS, now)? {
+        Claim::Claimed(r) => r,
+        Claim::Busy => return Ok(Delivery::Busy),
+        Claim::Done(status) => return Ok(Delivery::AlreadyDone(status)),
+    };
+    let messages: Vec<serde_json::Value> = match record
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+    {
+        Some(stored) => stored,
+        None => {
+            let Some(briefing) = Briefing::build(&store, name, days, now)? else {
+                record.status = "quiet".into();
+                store.save_digest(&record)?;
+                return Ok(Delivery::Quiet);
+            };
+            let rendered = briefing.render(Format::Slack, templates)?;
+            let messages =
+                slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
+            record.messages = messages.len() as i64;
+            record.payload = serde_json::to_string(&messages).ok();
+            store.save_digest(&record)?;
+            messages
+        }
+    };
+    let fail = |record: &mut DigestRecord, e: &SlackError| {
+        record.status = match e {
+            SlackError::Dead { .. } => "dead",
+            SlackError::Rejected { .. } => "rejected",
+            _ => "failed",
+        }
+        .into();
+        record.error = Some(e.to_string());
+    };
+    let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
+        Ok(h) => h,
+        Err(e) => {
+            fail(&mut record, &e);
+            store.save_digest(&record)?;
+            return Err(e.into());
+        }
+    };
+    for m in messages.iter().skip(record.messages_sent as usize) {
+        if let Err(e) = slack::post(&hook, m, opts).await {
+            fail(&mut record, &e);
+            store.save_digest(&record)?;
+            return Err(e.into());
+        }
+        record.messages_sent += 1;
+        store.save_digest(&record)?;
+    }
+    record.status = "sent".into();
+    store.save_digest(&record)?;
+    Ok(Delivery::Sent {
+        messages: messages.len(),
+    })
+}

@@ -1,0 +1,17 @@
+//! Use cases: what a front end asks tfdrift to do. The CLI, the daemon
+//! and (later) the HTTP server are thin callers of these functions, never
+//! of each other's processes.
+//!
+//! * [`scan`] — scan one workspace: read its states, list what is live,
+//!   diff, grade, attribute, record in the history.
+//! * [`briefing`] — build and deliver one workspace's briefing for one
+//!   period, exactly once.
+//! * [`pipeline`] — the pure scan pipeline those build on: states and a
+//!   [`crate::aws::Lister`] in, a report out.
+
+pub mod briefing;
+pub mod pipeline;
+pub mod scan;
+
+pub use briefing::{Delivery, deliver};
+pub use scan::{AppError, ScanRequest, ScanResult, scan_workspace};

@@ -1,0 +1,236 @@
+//! Scan one workspace, as `tfdrift scan`, the daemon and the API all do:
+//! everything the request names is checked before any state is read or
+//! any AWS call is made; then the states are read, the live estate listed,
+//! the findings graded and attributed, and the scan recorded.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::pipeline::{self, ScanError, ScanOptions};
+use crate::attribute::{AttributeOptions, CloudTrailSource, EventSource};
+use crate::aws::AwsLister;
+use crate::config::Workspace;
+use crate::diff::{IgnoreError, IgnoreRules};
+use crate::grade::{RuleError, RuleSet};
+use crate::model::FindingKind;
+use crate::report::Report;
+use crate::sdk::{AwsConfig, AwsSettings};
+use crate::state::{LocalFile, S3Location, StateSource, discover_sources, s3_sources};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    Ignore(#[from] IgnoreError),
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("--state {pattern}: {message}")]
+    StateGlob { pattern: String, message: String },
+}
+
+/// What to scan and how. Built by a front end from its own inputs (flags,
+/// the config, an API request).
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// The workspace, with any overrides already applied.
+    pub workspace: Workspace,
+    /// The history database; `None` records nothing.
+    pub db: Option<PathBuf>,
+    /// Report only these types; empty is every type.
+    pub types: Vec<String>,
+    /// Report only these kinds of finding; `None` is all.
+    pub only: Option<BTreeSet<FindingKind>>,
+    /// Accepted-drift patterns beyond the workspace's `.tfdriftignore`.
+    pub ignores: Vec<String>,
+    /// Longest one (region, type) listing may take.
+    pub timeout: Duration,
+    /// Ask CloudTrail who made each change.
+    pub attribution: bool,
+    /// Days of CloudTrail to search; `None`: since the last complete scan.
+    pub attribution_days: Option<u32>,
+    /// Window pages read per region before per-resource lookups.
+    pub attribution_pages: u32,
+    /// Below this share of managed resources verified (in percent), a
+    /// scan whose other resources belong to another account is
+    /// incomplete: the credentials are almost certainly the wrong ones.
+    pub min_verified_percent: f64,
+}
+
+impl ScanRequest {
+    /// The defaults of `tfdrift scan --workspace W`.
+    pub fn new(workspace: Workspace) -> Self {
+        Self {
+            workspace,
+            db: None,
+            types: Vec::new(),
+            only: None,
+            ignores: Vec::new(),
+            timeout: Duration::from_secs(300),
+            attribution: true,
+            attribution_days: None,
+            attribution_pages: 20,
+            min_verified_percent: pipeline::DEFAULT_MIN_VERIFIED_PERCENT,
+        }
+    }
+}
+
+/// A finished scan.
+#[derive(Debug)]
+pub struct ScanResult {
+    pub report: Report,
+    /// The workspace's `.tfdriftignore`, for `--write-ignore`.
+    pub ignore_file: PathBuf,
+    /// Set when the scan ran but could not be recorded: the report is
+    /// still good, and the caller decides how loudly to fail.
+    pub not_recorded: Option<StoreError>,
+}
+
+/// Scans `req.workspace`.
+pub fn scan_workspace(
+    req: &ScanRequest,
+) -> futures::future::BoxFuture<'_, Result<ScanResult, AppError>> {
+    // Boxed so the daemon can spawn it: see `aws::scan_live`.
+    Box::pin(scan(req))
+}
+
+async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
+    let ws = &req.workspace;
+    let types = pipeline::parse_types(&req.types)?;
+    let rules = rule_set(ws.rules.as_deref())?;
+    // The database is opened (and migrated) before the scan, so a broken
+    // one fails fast instead of after minutes of listing.
+    let mut store = req.db.as_deref().map(Store::open).transpose()?;
+    let ignore_file = ws.dir.join(".tfdriftignore");
+    let mut ignore = IgnoreRules::load(&ignore_file)?;
+    for (i, pattern) in req.ignores.iter().enumerate() {
+        ignore.extend(IgnoreRules::parse(
+            pattern,
+            &format!("--ignore #{}", i + 1),
+        )?);
+    }
+    let timeout = Duration::from_secs(req.timeout.as_secs().max(1));
+    let aws = AwsConfig::new(AwsSettings {
+        profile: ws.profile.clone(),
+        attempt_timeout: AwsSettings::default().attempt_timeout.min(timeout),
+        ..AwsSettings::default()
+    });
+    let sources: Vec<Box<dyn StateSource>> = if ws.states.is_empty() {
+        discover_sources(&ws.dir, &aws)
+            .await
+            .map_err(ScanError::from)?
+    } else {
+        expand_states(&ws.states, &aws).await?
+    };
+
+    let mut states = pipeline::read_states(&sources)
+        .await
+        .map_err(ScanError::from)?;
+    let default = if pipeline::needs_default_region(&states, &ws.regions) {
+        aws.default_region().await
+    } else {
+        None
+    };
+    let regions = pipeline::resolve_regions(&mut states, &ws.regions, default.as_deref())?;
+    tracing::info!(workspace = %ws.name, regions = ?regions, states = states.len(), "scanning");
+    let lister = AwsLister::new(&regions, &aws);
+    let trail = if req.attribution {
+        Some(CloudTrailSource::new(&regions, &aws).await)
+    } else {
+        None
+    };
+    let mut opts = ScanOptions::new(timeout);
+    let since = match (&store, req.attribution_days) {
+        (Some(s), None) => s
+            .last_complete_scan(&ws.name)?
+            .map(|t| t - time::Duration::hours(1)),
+        _ => None,
+    };
+    opts.attribution = req.attribution.then(|| AttributeOptions {
+        window_pages: req.attribution_pages,
+        since,
+        ..AttributeOptions::last_days(req.attribution_days.unwrap_or(7))
+    });
+    opts.rules = rules;
+    opts.types = types;
+    opts.only = req.only.clone();
+    opts.ignore = ignore;
+    opts.min_verified_percent = req.min_verified_percent;
+    let events = trail.as_ref().map(|t| t as &dyn EventSource);
+    let mut report = pipeline::scan(&states, &regions, &lister, events, &opts).await;
+    let mut not_recorded = None;
+    if let Some(store) = store.as_mut() {
+        match store.record(&ws.name, &report) {
+            Ok(r) => {
+                tracing::info!(
+                    scan = r.scan_id,
+                    opened = r.opened,
+                    resolved = r.resolved,
+                    "recorded in the history"
+                );
+                report.apply_history(r.findings);
+            }
+            Err(e) => not_recorded = Some(e),
+        }
+    }
+    Ok(ScanResult {
+        report,
+        ignore_file,
+        not_recorded,
+    })
+}
+
+/// The built-in rules, with `dir`'s on top.
+pub fn rule_set(dir: Option<&Path>) -> Result<RuleSet, RuleError> {
+    let set = RuleSet::builtin();
+    Ok(match dir {
+        Some(d) => set.with(RuleSet::load_dir(d)?),
+        None => set,
+    })
+}
+
+/// `--state` values: `s3://` URLs, local paths and local globs. Globs are
+/// expanded (sorted, so reports are stable); a glob that matches nothing
+/// is an error, not an empty scan.
+async fn expand_states(
+    values: &[String],
+    aws: &AwsConfig,
+) -> Result<Vec<Box<dyn StateSource>>, AppError> {
+    let mut out: Vec<Box<dyn StateSource>> = Vec::new();
+    for value in values {
+        if value.starts_with("s3://") {
+            let location = S3Location::parse(value).ok_or_else(|| AppError::StateGlob {
+                pattern: value.clone(),
+                message: "an S3 state is written s3://BUCKET/KEY".into(),
+            })?;
+            out.extend(s3_sources(location, aws).await.map_err(ScanError::from)?);
+            continue;
+        }
+        if !value.contains(['*', '?', '[']) {
+            out.push(Box::new(LocalFile::new(value)));
+            continue;
+        }
+        let err = |message: String| AppError::StateGlob {
+            pattern: value.clone(),
+            message,
+        };
+        let mut paths: Vec<PathBuf> = glob::glob(value)
+            .map_err(|e| err(e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        if paths.is_empty() {
+            return Err(err("matches no file".into()));
+        }
+        paths.sort();
+        out.extend(
+            paths
+                .into_iter()
+                .map(|p| Box::new(LocalFile::new(p)) as Box<dyn StateSource>),
+        );
+    }
+    Ok(out)
+}

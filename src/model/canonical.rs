@@ -1,0 +1,68 @@
+//! Pure value helpers that both sides of a comparison use: one spelling
+//! for a CIDR or a protocol, and the `*` wildcard of ignore patterns and
+//! rules.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// `-1`, `all` → `-1`; IANA numbers of common protocols → their names, as
+/// AWS answers them; anything else lower-cased.
+pub fn canonical_protocol(p: &str) -> String {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "-1" | "all" => "-1".into(),
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        "58" => "icmpv6".into(),
+        other => other.into(),
+    }
+}
+
+/// A CIDR with host bits cleared and IPv6 in its compressed lower-case
+/// form; anything that does not parse is returned unchanged.
+pub fn canonical_cidr(c: &str) -> String {
+    let Some((addr, len)) = c.trim().split_once('/') else {
+        return c.to_string();
+    };
+    let (Ok(addr), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u32>()) else {
+        return c.to_string();
+    };
+    match addr {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
+        }
+        _ => c.to_string(),
+    }
+}
+
+/// `*` matches any run of characters (dots included, so
+/// `tags.*` covers every tag); everything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}

@@ -1,0 +1,98 @@
+//! A finding: one resource that differs between state and live, and the
+//! attribute-level changes that make it differ. Later stages add their
+//! verdicts beside it (grade, attribution, history) without the diff
+//! knowing any of them: they are plain data defined in this module's
+//! siblings.
+
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Changed,
+    Missing,
+    Unmanaged,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Changed => "changed",
+            Self::Missing => "missing",
+            Self::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// One attribute that differs: `expected` from state, `actual` from AWS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub path: String,
+    pub expected: Value,
+    pub actual: Value,
+}
+
+impl Change {
+    pub fn new(path: &str, expected: &Value, actual: &Value) -> Self {
+        Self {
+            path: path.to_string(),
+            expected: expected.clone(),
+            actual: actual.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// Terraform address; `None` for unmanaged resources.
+    pub address: Option<String>,
+    #[serde(rename = "type")]
+    pub tf_type: String,
+    pub id: String,
+    pub region: String,
+    /// The state the resource is declared in; `None` for unmanaged.
+    pub state: Option<String>,
+    /// A human name (Name tag, group name) when the resource has one.
+    pub name: Option<String>,
+    pub changes: Vec<Change>,
+    /// Severity, matched rules, reason and remediation (the grade stage).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<super::Grade>,
+    /// The live attributes of an unmanaged resource, for grading; never
+    /// reported (the report names the resource, it does not dump it).
+    #[serde(skip)]
+    pub live: Option<super::Attrs>,
+    /// Who made the change, from CloudTrail; `null` when attribution was
+    /// off, failed, or found no event.
+    pub attribution: Option<super::Attribution>,
+    /// Other ids whose CloudTrail events explain this finding: the parent
+    /// of a split-out resource (a rule's security group).
+    #[serde(skip)]
+    pub related: Vec<String>,
+    /// What the history database knows of it: its ids, since when it is
+    /// open, and whether it is acknowledged. Absent with `--no-history`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::RecordedFinding>,
+}
+
+/// A state resource that could not be checked, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unverified {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub tf_type: String,
+    pub id: String,
+    pub region: String,
+    pub reason: &'static str,
+    /// The account the state says owns it, when that is why it could not
+    /// be verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+pub const LISTING_FAILED: &str = "its listing failed";
+pub const OTHER_ACCOUNT: &str = "it belongs to another account than the one scanned";
+pub const REGION_UNKNOWN: &str =
+    "not found in the default region, and the state does not say which region it is in";
