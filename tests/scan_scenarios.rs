@@ -53,9 +53,10 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
     in_state.dedup();
     assert_eq!(in_state, types);
 
-    // Exactly one call per operation: one paginated Describe per listing
-    // (route tables and their associations share theirs) and one
-    // GetCallerIdentity, whatever the number of resources.
+    // Exactly one call per listing operation: one paginated Describe per
+    // listing (route tables and their associations share theirs) and one
+    // GetCallerIdentity, whatever the number of resources; per-resource
+    // reads only for the managed instance (3) and VPC (2).
     let calls = emu.calls();
     let total: u64 = calls.values().sum();
     eprintln!(
@@ -63,7 +64,14 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
         run.elapsed
     );
     assert_eq!(calls.get("GetCallerIdentity"), Some(&1), "{calls:?}");
-    assert!(calls.values().all(|n| *n == 1), "{calls:?}");
+    for (op, n) in &calls {
+        let want = match op.as_str() {
+            "DescribeInstanceAttribute" => 3,
+            "DescribeVpcAttribute" => 2,
+            _ => 1,
+        };
+        assert_eq!(*n, want, "{op}: {calls:?}");
+    }
     assert_eq!(report["scan"]["account"], json!("123456789012"));
 }
 
@@ -518,4 +526,105 @@ fn an_unreachable_endpoint_or_missing_credentials_is_incomplete_not_missing() {
         assert_eq!(report["summary"]["unverified"], json!(4));
         assert_eq!(report["findings"], json!([]));
     }
+}
+
+/// A state whose resources belong to another account, scanned with
+/// credentials for this one (the emulator's 123456789012): nothing can be
+/// verified, and the scan says so in one line naming both accounts, lists
+/// what it could not verify, reports no coverage, and exits 2.
+#[tokio::test]
+async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let arn = |kind: &str, id: &str| format!("arn:aws:ec2:us-east-1:111122223333:{kind}/{id}");
+    let state = json!({
+        "version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "x", "outputs": {},
+        "resources": [
+            {"mode": "managed", "type": "aws_vpc", "name": "prod", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+             "instances": [{"schema_version": 1, "attributes": {"id": "vpc-0prod", "arn": arn("vpc", "vpc-0prod"), "cidr_block": "10.9.0.0/16", "owner_id": "111122223333", "tags": {}}}]},
+            {"mode": "managed", "type": "aws_security_group", "name": "web", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+             "instances": [{"schema_version": 1, "attributes": {"id": "sg-0web", "arn": arn("security-group", "sg-0web"), "vpc_id": "vpc-0prod", "owner_id": "111122223333", "name": "web", "ingress": [], "egress": [], "tags": {}}}]}
+        ]
+    });
+    let path = dir.path().join("prod.tfstate");
+    std::fs::write(&path, state.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+
+    let run = tfdrift(
+        &emu,
+        dir.path(),
+        &["scan", "--state", path, "--no-history", "--no-attribution"],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let wrong: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("WRONG ACCOUNT"))
+        .collect();
+    assert_eq!(wrong.len(), 1, "{}", run.stdout);
+    assert!(
+        wrong[0].contains("111122223333")
+            && wrong[0].contains("123456789012")
+            && wrong[0].contains("profile"),
+        "{}",
+        wrong[0]
+    );
+    assert!(run.stdout.contains("UNVERIFIED (2)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("2 × it belongs to another account"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("coverage 0.0%"), "{}", run.stdout);
+    assert!(!run.stdout.contains("No drift"), "{}", run.stdout);
+
+    let run = tfdrift(
+        &emu,
+        dir.path(),
+        &[
+            "scan",
+            "--state",
+            path,
+            "--no-history",
+            "--no-attribution",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    let report = run.report();
+    assert_eq!(report["scan"]["complete"], json!(false));
+    assert_eq!(
+        report["scan"]["account_mismatch"]["scanned"],
+        json!("123456789012")
+    );
+    assert_eq!(
+        report["scan"]["account_mismatch"]["state_accounts"],
+        json!(["111122223333"])
+    );
+    assert_eq!(report["summary"]["verified_percent"], json!(0.0));
+    assert_eq!(report["summary"]["missing"], json!(0));
+
+    // The user can lower the threshold: then the scan is complete and
+    // still lists what it could not verify.
+    let run = tfdrift(
+        &emu,
+        dir.path(),
+        &[
+            "scan",
+            "--state",
+            path,
+            "--no-history",
+            "--no-attribution",
+            "--min-verified-percent",
+            "0",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("UNVERIFIED (2)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("could not be verified"),
+        "{}",
+        run.stdout
+    );
 }

@@ -25,6 +25,11 @@ pub use resources::{Details, Scope, TypeSpec};
 
 use crate::model::{Attrs, FailureKind, ListFailure, Stage};
 
+/// The table of supported types in `docs/resources.md`.
+pub fn types_table() -> String {
+    resources::markdown_table()
+}
+
 /// The resource types tfdrift checks, in listing order.
 pub fn supported_types() -> impl Iterator<Item = &'static str> {
     resources::all().iter().map(|s| s.tf_type)

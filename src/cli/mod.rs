@@ -52,7 +52,10 @@ pub enum Command {
     /// Exit status: 0 no drift, 1 drift found, 2 error or incomplete scan.
     Scan(ScanArgs),
     /// List the resource types tfdrift checks.
-    Types,
+    Types {
+        #[arg(long, value_enum, default_value_t = types::TypesFormat::Names)]
+        format: types::TypesFormat,
+    },
     /// The severity rules: list them, or check a directory of rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -148,7 +151,7 @@ pub enum CliError {
 pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     let (config, db) = (cli.config.as_deref(), cli.db.as_deref());
     match cli.command {
-        Command::Types => types::run(),
+        Command::Types { format } => types::run(format),
         Command::Scan(args) => scan::run(args, config, db).await,
         Command::History(cmd) => history::run(cmd, config, db),
         Command::Ack(args) => ack::ack(args, config, db),

@@ -1,9 +1,25 @@
-//! `tfdrift types`: the supported resource types.
+//! `tfdrift types`: the supported resource types, as names or as the
+//! table `docs/resources.md` holds.
 
-use super::{CliError, Exit, print_lines};
+use clap::ValueEnum;
+
+use super::{CliError, Exit, print_lines, print_stdout};
 use crate::aws::supported_types;
 
-pub fn run() -> Result<Exit, CliError> {
-    print_lines(supported_types().map(str::to_string));
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum TypesFormat {
+    /// One type name a line.
+    #[default]
+    Names,
+    /// The table of docs/resources.md: listing, per-resource calls, IAM
+    /// actions, attributes compared.
+    Markdown,
+}
+
+pub fn run(format: TypesFormat) -> Result<Exit, CliError> {
+    match format {
+        TypesFormat::Names => print_lines(supported_types().map(str::to_string)),
+        TypesFormat::Markdown => print_stdout(&crate::aws::types_table()),
+    }
     Ok(Exit::Clean)
 }

@@ -100,7 +100,7 @@ pub fn render_table(r: &Report) -> String {
         .iter()
         .filter(|e| e.stage == Stage::Listing)
         .collect();
-    if !r.scan.complete {
+    if !listing_errors.is_empty() {
         let _ = writeln!(
             out,
             "\nINCOMPLETE: {} listing(s) failed; nothing in them was called missing",
@@ -129,21 +129,11 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(out, "  ! {kind}: {message}");
             let _ = writeln!(out, "    in {}", places.join(", "));
         }
-        if !r.scan.unverified.is_empty() {
-            let _ = writeln!(
-                out,
-                "  {} managed resource(s) could not be verified:",
-                r.scan.unverified.len()
-            );
-            for u in &r.scan.unverified {
-                let _ = writeln!(
-                    out,
-                    "    ? {}  {}  ({}): {}",
-                    u.address, u.id, u.region, u.reason
-                );
-            }
-        }
     }
+    if let Some(m) = &r.scan.account_mismatch {
+        let _ = writeln!(out, "\nWRONG ACCOUNT: {}", m.message());
+    }
+    unverified_section(&mut out, r);
     for e in r
         .scan
         .errors
@@ -210,7 +200,16 @@ pub fn render_table(r: &Report) -> String {
         s.coverage_percent
     );
     if r.findings.is_empty() && r.scan.complete {
-        let _ = writeln!(out, "No drift.");
+        if s.unverified > 0 {
+            let _ = writeln!(
+                out,
+                "No drift among the {} verified resources; {} could not be verified (above).",
+                s.managed - s.unverified,
+                s.unverified
+            );
+        } else {
+            let _ = writeln!(out, "No drift.");
+        }
     }
     out
 }
@@ -275,5 +274,49 @@ fn show(v: &Value) -> String {
                 .join(" ")
         }
         other => other.to_string(),
+    }
+}
+
+/// At most this many unverified resources are named per reason; the rest
+/// are counted.
+const UNVERIFIED_SHOWN: usize = 10;
+
+/// What could not be verified, grouped by reason with a count each, so a
+/// scan that verified little never reads as clean.
+fn unverified_section(out: &mut String, r: &Report) {
+    if r.scan.unverified.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nUNVERIFIED ({}): managed resources that could not be checked, so they are neither in sync nor missing",
+        r.scan.unverified.len()
+    );
+    let mut reasons: Vec<&str> = r.scan.unverified.iter().map(|u| u.reason).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    for reason in reasons {
+        let group: Vec<_> = r
+            .scan
+            .unverified
+            .iter()
+            .filter(|u| u.reason == reason)
+            .collect();
+        let _ = writeln!(out, "  {} × {reason}", group.len());
+        for u in group.iter().take(UNVERIFIED_SHOWN) {
+            let account = u
+                .account
+                .as_deref()
+                .map(|a| format!(", account {a}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    ? {}  {}  ({}{account})",
+                u.address, u.id, u.region
+            );
+        }
+        if group.len() > UNVERIFIED_SHOWN {
+            let _ = writeln!(out, "    … and {} more", group.len() - UNVERIFIED_SHOWN);
+        }
     }
 }

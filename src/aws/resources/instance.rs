@@ -1,10 +1,16 @@
 //! `aws_instance`.
 //!
-//! Compared: what DescribeInstances returns for every instance in one call.
-//! Settings only readable one instance at a time (`DescribeInstanceAttribute`:
-//! `disable_api_termination`, `user_data`, shutdown behaviour) are not, by
-//! design: see docs/resources.md. Terminated instances are gone, whatever
-//! the API still lists for an hour.
+//! Compared: what DescribeInstances returns for every instance in one call,
+//! and three settings only `DescribeInstanceAttribute` reads, one instance
+//! and one attribute a call: termination protection
+//! (`disable_api_termination`), `instance_initiated_shutdown_behavior` and
+//! `user_data`. Those three calls are made only for instances a state
+//! manages (an unmanaged instance is reported whole, its settings do not
+//! matter), with bounded concurrency, and counted in the report.
+//! `user_data` is compared by the provider's own digest — the SHA-1 of the
+//! decoded data, which is what the state holds — so the script itself is
+//! never printed or stored. Terminated instances are gone, whatever the
+//! API still lists for an hour.
 //!
 //! `vpc_security_group_ids` is read, as the provider reads it, from the
 //! instance-level `SecurityGroups`; where that list is empty (the moto
@@ -14,13 +20,15 @@
 //! Instances launched by Auto Scaling, Spot Fleet or EC2 Fleet are churn,
 //! not unmanaged drift: they are marked [`AUTOSCALED`] and counted apart.
 
-use aws_sdk_ec2::types::{Instance, InstanceStateName, MonitoringState};
+use aws_sdk_ec2::types::{Instance, InstanceAttributeName, InstanceStateName, MonitoringState};
+use base64::Engine;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use sha1::{Digest, Sha1};
 
 use super::{
-    AUTOSCALED, Clients, Declared, ListError, LiveResource, StateAttrs, TypeSpec, name_tag, pick,
-    put, s, string_set, tags,
+    AUTOSCALED, Clients, Declared, Details, ListError, LiveResource, StateAttrs, TypeSpec,
+    name_tag, pick, put, s, string_set, tags,
 };
 use crate::model::{Attrs, Kind};
 
@@ -70,9 +78,17 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("metadata_options.http_endpoint", Kind::Scalar),
         ("metadata_options.http_tokens", Kind::Scalar),
         ("metadata_options.http_put_response_hop_limit", Kind::Scalar),
+        ("disable_api_termination", Kind::Scalar),
+        ("instance_initiated_shutdown_behavior", Kind::Scalar),
+        ("user_data", Kind::Scalar),
         ("tags", Kind::Tags),
     ],
     list: Some(list),
+    details: Some(Details {
+        operation: "DescribeInstanceAttribute",
+        calls_per_resource: 3,
+        fetch: details,
+    }),
     from_state: Some(from_state),
     also_declares: Some(declared_volumes),
     ..TypeSpec::BASE
@@ -192,6 +208,75 @@ fn normalise(i: &Instance) -> LiveResource {
     r
 }
 
+/// The three settings DescribeInstanceAttribute reads one at a time. The
+/// calls run one after the other: the listing already runs several
+/// instances at once, and EC2 rate-limits per account.
+fn details<'a>(c: &'a Clients, id: &'a str) -> BoxFuture<'a, Result<Attrs, ListError>> {
+    Box::pin(async move {
+        let ec2 = c.ec2().await;
+        let ask = |attribute: InstanceAttributeName| {
+            ec2.describe_instance_attribute()
+                .instance_id(id)
+                .attribute(attribute)
+                .send()
+        };
+        let op = "DescribeInstanceAttribute";
+        let termination = ask(InstanceAttributeName::DisableApiTermination)
+            .await
+            .map_err(super::err(op))?;
+        let shutdown = ask(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .await
+            .map_err(super::err(op))?;
+        let user_data = ask(InstanceAttributeName::UserData)
+            .await
+            .map_err(super::err(op))?;
+        let mut a = Attrs::new();
+        put(
+            &mut a,
+            "disable_api_termination",
+            termination
+                .disable_api_termination()
+                .and_then(|v| v.value()),
+        );
+        if let Some(v) = shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+        {
+            a.insert(
+                "instance_initiated_shutdown_behavior".into(),
+                Value::from(v),
+            );
+        }
+        let data = user_data.user_data().and_then(|v| v.value());
+        a.insert(
+            "user_data".into(),
+            data.filter(|d| !d.is_empty())
+                .map_or(Value::Null, |d| Value::String(user_data_digest(d))),
+        );
+        Ok(a)
+    })
+}
+
+/// The provider's digest of user data: the SHA-1 (hex) of the decoded
+/// data, or of the text itself when it is not base64 — the same function
+/// Terraform applies before writing `user_data` to state.
+fn user_data_digest(data: &str) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap_or_else(|_| data.as_bytes().to_vec());
+    Sha1::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether a state's `user_data` is already the provider's digest (40 hex
+/// characters) rather than the data itself (very old provider versions,
+/// hand-written states).
+fn is_digest(v: &str) -> bool {
+    v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The volumes an instance's state accounts for: its root volume and the
 /// `ebs_block_device` volumes it declares, whether or not they die with it.
 fn declared_volumes(state: &StateAttrs) -> Declared {
@@ -210,6 +295,32 @@ fn declared_volumes(state: &StateAttrs) -> Declared {
 /// `metadata_options.http_tokens`, the path a finding reports.
 fn from_state(state: &Map<String, Value>) -> Attrs {
     let mut a = pick(state, SPEC.attrs);
+    // Provider versions before 4 never read the shutdown behaviour back:
+    // an empty value there means "not tracked", not "none", and AWS
+    // always answers `stop` or `terminate`.
+    if a.get("instance_initiated_shutdown_behavior")
+        .is_some_and(crate::model::is_empty)
+    {
+        a.remove("instance_initiated_shutdown_behavior");
+    }
+    // `user_data` holds the digest; `user_data_base64` (set instead of it)
+    // the data, which is digested the same way. Data that is neither
+    // (a hand-written state) is digested too: its text is never compared.
+    let user_data = match state.get("user_data").and_then(Value::as_str) {
+        Some(d) if is_digest(d) => Some(d.to_string()),
+        Some(d) if !d.is_empty() => Some(user_data_digest(d)),
+        _ => state
+            .get("user_data_base64")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .map(user_data_digest),
+    };
+    if state.contains_key("user_data") || state.contains_key("user_data_base64") {
+        a.insert(
+            "user_data".into(),
+            user_data.map_or(Value::Null, Value::String),
+        );
+    }
     if let Some(Value::Array(blocks)) = state.get("metadata_options") {
         if let Some(Value::Object(block)) = blocks.first() {
             for (k, v) in block {
@@ -324,6 +435,73 @@ mod tests {
         let r = normalise(&live);
         assert_eq!(r.attrs["vpc_security_group_ids"], json!(["sg-1"]));
         assert_eq!(r.owns, ["vol-root"]);
+    }
+
+    #[test]
+    fn user_data_is_compared_by_the_providers_digest() {
+        // Any digest the state holds is kept as it is.
+        let digest = "0c4c0e8f1ae9d7c7c4ccaf70e4a30dae0e03c470";
+        let script = "#!/bin/sh\necho hi\n";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(script);
+        assert_eq!(user_data_digest(&encoded), user_data_digest(script));
+        // `printf '#!/bin/sh\necho hi\n' | sha1sum`
+        assert_eq!(user_data_digest(script), sha1_hex_of_script());
+        let cases = [
+            (
+                json!({"user_data": user_data_digest(script)}),
+                json!(user_data_digest(script)),
+            ),
+            (
+                json!({"user_data": script}),
+                json!(user_data_digest(script)),
+            ),
+            (
+                json!({"user_data": null, "user_data_base64": encoded}),
+                json!(user_data_digest(script)),
+            ),
+            (json!({"user_data": ""}), Value::Null),
+            (json!({"user_data": digest}), json!(digest)),
+        ];
+        for (state, want) in cases {
+            let a = from_state(state.as_object().unwrap());
+            assert_eq!(a["user_data"], want, "{state}");
+        }
+        // A state without the attribute does not compare it.
+        assert!(!from_state(json!({"ami": "x"}).as_object().unwrap()).contains_key("user_data"));
+    }
+
+    fn sha1_hex_of_script() -> String {
+        let out = std::process::Command::new("sha1sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(b"#!/bin/sh\necho hi\n")?;
+                c.wait_with_output()
+            })
+            .expect("sha1sum runs");
+        String::from_utf8(out.stdout).unwrap()[..40].to_string()
+    }
+
+    #[test]
+    fn an_untracked_shutdown_behaviour_is_not_compared() {
+        let a = from_state(
+            json!({"instance_initiated_shutdown_behavior": "", "disable_api_termination": false})
+                .as_object()
+                .unwrap(),
+        );
+        assert!(!a.contains_key("instance_initiated_shutdown_behavior"));
+        assert_eq!(a["disable_api_termination"], json!(false));
+        let a = from_state(
+            json!({"instance_initiated_shutdown_behavior": "terminate"})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(
+            a["instance_initiated_shutdown_behavior"],
+            json!("terminate")
+        );
     }
 
     #[test]

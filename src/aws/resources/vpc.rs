@@ -1,10 +1,12 @@
 //! `aws_vpc`. The DNS settings (`enable_dns_support`, `enable_dns_hostnames`)
-//! are only readable one VPC at a time (`DescribeVpcAttribute`), so they are
-//! not compared: see docs/resources.md.
+//! are only readable one VPC and one attribute at a time
+//! (`DescribeVpcAttribute`): two calls for each VPC a state manages, none
+//! for the others, counted in the report.
 
-use aws_sdk_ec2::types::Vpc;
+use aws_sdk_ec2::types::{Vpc, VpcAttributeName};
+use futures::future::BoxFuture;
 
-use super::{ListError, LiveResource, TypeSpec, name_tag, s, tags};
+use super::{Clients, Details, ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
 use crate::model::{Attrs, Kind};
 
 /// The write calls that can change this type (tag calls included): an
@@ -30,13 +32,52 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("cidr_block", Kind::Cidr),
         ("instance_tenancy", Kind::Scalar),
         ("ipv6_cidr_block", Kind::Cidr),
+        ("enable_dns_support", Kind::Scalar),
+        ("enable_dns_hostnames", Kind::Scalar),
         ("tags", Kind::Tags),
     ],
     list: Some(list),
+    details: Some(Details {
+        operation: "DescribeVpcAttribute",
+        calls_per_resource: 2,
+        fetch: details,
+    }),
     ..TypeSpec::BASE
 };
 
 paginated_list!(describe_vpcs, 1000, normalise);
+
+/// The two DNS settings, one call each.
+fn details<'a>(c: &'a Clients, id: &'a str) -> BoxFuture<'a, Result<Attrs, ListError>> {
+    Box::pin(async move {
+        let ec2 = c.ec2().await;
+        let ask = |attribute: VpcAttributeName| {
+            ec2.describe_vpc_attribute()
+                .vpc_id(id)
+                .attribute(attribute)
+                .send()
+        };
+        let op = "DescribeVpcAttribute";
+        let support = ask(VpcAttributeName::EnableDnsSupport)
+            .await
+            .map_err(super::err(op))?;
+        let hostnames = ask(VpcAttributeName::EnableDnsHostnames)
+            .await
+            .map_err(super::err(op))?;
+        let mut a = Attrs::new();
+        put(
+            &mut a,
+            "enable_dns_support",
+            support.enable_dns_support().and_then(|v| v.value()),
+        );
+        put(
+            &mut a,
+            "enable_dns_hostnames",
+            hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        );
+        Ok(a)
+    })
+}
 
 fn normalise(v: &Vpc) -> LiveResource {
     let mut a = Attrs::new();
