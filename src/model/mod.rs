@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use attribution::{Attribution, Client};
-pub use canonical::{canonical_cidr, canonical_protocol, glob};
+pub use canonical::{
+    canonical_cidr, canonical_protocol, glob, is_user_data_digest, user_data_digest,
+};
 pub use failure::{FailureKind, ListFailure, Stage};
 pub use finding::{
     Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REGION_UNKNOWN, Unverified,

@@ -6,10 +6,13 @@
 //! the AWS provider whether or not they are marked (`user_data`, passwords,
 //! private keys). The value is replaced by [`REDACTED`]; the diff never
 //! compares a redacted value, so nothing downstream ever sees the original.
+//! Instance user data is the exception that is still compared: it is
+//! replaced by the provider's own digest (the SHA-1 the provider already
+//! writes as `user_data`), never kept as text.
 
 use serde_json::{Map, Value};
 
-use crate::model::REDACTED;
+use crate::model::{REDACTED, is_user_data_digest, user_data_digest};
 
 /// Attribute names that always hold secrets, wherever they appear.
 const SECRET_NAMES: &[&str] = &[
@@ -51,7 +54,20 @@ pub(super) fn redact(attrs: &mut Map<String, Value>, sensitive_paths: &Value) {
     }
 }
 
+/// Attributes holding instance user data: kept as the provider's digest.
+const USER_DATA: &[&str] = &["user_data", "user_data_base64"];
+
 fn redact_names(name: &str, value: &mut Value) {
+    if USER_DATA.contains(&name) {
+        if let Value::String(s) = value {
+            if !s.is_empty() && s != REDACTED && !is_user_data_digest(s) {
+                *s = user_data_digest(s);
+            }
+        } else if !crate::model::is_empty(value) {
+            *value = Value::String(REDACTED.into());
+        }
+        return;
+    }
     if is_secret_name(name) {
         if !crate::model::is_empty(value) {
             *value = Value::String(REDACTED.into());
@@ -139,10 +155,28 @@ mod tests {
                    "nested": [{"admin_password": "p"}], "instance_type": "t3.micro"}),
             json!([]),
         );
+        // User data is kept only as the provider's digest.
+        let digest = user_data_digest("#!/bin/sh\necho secret");
         assert_eq!(
             got,
-            json!({"user_data": REDACTED, "user_data_base64": null,
+            json!({"user_data": digest, "user_data_base64": null,
                    "nested": [{"admin_password": REDACTED}], "instance_type": "t3.micro"})
         );
+        assert!(!got.to_string().contains("echo secret"));
+        // A digest the provider wrote stays; base64 data becomes its digest;
+        // a value Terraform marked sensitive stays redacted.
+        let got = redacted(
+            json!({"user_data": digest.clone(), "user_data_base64": "IyEvYmluL3NoCmVjaG8gc2VjcmV0"}),
+            json!([]),
+        );
+        assert_eq!(
+            got,
+            json!({"user_data": digest, "user_data_base64": digest})
+        );
+        let got = redacted(
+            json!({"user_data": "#!/bin/sh"}),
+            json!([[{"type": "get_attr", "value": "user_data"}]]),
+        );
+        assert_eq!(got, json!({"user_data": REDACTED}));
     }
 }

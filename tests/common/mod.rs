@@ -201,6 +201,13 @@ impl Workspace {
         self.dir.path()
     }
 
+    /// `terraform apply` once more: settings the emulator ignores at
+    /// creation (it launches every instance without termination
+    /// protection) are then set by the provider's own update calls.
+    pub fn reapply(&self, emu: &Emulator) {
+        self.terraform(emu, "apply");
+    }
+
     pub fn state_path(&self) -> PathBuf {
         self.path().join("terraform.tfstate")
     }

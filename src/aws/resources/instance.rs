@@ -30,7 +30,7 @@ use super::{
     AUTOSCALED, Clients, Declared, Details, ListError, LiveResource, StateAttrs, TypeSpec,
     name_tag, pick, put, s, string_set, tags,
 };
-use crate::model::{Attrs, Kind};
+use crate::model::{Attrs, Kind, REDACTED, is_user_data_digest, user_data_digest};
 
 /// The write calls that can change this type (tag calls included): an
 /// event that merely names a resource is not evidence of its change.
@@ -257,26 +257,6 @@ fn details<'a>(c: &'a Clients, id: &'a str) -> BoxFuture<'a, Result<Attrs, ListE
     })
 }
 
-/// The provider's digest of user data: the SHA-1 (hex) of the decoded
-/// data, or of the text itself when it is not base64 — the same function
-/// Terraform applies before writing `user_data` to state.
-fn user_data_digest(data: &str) -> String {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .unwrap_or_else(|_| data.as_bytes().to_vec());
-    Sha1::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Whether a state's `user_data` is already the provider's digest (40 hex
-/// characters) rather than the data itself (very old provider versions,
-/// hand-written states).
-fn is_digest(v: &str) -> bool {
-    v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// The volumes an instance's state accounts for: its root volume and the
 /// `ebs_block_device` volumes it declares, whether or not they die with it.
 fn declared_volumes(state: &StateAttrs) -> Declared {
@@ -304,16 +284,23 @@ fn from_state(state: &Map<String, Value>) -> Attrs {
         a.remove("instance_initiated_shutdown_behavior");
     }
     // `user_data` holds the digest; `user_data_base64` (set instead of it)
-    // the data, which is digested the same way. Data that is neither
-    // (a hand-written state) is digested too: its text is never compared.
+    // the data, which the reader has digested the same way. Anything else
+    // (a hand-written state) is digested too, so text is never compared;
+    // a value Terraform marked sensitive stays redacted, never compared.
+    let digest = |d: &str| {
+        if d == REDACTED || is_user_data_digest(d) {
+            d.to_string()
+        } else {
+            user_data_digest(d)
+        }
+    };
     let user_data = match state.get("user_data").and_then(Value::as_str) {
-        Some(d) if is_digest(d) => Some(d.to_string()),
-        Some(d) if !d.is_empty() => Some(user_data_digest(d)),
+        Some(d) if !d.is_empty() => Some(digest(d)),
         _ => state
             .get("user_data_base64")
             .and_then(Value::as_str)
             .filter(|d| !d.is_empty())
-            .map(user_data_digest),
+            .map(digest),
     };
     if state.contains_key("user_data") || state.contains_key("user_data_base64") {
         a.insert(
@@ -439,6 +426,7 @@ mod tests {
 
     #[test]
     fn user_data_is_compared_by_the_providers_digest() {
+        use base64::Engine;
         // Any digest the state holds is kept as it is.
         let digest = "0c4c0e8f1ae9d7c7c4ccaf70e4a30dae0e03c470";
         let script = "#!/bin/sh\necho hi\n";
