@@ -119,6 +119,15 @@ rule "termination-protection-off" {
   reason   = "Termination protection turned off"
 }
 
+rule "instance-user-data-changed" {
+  severity    = "high"
+  kinds       = ["changed"]
+  types       = ["aws_instance"]
+  path        = "user_data"
+  reason      = "The instance's boot script (user data) was replaced"
+  remediation = "Find out who replaced it and what it runs before the instance next starts; restore it with `terraform apply`."
+}
+
 rule "deletion-protection-off" {
   severity = "high"
   kinds    = ["changed"]

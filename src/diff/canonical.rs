@@ -76,7 +76,7 @@ pub(super) fn compare(
         return;
     }
     match kind {
-        Kind::Scalar => {
+        Kind::Scalar | Kind::Digest => {
             if scalar_key(expected) != scalar_key(actual) {
                 out.push(Change::new(path, expected, actual));
             }

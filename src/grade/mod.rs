@@ -235,6 +235,14 @@ fn remediation(f: &Finding, hint: Option<&str>, live: Option<&Attrs>) -> String 
                 .iter()
                 .take(3)
                 .map(|c| {
+                    // A digest is no value to write into a configuration.
+                    let kind = crate::aws::resources::find(&f.tf_type).map(|s| s.kind_of(&c.path));
+                    if kind == Some(crate::model::Kind::Digest) {
+                        return format!(
+                            "{} = (the live value, compared by its digest and never shown)",
+                            c.path
+                        );
+                    }
                     format!(
                         "{} = {}",
                         c.path,

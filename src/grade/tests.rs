@@ -283,6 +283,16 @@ fn every_default_rule_hits_and_misses() {
             false,
         ),
         (
+            "instance-user-data-changed",
+            changed("aws_instance", "user_data", json!("0a"), json!("0b")),
+            true,
+        ),
+        (
+            "instance-user-data-changed",
+            changed("aws_instance", "ami", json!("ami-1"), json!("ami-2")),
+            false,
+        ),
+        (
             "deletion-protection-off",
             changed("aws_lb", "deletion_protection", json!(true), json!(false)),
             true,
@@ -481,4 +491,35 @@ fn rules_from_a_directory_override_by_id_and_add() {
         None,
     );
     assert_eq!(g.severity, Severity::Info);
+}
+
+#[test]
+fn a_digest_is_never_offered_as_a_value_to_codify() {
+    let digest = "1b9e6e323b6ef36fc184f541f57f41afa9ab8b05";
+    let f = changed(
+        "aws_instance",
+        "user_data",
+        json!("57ace1a17d74e5eac94dcb77b033b14e3643e3a4"),
+        json!(digest),
+    );
+    let g = RuleSet::builtin().grade(&f, None);
+    assert!(!g.remediation.contains(digest), "{}", g.remediation);
+    assert!(
+        g.remediation.contains("user_data = (the live value"),
+        "{}",
+        g.remediation
+    );
+    // Other attributes still are.
+    let f = changed(
+        "aws_instance",
+        "instance_type",
+        json!("t3.micro"),
+        json!("t3.large"),
+    );
+    let g = RuleSet::builtin().grade(&f, None);
+    assert!(
+        g.remediation.contains("instance_type = \"t3.large\""),
+        "{}",
+        g.remediation
+    );
 }

@@ -63,6 +63,10 @@ pub enum Kind {
     /// A JSON document held as a string (a policy): compared as parsed
     /// JSON, so whitespace and key order are not drift.
     Json,
+    /// The digest of a secret value (an instance's user data), compared as
+    /// a scalar: it says *that* the value changed, and is never offered as
+    /// something to write into a configuration.
+    Digest,
 }
 
 /// Whether a value counts as empty: `null`, `""`, `[]` or `{}`.

@@ -21,10 +21,8 @@
 //! not unmanaged drift: they are marked [`AUTOSCALED`] and counted apart.
 
 use aws_sdk_ec2::types::{Instance, InstanceAttributeName, InstanceStateName, MonitoringState};
-use base64::Engine;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
-use sha1::{Digest, Sha1};
 
 use super::{
     AUTOSCALED, Clients, Declared, Details, ListError, LiveResource, StateAttrs, TypeSpec,
@@ -80,7 +78,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("metadata_options.http_put_response_hop_limit", Kind::Scalar),
         ("disable_api_termination", Kind::Scalar),
         ("instance_initiated_shutdown_behavior", Kind::Scalar),
-        ("user_data", Kind::Scalar),
+        ("user_data", Kind::Digest),
         ("tags", Kind::Tags),
     ],
     list: Some(list),
