@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::Change;
-use crate::model::{Kind, REDACTED, canonical_cidr, is_empty};
+use crate::model::{
+    Kind, REDACTED, canonical_cidr, canonical_document, canonical_policy, is_empty,
+    policy_statements,
+};
 
 /// A scalar's comparable spelling: `None` when empty.
 fn scalar_key(v: &Value) -> Option<String> {
@@ -129,6 +132,7 @@ pub(super) fn compare(
                 out.push(Change::new(path, expected, actual));
             }
         }
+        Kind::Policy => compare_policy(path, expected, actual, out),
         Kind::Tags => {
             let map = |v: &Value| -> Map<String, Value> {
                 match v {
@@ -166,6 +170,40 @@ pub(super) fn compare(
     }
 }
 
+/// Two policy documents, statement by statement when only statements
+/// differ; as whole documents when the version or id does, or either
+/// side is no policy at all.
+fn compare_policy(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Change>) {
+    let canon = |v: &Value| -> Option<Value> {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => {
+                Some(canonical_policy(s).unwrap_or_else(|| v.clone()))
+            }
+            Value::Object(_) => Some(canonical_document(v).unwrap_or_else(|| v.clone())),
+            other if is_empty(other) => None,
+            other => Some(other.clone()),
+        }
+    };
+    let (e, a) = (canon(expected), canon(actual));
+    if e == a {
+        return;
+    }
+    let header = |d: &Value| (d.get("Version").cloned(), d.get("Id").cloned());
+    match (&e, &a) {
+        (Some(e), Some(a)) if e.is_object() && a.is_object() && header(e) == header(a) => {
+            let (before, after) = (policy_statements(e), policy_statements(a));
+            let at = format!("{path}.Statement");
+            for added in after.difference(&before) {
+                out.push(Change::new(&at, &Value::Null, &parse(added)));
+            }
+            for removed in before.difference(&after) {
+                out.push(Change::new(&at, &parse(removed), &Value::Null));
+            }
+        }
+        _ => out.push(Change::new(path, expected, actual)),
+    }
+}
+
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
@@ -181,6 +219,29 @@ mod tests {
         let mut out = Vec::new();
         compare("attr", kind, &expected, &actual, &BTreeSet::new(), &mut out);
         out
+    }
+
+    #[test]
+    fn policies_are_compared_as_policies_and_changes_are_statements() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Principal":"*"}]}"#;
+        let reformatted = r#"{ "Statement": { "Principal": {"AWS": ["*"]}, "Resource": ["*"], "Action": ["s3:GetObject"], "Effect": "Allow" }, "Version": "2012-10-17" }"#;
+        assert!(changes(Kind::Policy, json!(doc), json!(reformatted)).is_empty());
+        assert!(changes(Kind::Policy, json!(""), json!(null)).is_empty());
+        let widened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Principal":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let got = changes(Kind::Policy, json!(doc), json!(widened));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].path, "attr.Statement");
+        assert_eq!(got[0].expected, Value::Null);
+        assert_eq!(
+            got[0].actual,
+            json!({"Effect": "Allow", "Action": ["*"], "Resource": ["*"]})
+        );
+        // The reverse is a statement removed.
+        let got = changes(Kind::Policy, json!(widened), json!(doc));
+        assert_eq!((got.len(), got[0].actual.clone()), (1, Value::Null));
+        // A policy removed altogether is one whole change.
+        let got = changes(Kind::Policy, json!(doc), json!(null));
+        assert_eq!((got.len(), got[0].path.as_str()), (1, "attr"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod failure;
 mod finding;
 mod grade;
 mod history;
+mod policy;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ pub use finding::{
 };
 pub use grade::{Grade, Severity};
 pub use history::{Ack, RecordedFinding};
+pub use policy::{canonical_document, canonical_policy, statements as policy_statements};
 
 /// A resource's compared attributes, by Terraform attribute name.
 ///
@@ -63,6 +65,11 @@ pub enum Kind {
     /// A JSON document held as a string (a policy): compared as parsed
     /// JSON, so whitespace and key order are not drift.
     Json,
+    /// An IAM policy document (a JSON string or object), compared as a
+    /// policy ([`canonical_policy`]); a change is reported one statement
+    /// at a time under `PATH.Statement`, `expected: null` for a statement
+    /// that appeared and `actual: null` for one that went away.
+    Policy,
     /// The digest of a secret value (an instance's user data), compared as
     /// a scalar: it says *that* the value changed, and is never offered as
     /// something to write into a configuration.

@@ -30,7 +30,7 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
         ("subnet_ids", Kind::Set),
         ("security_group_ids", Kind::Set),
         ("private_dns_enabled", Kind::Scalar),
-        ("policy", Kind::Json),
+        ("policy", Kind::Policy),
         ("tags", Kind::Tags),
     ],
     list: Some(list),
