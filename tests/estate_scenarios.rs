@@ -72,14 +72,7 @@ async fn the_estate_scans_clean_after_a_fresh_apply() {
     // Exactly one call per listing operation (route tables and
     // associations sharing theirs) and STS; per-resource reads only for
     // what the state manages: three for its one instance, two for its VPC.
-    for (op, n) in &calls {
-        let want = match op.as_str() {
-            "DescribeInstanceAttribute" => 3,
-            "DescribeVpcAttribute" => 2,
-            _ => 1,
-        };
-        assert_eq!(*n, want, "{op}: {calls:?}");
-    }
+    common::assert_one_call_per_listing(&calls, 1, 1);
     assert_eq!(calls.get("DescribeRouteTables"), Some(&1), "{calls:?}");
     assert_eq!(
         report["scan"]["detail_calls"],

@@ -64,14 +64,7 @@ async fn fresh_apply_of_every_core_type_reports_zero_findings() {
         run.elapsed
     );
     assert_eq!(calls.get("GetCallerIdentity"), Some(&1), "{calls:?}");
-    for (op, n) in &calls {
-        let want = match op.as_str() {
-            "DescribeInstanceAttribute" => 3,
-            "DescribeVpcAttribute" => 2,
-            _ => 1,
-        };
-        assert_eq!(*n, want, "{op}: {calls:?}");
-    }
+    common::assert_one_call_per_listing(&calls, 1, 1);
     assert_eq!(report["scan"]["account"], json!("123456789012"));
 }
 
@@ -549,12 +542,13 @@ async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
     let path = dir.path().join("prod.tfstate");
     std::fs::write(&path, state.to_string()).unwrap();
     let path = path.to_str().unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--state", path, "--no-history", "--no-attribution"];
+        args.extend_from_slice(extra);
+        tfdrift(&emu, dir.path(), &args)
+    };
 
-    let run = tfdrift(
-        &emu,
-        dir.path(),
-        &["scan", "--state", path, "--no-history", "--no-attribution"],
-    );
+    let run = scan(&[]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let wrong: Vec<&str> = run
         .stdout
@@ -578,19 +572,7 @@ async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
     assert!(run.stdout.contains("coverage 0.0%"), "{}", run.stdout);
     assert!(!run.stdout.contains("No drift"), "{}", run.stdout);
 
-    let run = tfdrift(
-        &emu,
-        dir.path(),
-        &[
-            "scan",
-            "--state",
-            path,
-            "--no-history",
-            "--no-attribution",
-            "--format",
-            "json",
-        ],
-    );
+    let run = scan(&["--format", "json"]);
     assert_eq!(run.code, 2);
     let report = run.report();
     assert_eq!(report["scan"]["complete"], json!(false));
@@ -607,19 +589,7 @@ async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
 
     // The user can lower the threshold: then the scan is complete and
     // still lists what it could not verify.
-    let run = tfdrift(
-        &emu,
-        dir.path(),
-        &[
-            "scan",
-            "--state",
-            path,
-            "--no-history",
-            "--no-attribution",
-            "--min-verified-percent",
-            "0",
-        ],
-    );
+    let run = scan(&["--min-verified-percent", "0"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(run.stdout.contains("UNVERIFIED (2)"), "{}", run.stdout);
     assert!(

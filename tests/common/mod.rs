@@ -417,3 +417,19 @@ pub async fn retag(emu: &Emulator, id: &str, key: &str, value: &str) {
         .await
         .expect("create tags");
 }
+
+/// A fresh-apply scan's calls: one per listing operation (route tables
+/// and their associations share theirs) and one `GetCallerIdentity`,
+/// whatever the number of resources, plus the per-resource reads of the
+/// managed instances (3 each) and VPCs (2 each).
+pub fn assert_one_call_per_listing(calls: &HashMap<String, u64>, instances: u64, vpcs: u64) {
+    assert_eq!(calls.get("GetCallerIdentity"), Some(&1), "{calls:?}");
+    for (op, n) in calls {
+        let want = match op.as_str() {
+            "DescribeInstanceAttribute" => 3 * instances,
+            "DescribeVpcAttribute" => 2 * vpcs,
+            _ => 1,
+        };
+        assert_eq!(*n, want, "{op}: {calls:?}");
+    }
+}
