@@ -294,7 +294,7 @@ pub fn markdown_table() -> String {
         } else if let Some(live) = spec.live_type {
             format!("the `{live}` listing")
         } else {
-            format!("{}", spec.operation)
+            spec.operation.to_string()
         };
         let per_resource = match &spec.details {
             Some(d) => format!("{} × {}", d.calls_per_resource, d.operation),
