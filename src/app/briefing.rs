@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::config::Workspace;
 use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
 use crate::digest::{Briefing, DigestError, Format};
+use crate::model::DeliveryStatus;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
 use crate::store::{Claim, DigestRecord, Store, StoreError};
 
@@ -60,7 +61,7 @@ pub enum Delivery {
         messages: usize,
     },
     Quiet,
-    AlreadyDone(String),
+    AlreadyDone(DeliveryStatus),
     /// Another process is sending it right now.
     Busy,
 }
@@ -104,7 +105,7 @@ pub async fn deliver(
         Some(stored) => stored,
         None => {
             let Some(briefing) = Briefing::build(&store, name, days, now)? else {
-                record.status = "quiet".into();
+                record.status = DeliveryStatus::Quiet;
                 store.save_digest(&record)?;
                 return Ok(Delivery::Quiet);
             };
@@ -119,11 +120,12 @@ pub async fn deliver(
     };
     let fail = |record: &mut DigestRecord, e: &SlackError| {
         record.status = match e {
-            SlackError::Dead { .. } => "dead",
-            SlackError::Rejected { .. } => "rejected",
-            _ => "failed",
-        }
-        .into();
+            SlackError::Dead { .. } => DeliveryStatus::Dead,
+            SlackError::Rejected { .. } => DeliveryStatus::Rejected,
+            SlackError::MissingUrl(_) | SlackError::NotSlack(_) | SlackError::GaveUp { .. } => {
+                DeliveryStatus::Failed
+            }
+        };
         record.error = Some(e.to_string());
     };
     let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
@@ -143,7 +145,7 @@ pub async fn deliver(
         record.messages_sent += 1;
         store.save_digest(&record)?;
     }
-    record.status = "sent".into();
+    record.status = DeliveryStatus::Sent;
     store.save_digest(&record)?;
     Ok(Delivery::Sent {
         messages: messages.len(),

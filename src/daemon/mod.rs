@@ -32,7 +32,7 @@ use crate::config::{Config, Workspace};
 use crate::digest::slack::SendOptions;
 use crate::report::Outcome;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, DEFAULT_SCAN_SCHEDULE, Schedule};
-use crate::store::{DigestRecord, Store, StoreError};
+use crate::store::{Store, StoreError, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -111,25 +111,14 @@ pub fn due(
         }
         Kind::Digest => {
             let Some(slot) = slot else { return Ok(None) };
-            Ok(match store.digest(&job.workspace.name, slot)? {
-                None => Some(slot),
-                Some(r) if retryable(&r, now) => Some(slot),
-                Some(_) => None,
+            let turn = store
+                .digest(&job.workspace.name, slot)?
+                .map(|r| r.turn(now, DIGEST_ATTEMPTS));
+            Ok(match turn {
+                None | Some(Turn::Due) => Some(slot),
+                Some(Turn::Busy | Turn::Over) => None,
             })
         }
-    }
-}
-
-/// Whether a briefing's delivery should be tried (again) at `now`.
-fn retryable(r: &DigestRecord, now: OffsetDateTime) -> bool {
-    let stale = r
-        .last_attempt
-        .is_none_or(|t| now - t >= crate::store::STALE_SENDING);
-    match r.status.as_str() {
-        "failed" => r.attempts < DIGEST_ATTEMPTS,
-        // Abandoned by a crash: resume it.
-        "sending" => stale && r.attempts < DIGEST_ATTEMPTS,
-        _ => false,
     }
 }
 
@@ -397,6 +386,8 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::model::DeliveryStatus;
+    use crate::store::DigestRecord;
 
     fn config(digest: bool) -> Config {
         crate::config::parse(
@@ -451,7 +442,7 @@ mod tests {
             workspace: "prod".into(),
             period_start: slot - time::Duration::days(7),
             period_end: slot,
-            status: "failed".into(),
+            status: DeliveryStatus::Failed,
             attempts: 1,
             messages_sent: 0,
             messages: 1,
@@ -465,7 +456,7 @@ mod tests {
             Some(slot),
             "a failure is retried"
         );
-        rec.status = "sent".into();
+        rec.status = DeliveryStatus::Sent;
         store.save_digest(&rec).unwrap();
         assert_eq!(due(digest, &store, t).unwrap(), None, "never twice");
         // Next Monday: a new period.

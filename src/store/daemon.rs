@@ -7,6 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, format_time, parse_time, severity_rank};
+use crate::model::DeliveryStatus;
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,8 +17,7 @@ pub struct DigestRecord {
     pub period_start: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub period_end: OffsetDateTime,
-    /// `sending`, `sent`, `failed`, or `quiet` (nothing to say: not sent).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub messages_sent: i64,
     pub messages: i64,
@@ -37,8 +37,34 @@ pub enum Claim {
     Claimed(DigestRecord),
     /// Another process is sending it right now.
     Busy,
-    /// It is over: `sent`, `quiet`, `dead`, `rejected`, or out of tries.
-    Done(String),
+    /// It is over: `sent`, `quiet`, `dead`, `rejected`, or out of tries
+    /// (the status it was left in).
+    Done(DeliveryStatus),
+}
+
+/// What a sender may do with a recorded briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Try (again) now.
+    Due,
+    /// Another process claimed it less than [`STALE_SENDING`] ago.
+    Busy,
+    /// Final, or out of tries.
+    Over,
+}
+
+impl DigestRecord {
+    /// The delivery rule, in one place: a failure is retried, and so is a
+    /// `sending` claim abandoned for [`STALE_SENDING`] (a crash), while
+    /// fewer than `max_attempts` were made; every other status is final.
+    pub fn turn(&self, now: OffsetDateTime, max_attempts: i64) -> Turn {
+        let claimed_recently = self.last_attempt.is_some_and(|t| now - t < STALE_SENDING);
+        match self.status {
+            DeliveryStatus::Sending if claimed_recently => Turn::Busy,
+            s if s.may_retry() && self.attempts < max_attempts => Turn::Due,
+            _ => Turn::Over,
+        }
+    }
 }
 
 /// A `sending` record older than this was abandoned (a crash or kill) and
@@ -156,7 +182,7 @@ impl Store {
                 workspace: workspace.into(),
                 period_start,
                 period_end,
-                status: "sending".into(),
+                status: DeliveryStatus::Sending,
                 attempts: 0,
                 messages_sent: 0,
                 messages: 0,
@@ -164,15 +190,13 @@ impl Store {
                 error: None,
                 payload: None,
             },
-            Some(r) => match r.status.as_str() {
-                "sending" if r.last_attempt.is_some_and(|t| now - t < STALE_SENDING) => {
-                    return Ok(Claim::Busy);
-                }
-                "failed" | "sending" if r.attempts < max_attempts => r,
-                _ => return Ok(Claim::Done(r.status)),
+            Some(r) => match r.turn(now, max_attempts) {
+                Turn::Due => r,
+                Turn::Busy => return Ok(Claim::Busy),
+                Turn::Over => return Ok(Claim::Done(r.status)),
             },
         };
-        record.status = "sending".into();
+        record.status = DeliveryStatus::Sending;
         record.attempts += 1;
         record.last_attempt = Some(now);
         record.error = None;

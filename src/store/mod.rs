@@ -34,7 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, worst_first};
+pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, Turn, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
 pub use record::Recorded;
 pub use schema::LATEST as SCHEMA_VERSION;

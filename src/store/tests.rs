@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::model::{Finding, FindingKind};
+use crate::model::{DeliveryStatus, Finding, FindingKind};
 use crate::test_support::{finding, report};
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -444,7 +444,10 @@ fn a_briefing_is_claimed_by_one_sender() {
         claim(&mut s, day(7) + time::Duration::minutes(11)),
         Claim::Claimed(_)
     ));
-    rec.status = "sent".into();
+    rec.status = DeliveryStatus::Sent;
     s.save_digest(&rec).unwrap();
-    assert!(matches!(claim(&mut s, day(8)), Claim::Done(status) if status == "sent"));
+    assert!(matches!(
+        claim(&mut s, day(8)),
+        Claim::Done(DeliveryStatus::Sent)
+    ));
 }
