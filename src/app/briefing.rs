@@ -97,11 +97,10 @@ pub async fn deliver(
         Claim::Busy => return Ok(Delivery::Busy),
         Claim::Done(status) => return Ok(Delivery::AlreadyDone(status)),
     };
-    let messages: Vec<serde_json::Value> = match record
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-    {
+    // A resumed delivery sends the rest of the briefing it started (the
+    // store refuses a damaged one rather than let a new briefing skip its
+    // first messages).
+    let messages: Vec<serde_json::Value> = match record.payload.clone() {
         Some(stored) => stored,
         None => {
             let Some(briefing) = Briefing::build(&store, name, days, now)? else {
@@ -113,7 +112,7 @@ pub async fn deliver(
             let messages =
                 slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
             record.messages = messages.len() as i64;
-            record.payload = serde_json::to_string(&messages).ok();
+            record.payload = Some(messages.clone());
             store.save_digest(&record)?;
             messages
         }

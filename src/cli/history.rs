@@ -1,15 +1,19 @@
 //! `tfdrift history ...`, `ack` and `unack`: reading and annotating the
 //! history database.
+//!
+//! Text is built with `write!` into a `String`, which cannot fail: the
+//! `let _ = write!(...)` lines lose nothing.
 
 use std::fmt::Write;
 use std::path::Path;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
 use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
-
+use crate::model::Severity;
 use crate::store::{Store, WeekRow, sparkline};
 
 #[derive(Debug, Subcommand)]
@@ -38,8 +42,8 @@ pub enum HistoryCommand {
         #[arg(long, short = 'w')]
         workspace: Option<String>,
         /// Only this severity or worse.
-        #[arg(long, value_parser = ["critical", "high", "medium", "low", "info"])]
-        severity: Option<String>,
+        #[arg(long, value_parser = severity_parser())]
+        severity: Option<Severity>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -66,6 +70,15 @@ pub enum HistoryCommand {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
         keep_days: Option<u32>,
     },
+}
+
+/// `--severity`: the names of [`Severity`], worst first, as clap lists
+/// them in `--help` and its errors.
+fn severity_parser() -> impl TypedValueParser<Value = Severity> {
+    PossibleValuesParser::new(Severity::WORST_FIRST.map(Severity::as_str)).try_map(|s| {
+        // Only the possible values get here.
+        Severity::parse(&s).ok_or_else(|| format!("unknown severity {s:?}"))
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,6 +156,7 @@ pub fn run(
                         let sev: Vec<String> = r
                             .by_severity
                             .iter()
+                            .rev() // worst first
                             .map(|(k, v)| format!("{k} {v}"))
                             .collect();
                         let _ = writeln!(
@@ -184,7 +198,7 @@ pub fn run(
             severity,
             format,
         } => {
-            let rows = store.open_findings(workspace.as_deref(), severity.as_deref(), now)?;
+            let rows = store.open_findings(workspace.as_deref(), severity, now)?;
             match format {
                 Format::Json => json(&rows),
                 Format::Csv => csv_table(
@@ -205,14 +219,17 @@ pub fn run(
                         vec![
                             r.id.clone(),
                             r.workspace.clone(),
-                            r.severity.clone().unwrap_or_default(),
-                            r.kind.clone(),
+                            // Empty: recorded without a grade.
+                            r.severity.map_or(String::new(), |s| s.to_string()),
+                            r.kind.to_string(),
                             r.tf_type.clone(),
                             r.resource_id.clone(),
                             r.path.clone(),
+                            // Empty: unmanaged, no Terraform address.
                             r.address.clone().unwrap_or_default(),
                             rfc3339(r.first_seen),
                             r.age_days.to_string(),
+                            // Empty: not acknowledged.
                             r.acknowledged
                                 .as_ref()
                                 .map(|a| a.by.clone())
@@ -241,7 +258,7 @@ pub fn run(
                             out,
                             "{}  {:<8} {:>5}  {:<9} {what}{path}{ack}",
                             r.id,
-                            r.severity.as_deref().unwrap_or("-").to_uppercase(),
+                            r.severity.map_or("-", Severity::as_str).to_uppercase(),
                             format!("{}d", r.age_days),
                             r.kind,
                         );
@@ -283,7 +300,7 @@ pub fn run(
                     let _ = writeln!(
                         out,
                         "  {} · {}",
-                        f.severity.as_deref().unwrap_or("-").to_uppercase(),
+                        f.severity.map_or("-", Severity::as_str).to_uppercase(),
                         status
                     );
                     if let Some(reason) = &f.reason {
@@ -393,9 +410,9 @@ fn trend_csv(rows: &[WeekRow]) -> String {
             "scans",
         ],
         rows.iter().map(|w| {
-            let mut fields: Vec<String> = ["critical", "high", "medium", "low", "info"]
+            let mut fields: Vec<String> = Severity::WORST_FIRST
                 .iter()
-                .map(|k| w.open.get(*k).copied().unwrap_or(0).to_string())
+                .map(|k| w.open.get(k).copied().unwrap_or(0).to_string())
                 .collect();
             fields.insert(0, w.week.clone());
             fields.extend([
@@ -435,8 +452,11 @@ fn trend_table(rows: &[WeekRow], workspace: Option<&str>) -> String {
         let now = values.last().copied().unwrap_or(0);
         let _ = writeln!(out, "  {label:<13} {}  {now}", sparkline(&values));
     };
-    for sev in ["critical", "high", "medium", "low", "info"] {
-        line(sev, series(&|w| w.open.get(sev).copied().unwrap_or(0)));
+    for sev in Severity::WORST_FIRST {
+        line(
+            sev.as_str(),
+            series(&|w| w.open.get(&sev).copied().unwrap_or(0)),
+        );
     }
     line("open", series(&|w| w.open_total));
     line("acknowledged", series(&|w| w.acknowledged));
@@ -472,18 +492,29 @@ fn csv(s: &str) -> String {
     }
 }
 
+/// RFC 3339 fails only for years outside 0..=9999 or an offset with
+/// seconds; every time here was read back from the database in RFC 3339,
+/// so the empty cell is unreachable.
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
+/// `2026-11-23 08:00`, in the time's own offset (UTC from the database).
 fn short_time(t: OffsetDateTime) -> String {
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]"
-    ))
-    .unwrap_or_default()
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
+/// Pretty JSON. These rows serialise their times as RFC 3339, which
+/// they were read back from, and otherwise hold strings and numbers: the
+/// empty fallback is unreachable.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }

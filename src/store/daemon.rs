@@ -2,12 +2,15 @@
 //! per workspace and period), the heartbeat, and the period figures a
 //! briefing is built from.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, format_time, parse_time, severity_rank};
-use crate::model::DeliveryStatus;
+use super::query::StoredSummary;
+use super::row::{self, Cells};
+use super::{Store, StoreError, format_time};
+use crate::model::{DeliveryStatus, Severity};
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,10 +27,10 @@ pub struct DigestRecord {
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_attempt: Option<OffsetDateTime>,
     pub error: Option<String>,
-    /// The messages being sent (JSON), kept so a resumed delivery sends
-    /// the rest of the same briefing.
+    /// The messages being sent, kept so a resumed delivery sends the
+    /// rest of the same briefing.
     #[serde(skip)]
-    pub payload: Option<String>,
+    pub payload: Option<Vec<Value>>,
 }
 
 /// The outcome of trying to take a briefing's delivery.
@@ -87,16 +90,15 @@ pub struct PeriodFigures {
 impl Store {
     /// The schedule slot `job` last ran for.
     pub fn job_last_due(&self, job: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        let v: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT last_due FROM jobs WHERE name = ?1",
-                params![job],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(v.flatten().and_then(|t| parse_time(&t)))
+        let due = row::first(
+            &self.conn,
+            &self.path,
+            "jobs",
+            "SELECT name, last_due FROM jobs WHERE name = ?1",
+            params![job],
+            |c| c.opt_time(1, "last_due"),
+        )?;
+        Ok(due.flatten())
     }
 
     pub fn job_started(
@@ -143,12 +145,14 @@ impl Store {
     }
 
     pub fn last_beat(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        let v: Option<String> = self
-            .conn
-            .query_row("SELECT at FROM heartbeat WHERE id = 1", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(v.and_then(|t| parse_time(&t)))
+        row::first(
+            &self.conn,
+            &self.path,
+            "heartbeat",
+            "SELECT id, at FROM heartbeat WHERE id = 1",
+            [],
+            |c| c.time(1, "at"),
+        )
     }
 
     /// Takes the delivery of a briefing, atomically: two processes (the
@@ -167,16 +171,16 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(e)?;
-        let existing = tx
-            .query_row(
-                &format!(
-                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
-                ),
-                params![workspace, format_time(period_end)],
-                digest_row,
-            )
-            .optional()
-            .map_err(e)?;
+        let existing = row::first(
+            &tx,
+            &path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+            ),
+            params![workspace, format_time(period_end)],
+            digest_row,
+        )?;
         let mut record = match existing {
             None => DigestRecord {
                 workspace: workspace.into(),
@@ -200,7 +204,7 @@ impl Store {
         record.attempts += 1;
         record.last_attempt = Some(now);
         record.error = None;
-        save(&tx, &record).map_err(e)?;
+        save(&tx, &path, &record)?;
         tx.commit().map_err(e)?;
         Ok(Claim::Claimed(record))
     }
@@ -210,16 +214,16 @@ impl Store {
         workspace: &str,
         period_end: OffsetDateTime,
     ) -> Result<Option<DigestRecord>, StoreError> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
-                ),
-                params![workspace, format_time(period_end)],
-                digest_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        row::first(
+            &self.conn,
+            &self.path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+            ),
+            params![workspace, format_time(period_end)],
+            digest_row,
+        )
     }
 
     pub fn digests(
@@ -227,21 +231,21 @@ impl Store {
         workspace: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DigestRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                &format!("SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"),
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![workspace, limit as i64], digest_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        row::all(
+            &self.conn,
+            &self.path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"
+            ),
+            params![workspace, limit as i64],
+            digest_row,
+        )
     }
 
     /// Creates or updates a digest's delivery state.
     pub fn save_digest(&self, d: &DigestRecord) -> Result<(), StoreError> {
-        save(&self.conn, d).map_err(|e| self.err(e))
+        save(&self.conn, &self.path, d)
     }
 
     /// Opened, resolved, the baseline and coverage of `(start, end]`.
@@ -282,19 +286,15 @@ impl Store {
         } else {
             Some(self.open_at(workspace, start)?)
         };
-        let coverage: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
-                 ORDER BY started_at DESC, id DESC LIMIT 1",
-                params![workspace, e],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|err| self.err(err))?;
-        let coverage_percent = coverage
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .and_then(|v| v["coverage_percent"].as_f64());
+        let coverage_percent = row::first(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![workspace, e],
+            |c| Ok(c.json::<StoredSummary>(1, "summary")?.coverage_percent),
+        )?;
         Ok(PeriodFigures {
             open_before,
             opened,
@@ -312,9 +312,25 @@ impl Store {
     }
 }
 
-const DIGEST_COLUMNS: &str = "workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
+/// The digest columns a [`DigestRecord`] is read from; `id` first, as
+/// [`row`] needs.
+const DIGEST_COLUMNS: &str = "id, workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
 
-fn save(conn: &rusqlite::Connection, d: &DigestRecord) -> rusqlite::Result<()> {
+fn save(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    d: &DigestRecord,
+) -> Result<(), StoreError> {
+    let payload = d
+        .payload
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|source| StoreError::Encode {
+            path: path.display().to_string(),
+            what: "a briefing's messages",
+            source,
+        })?;
     conn.execute(
         "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -330,31 +346,29 @@ fn save(conn: &rusqlite::Connection, d: &DigestRecord) -> rusqlite::Result<()> {
             d.messages,
             d.last_attempt.map(format_time),
             d.error,
-            d.payload
+            payload
         ],
     )
     .map(|_| ())
+    .map_err(|e| super::sql(path, e))
 }
 
-fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRecord> {
-    let time = |i: usize| -> rusqlite::Result<OffsetDateTime> {
-        Ok(parse_time(&r.get::<_, String>(i)?).unwrap_or(OffsetDateTime::UNIX_EPOCH))
-    };
+fn digest_row(c: &Cells<'_, '_>) -> Result<DigestRecord, StoreError> {
     Ok(DigestRecord {
-        workspace: r.get(0)?,
-        period_start: time(1)?,
-        period_end: time(2)?,
-        status: r.get(3)?,
-        attempts: r.get(4)?,
-        messages_sent: r.get(5)?,
-        messages: r.get(6)?,
-        last_attempt: r.get::<_, Option<String>>(7)?.and_then(|t| parse_time(&t)),
-        error: r.get(8)?,
-        payload: r.get(9)?,
+        workspace: c.get(1, "workspace")?,
+        period_start: c.time(2, "period_start")?,
+        period_end: c.time(3, "period_end")?,
+        status: c.get(4, "status")?,
+        attempts: c.get(5, "attempts")?,
+        messages_sent: c.get(6, "messages_sent")?,
+        messages: c.get(7, "messages")?,
+        last_attempt: c.opt_time(8, "last_attempt")?,
+        error: c.get(9, "error")?,
+        payload: c.opt_json(10, "payload")?,
     })
 }
 
-/// Severity order for sorting briefing items: worst first.
-pub fn worst_first(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
-    severity_rank(b).cmp(&severity_rank(a))
+/// Severity order for sorting briefing items: worst first, ungraded last.
+pub fn worst_first(a: Option<Severity>, b: Option<Severity>) -> std::cmp::Ordering {
+    b.cmp(&a)
 }
