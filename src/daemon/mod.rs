@@ -30,6 +30,7 @@ use crate::app::briefing::{BriefingError, DIGEST_ATTEMPTS};
 use crate::app::{Delivery, ScanRequest, deliver, scan_workspace};
 use crate::config::{Config, Workspace};
 use crate::digest::slack::SendOptions;
+use crate::model::JobOutcome;
 use crate::report::Outcome;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, DEFAULT_SCAN_SCHEDULE, Schedule};
 use crate::store::{Store, StoreError, Turn};
@@ -197,7 +198,17 @@ pub fn tick(
             }
             let clock = Instant::now();
             let outcome = match job.kind {
-                Kind::Scan => run_scan(&ctx, &job).await,
+                Kind::Scan => {
+                    let (outcome, detail) = run_scan(&ctx, &job).await;
+                    let ms = clock.elapsed().as_millis() as u64;
+                    let finished = Store::open(&ctx.db).and_then(|s| {
+                        s.job_finished(&job.name, outcome, &detail, ms, OffsetDateTime::now_utc())
+                    });
+                    if let Err(e) = finished {
+                        tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
+                    }
+                    format!("{outcome}: {detail}")
+                }
                 Kind::Digest => {
                     let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
                     match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send).await {
@@ -210,13 +221,6 @@ pub fn tick(
                 }
             };
             let ms = clock.elapsed().as_millis() as u64;
-            if job.kind == Kind::Scan {
-                let finished = Store::open(&ctx.db)
-                    .and_then(|s| s.job_finished(&job.name, &outcome, ms, OffsetDateTime::now_utc()));
-                if let Err(e) = finished {
-                    tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
-                }
-            }
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
             let _ = done_tx.send(true);
         })));
@@ -239,27 +243,31 @@ impl Drop for Running {
     }
 }
 
-/// One scan of the job's workspace, recorded in the history; returns the
-/// outcome for the job log.
-async fn run_scan(ctx: &Context, job: &Job) -> String {
+/// One scan of the job's workspace, recorded in the history: how it
+/// ended, and what it found or why it failed.
+async fn run_scan(ctx: &Context, job: &Job) -> (JobOutcome, String) {
     let mut req = ScanRequest::new(job.workspace.clone());
     req.db = Some(ctx.db.clone());
     match scan_workspace(&req).await {
-        Err(e) => format!("failed: {e}"),
+        Err(e) => (JobOutcome::Failed, e.to_string()),
         Ok(result) => {
+            if let Some(e) = result.not_recorded {
+                return (
+                    JobOutcome::Failed,
+                    format!("the scan ran but was not recorded: {e}"),
+                );
+            }
             let s = &result.report.summary;
-            let summary = format!(
-                ": {} changed, {} missing, {} unmanaged",
+            let counts = format!(
+                "{} changed, {} missing, {} unmanaged",
                 s.changed, s.missing, s.unmanaged
             );
-            if let Some(e) = result.not_recorded {
-                return format!("failed: the scan ran but was not recorded: {e}");
-            }
-            match result.report.outcome() {
-                Outcome::Clean => format!("clean{summary}"),
-                Outcome::Drift => format!("drift{summary}"),
-                Outcome::Incomplete => format!("incomplete{summary}"),
-            }
+            let outcome = match result.report.outcome() {
+                Outcome::Clean => JobOutcome::Clean,
+                Outcome::Drift => JobOutcome::Drift,
+                Outcome::Incomplete => JobOutcome::Incomplete,
+            };
+            (outcome, counts)
         }
     }
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::query::StoredSummary;
 use super::row::{self, Cells};
 use super::{Store, StoreError, format_time};
-use crate::model::{DeliveryStatus, Severity};
+use crate::model::{DeliveryStatus, JobOutcome, Severity};
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,18 +87,50 @@ pub struct PeriodFigures {
     pub scans: u64,
 }
 
+/// What the history remembers of a scheduled job's last run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRun {
+    pub name: String,
+    /// The schedule slot it last ran for.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_due: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_start: Option<OffsetDateTime>,
+    /// `None` while the first run is under way (or was killed).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_end: Option<OffsetDateTime>,
+    pub outcome: Option<JobOutcome>,
+    /// What it found, or why it failed.
+    pub detail: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
 impl Store {
     /// The schedule slot `job` last ran for.
     pub fn job_last_due(&self, job: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        let due = row::first(
+        Ok(self.job(job)?.and_then(|j| j.last_due))
+    }
+
+    /// What is remembered of `job`'s last run, if it ever ran.
+    pub fn job(&self, job: &str) -> Result<Option<JobRun>, StoreError> {
+        row::first(
             &self.conn,
             &self.path,
             "jobs",
-            "SELECT name, last_due FROM jobs WHERE name = ?1",
+            "SELECT name, last_due, last_start, last_end, outcome, detail, duration_ms FROM jobs WHERE name = ?1",
             params![job],
-            |c| c.opt_time(1, "last_due"),
-        )?;
-        Ok(due.flatten())
+            |c| {
+                Ok(JobRun {
+                    name: c.get(0, "name")?,
+                    last_due: c.opt_time(1, "last_due")?,
+                    last_start: c.opt_time(2, "last_start")?,
+                    last_end: c.opt_time(3, "last_end")?,
+                    outcome: c.get(4, "outcome")?,
+                    detail: c.get(5, "detail")?,
+                    duration_ms: c.get(6, "duration_ms")?,
+                })
+            },
+        )
     }
 
     pub fn job_started(
@@ -117,17 +149,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Records how `job`'s run ended; `detail` says what it found or why
+    /// it failed.
     pub fn job_finished(
         &self,
         job: &str,
-        outcome: &str,
+        outcome: JobOutcome,
+        detail: &str,
         duration_ms: u64,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE jobs SET last_end = ?2, outcome = ?3, duration_ms = ?4 WHERE name = ?1",
-                params![job, format_time(now), outcome, duration_ms as i64],
+                "UPDATE jobs SET last_end = ?2, outcome = ?3, detail = ?4, duration_ms = ?5 WHERE name = ?1",
+                params![job, format_time(now), outcome, detail, duration_ms as i64],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))

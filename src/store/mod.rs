@@ -40,7 +40,7 @@ use time::OffsetDateTime;
 
 use crate::model::Severity;
 
-pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, Turn, worst_first};
+pub use daemon::{Claim, DigestRecord, JobRun, PeriodFigures, STALE_SENDING, Turn, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
 pub use record::Recorded;
 pub use schema::LATEST as SCHEMA_VERSION;

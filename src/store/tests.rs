@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::model::{DeliveryStatus, Finding, FindingKind, Severity};
+use crate::model::{DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
 use crate::test_support::{finding, report};
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -251,12 +251,43 @@ fn migrates_from_every_earlier_version() {
                 )
                 .unwrap();
             }
+            if from >= 3 {
+                conn.execute_batch(
+                    "INSERT INTO jobs (name, last_due, last_start, last_end, outcome, duration_ms) VALUES
+                       ('scan:prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'drift: 1 changed, 0 missing, 0 unmanaged', 2000),
+                       ('scan:staging', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'failed: the scan ran but was not recorded: history database x: locked', 2000),
+                       ('scan:dev', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', NULL, NULL, NULL);
+                     INSERT INTO digests (workspace, period_end, period_start, status, attempts, messages_sent, messages, last_attempt)
+                     VALUES ('prod', '2026-11-02T08:00:00.000Z', '2026-10-26T08:00:00.000Z', 'sent', 1, 2, 2, '2026-11-02T08:00:01.000Z');",
+                )
+                .unwrap();
+            }
         }
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.version().unwrap(), schema::LATEST, "from v{from}");
         if from >= 1 {
             assert_eq!(s.scans(Some("prod"), 10).unwrap()[0].changed, 1);
             s.ack("abc", "jane", "ok", None, day(0)).unwrap();
+        }
+        if (3..5).contains(&from) {
+            // Before version 5 a job's outcome and detail were one text.
+            let job = s.job("scan:prod").unwrap().unwrap();
+            assert_eq!(job.outcome, Some(JobOutcome::Drift), "from v{from}");
+            assert_eq!(
+                job.detail.as_deref(),
+                Some("1 changed, 0 missing, 0 unmanaged")
+            );
+            let failed = s.job("scan:staging").unwrap().unwrap();
+            assert_eq!(failed.outcome, Some(JobOutcome::Failed));
+            assert_eq!(
+                failed.detail.as_deref(),
+                Some("the scan ran but was not recorded: history database x: locked")
+            );
+            let running = s.job("scan:dev").unwrap().unwrap();
+            assert_eq!((running.outcome, running.detail), (None, None));
+            assert_eq!(s.digests(None, 10).unwrap()[0].status, DeliveryStatus::Sent);
         }
         assert!(s.check().unwrap().is_empty());
     }
@@ -562,4 +593,46 @@ fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
     for (damage, read, _) in cases {
         read(&mut s, &id).unwrap_or_else(|e| panic!("before {damage}: {e}"));
     }
+}
+
+#[test]
+fn a_job_run_is_remembered_with_its_outcome() {
+    let (_d, s) = store();
+    assert_eq!(s.job("scan:prod").unwrap(), None);
+    s.job_started("scan:prod", day(0), day(0)).unwrap();
+    let started = s.job("scan:prod").unwrap().unwrap();
+    assert_eq!((started.last_due, started.outcome), (Some(day(0)), None));
+    s.job_finished(
+        "scan:prod",
+        JobOutcome::Incomplete,
+        "2 changed, 0 missing, 0 unmanaged",
+        1500,
+        day(0) + time::Duration::seconds(2),
+    )
+    .unwrap();
+    let done = s.job("scan:prod").unwrap().unwrap();
+    assert_eq!(done.outcome, Some(JobOutcome::Incomplete));
+    assert_eq!(
+        done.detail.as_deref(),
+        Some("2 changed, 0 missing, 0 unmanaged")
+    );
+    assert_eq!(done.duration_ms, Some(1500));
+    // Stored as the word, as before.
+    let word: String = s
+        .conn
+        .query_row(
+            "SELECT outcome FROM jobs WHERE name = 'scan:prod'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(word, "incomplete");
+    s.conn
+        .execute_batch("UPDATE jobs SET outcome = 'meh'")
+        .unwrap();
+    let err = s.job("scan:prod").unwrap_err().to_string();
+    assert!(
+        err.contains("jobs row scan:prod is corrupt: outcome: unknown job outcome \"meh\""),
+        "{err}"
+    );
 }
