@@ -194,6 +194,8 @@ pub fn tick(
                 name: job.name.clone(),
             };
             if let Some(mut scan) = wait_for {
+                // An error means the scan's task ended without saying so (a
+                // panic): the briefing goes ahead on what the history holds.
                 let _ = scan.wait_for(|done| *done).await;
             }
             let clock = Instant::now();
@@ -222,6 +224,7 @@ pub fn tick(
             };
             let ms = clock.elapsed().as_millis() as u64;
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
+            // An error means no briefing waits for this scan.
             let _ = done_tx.send(true);
         })));
     }
@@ -306,7 +309,9 @@ pub async fn run(
                 break;
             }
             for (name, t) in started {
-                let _ = t.await;
+                if let Err(e) = t.await {
+                    tracing::error!(job = %name, error = %e, "the job's task failed");
+                }
                 ran.insert(name);
             }
             if ran.len() == before {
@@ -350,11 +355,15 @@ pub async fn run(
 
     shutdown_signal().await;
     tracing::info!("shutting down: no new jobs; waiting for running ones");
-    let _ = sched.shutdown().await;
+    if let Err(e) = sched.shutdown().await {
+        tracing::warn!(error = %e, "the scheduler did not stop cleanly; no new job starts anyway");
+    }
     let pending: Vec<_> = std::mem::take(&mut *tasks.lock().unwrap_or_else(|p| p.into_inner()));
     let wait = async {
         for t in pending {
-            let _ = t.await;
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "a job's task failed");
+            }
         }
     };
     if tokio::time::timeout(std::time::Duration::from_secs(25), wait)
@@ -370,22 +379,33 @@ pub async fn run(
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+                ctrl_c().await;
+                return;
+            }
+        };
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = ctrl_c() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        ctrl_c().await;
+    }
+}
+
+/// Ctrl-C; if it cannot be listened for, says so and returns at once
+/// (the daemon then stops, rather than run with no way to stop it
+/// cleanly).
+async fn ctrl_c() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
     }
 }
 
