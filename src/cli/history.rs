@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
 use crate::model::Severity;
-use crate::store::{Store, WeekRow, sparkline};
+use crate::store::{DigestRecord, FindingDetail, Store, WeekRow, sparkline};
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
@@ -273,7 +273,8 @@ pub fn run(
         HistoryCommand::Show { id, format } => {
             let d = store.finding(&id, now)?;
             match format {
-                Format::Json | Format::Csv => json(&d),
+                Format::Json => json(&d),
+                Format::Csv => show_csv(&d),
                 Format::Table => {
                     let f = &d.finding;
                     let what = f
@@ -349,7 +350,8 @@ pub fn run(
         } => {
             let rows = store.digests(workspace.as_deref(), limit)?;
             match format {
-                Format::Json | Format::Csv => json(&rows),
+                Format::Json => json(&rows),
+                Format::Csv => digests_csv(&rows),
                 Format::Table => {
                     let mut out = String::new();
                     for d in &rows {
@@ -391,6 +393,79 @@ pub fn run(
     };
     print_stdout(&text);
     Ok(Exit::Clean)
+}
+
+/// One line per event of the finding's timeline, each with the finding's
+/// identity, so the file sorts and filters on its own; `detail` is the
+/// event's JSON.
+fn show_csv(d: &FindingDetail) -> String {
+    let f = &d.finding;
+    csv_table(
+        &[
+            "id",
+            "workspace",
+            "kind",
+            "type",
+            "resource_id",
+            "path",
+            "region",
+            "at",
+            "event",
+            "severity",
+            "scan_id",
+            "detail",
+        ],
+        d.events.iter().map(|e| {
+            vec![
+                f.id.clone(),
+                f.workspace.clone(),
+                f.kind.to_string(),
+                f.tf_type.clone(),
+                f.resource_id.clone(),
+                f.path.clone(),
+                d.region.clone(),
+                rfc3339(e.at),
+                e.event.clone(),
+                // Empty: ungraded, or an event without a severity.
+                e.severity.map_or(String::new(), |s| s.to_string()),
+                // Empty: the scan was pruned, or none (an acknowledgement).
+                e.scan_id.map_or(String::new(), |id| id.to_string()),
+                e.detail.to_string(),
+            ]
+        }),
+    )
+}
+
+/// One line per briefing, newest first.
+fn digests_csv(rows: &[DigestRecord]) -> String {
+    csv_table(
+        &[
+            "workspace",
+            "period_start",
+            "period_end",
+            "status",
+            "attempts",
+            "messages_sent",
+            "messages",
+            "last_attempt",
+            "error",
+        ],
+        rows.iter().map(|d| {
+            vec![
+                d.workspace.clone(),
+                rfc3339(d.period_start),
+                rfc3339(d.period_end),
+                d.status.to_string(),
+                d.attempts.to_string(),
+                d.messages_sent.to_string(),
+                d.messages.to_string(),
+                // Empty: never attempted (a quiet period).
+                d.last_attempt.map_or(String::new(), rfc3339),
+                // Empty: no error.
+                d.error.clone().unwrap_or_default(),
+            ]
+        }),
+    )
 }
 
 fn trend_csv(rows: &[WeekRow]) -> String {
@@ -517,4 +592,97 @@ fn short_time(t: OffsetDateTime) -> String {
 /// empty fallback is unreachable.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::model::{DeliveryStatus, FindingKind};
+    use crate::store::{EventRow, OpenRow};
+
+    #[test]
+    fn a_finding_timeline_as_csv_has_one_line_per_event() {
+        let at = datetime!(2026-11-23 08:00 UTC);
+        let event = |event: &str, scan_id, detail| EventRow {
+            at,
+            event: event.into(),
+            severity: Some(Severity::Critical),
+            scan_id,
+            detail,
+        };
+        let d = FindingDetail {
+            finding: OpenRow {
+                id: "0123456789ab".into(),
+                workspace: "prod".into(),
+                severity: Some(Severity::Critical),
+                kind: FindingKind::Changed,
+                tf_type: "aws_security_group".into(),
+                resource_id: "sg-1".into(),
+                path: "ingress".into(),
+                address: Some("aws_security_group.web".into()),
+                reason: None,
+                first_seen: at,
+                age_days: 0,
+                acknowledged: None,
+                attribution: None,
+            },
+            region: "us-east-1".into(),
+            value: json!(null),
+            resolved_at: None,
+            events: vec![
+                event(
+                    "opened",
+                    Some(3),
+                    json!({"value": {"expected": null, "actual": 22}}),
+                ),
+                event(
+                    "acknowledged",
+                    None,
+                    json!({"by": "jane", "reason": "ok, \"for now\""}),
+                ),
+            ],
+        };
+        assert_eq!(
+            show_csv(&d),
+            "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail\n\
+             0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,opened,critical,3,\
+             \"{\"\"value\"\":{\"\"actual\"\":22,\"\"expected\"\":null}}\"\n\
+             0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,acknowledged,critical,,\
+             \"{\"\"by\"\":\"\"jane\"\",\"\"reason\"\":\"\"ok, \\\"\"for now\\\"\"\"\"}\"\n"
+        );
+    }
+
+    #[test]
+    fn briefings_as_csv() {
+        let end = datetime!(2026-11-23 08:00 UTC);
+        let record = |status, error: Option<&str>| DigestRecord {
+            workspace: "prod".into(),
+            period_start: end - time::Duration::days(7),
+            period_end: end,
+            status,
+            attempts: 2,
+            messages_sent: 1,
+            messages: 2,
+            last_attempt: Some(end),
+            error: error.map(String::from),
+            payload: None,
+        };
+        let rows = [
+            record(DeliveryStatus::Failed, Some("Slack said: no, really")),
+            DigestRecord {
+                last_attempt: None,
+                ..record(DeliveryStatus::Quiet, None)
+            },
+        ];
+        assert_eq!(
+            digests_csv(&rows),
+            "workspace,period_start,period_end,status,attempts,messages_sent,messages,last_attempt,error\n\
+             prod,2026-11-16T08:00:00Z,2026-11-23T08:00:00Z,failed,2,1,2,2026-11-23T08:00:00Z,\"Slack said: no, really\"\n\
+             prod,2026-11-16T08:00:00Z,2026-11-23T08:00:00Z,quiet,2,1,2,,\n"
+        );
+        assert_eq!(digests_csv(&[]).lines().count(), 1, "the header alone");
+    }
 }
