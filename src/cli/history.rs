@@ -425,7 +425,7 @@ fn show_csv(d: &FindingDetail) -> String {
                 f.path.clone(),
                 d.region.clone(),
                 rfc3339(e.at),
-                e.event.clone(),
+                e.event.to_string(),
                 // Empty: ungraded, or an event without a severity.
                 e.severity.map_or(String::new(), |s| s.to_string()),
                 // Empty: the scan was pruned, or none (an acknowledgement).
@@ -600,15 +600,15 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::model::{DeliveryStatus, FindingKind};
+    use crate::model::{DeliveryStatus, FindingEvent, FindingKind};
     use crate::store::{EventRow, OpenRow};
 
     #[test]
     fn a_finding_timeline_as_csv_has_one_line_per_event() {
         let at = datetime!(2026-11-23 08:00 UTC);
-        let event = |event: &str, scan_id, detail| EventRow {
+        let event = |event, scan_id, detail| EventRow {
             at,
-            event: event.into(),
+            event,
             severity: Some(Severity::Critical),
             scan_id,
             detail,
@@ -634,12 +634,12 @@ mod tests {
             resolved_at: None,
             events: vec![
                 event(
-                    "opened",
+                    FindingEvent::Opened,
                     Some(3),
                     json!({"value": {"expected": null, "actual": 22}}),
                 ),
                 event(
-                    "acknowledged",
+                    FindingEvent::Acknowledged,
                     None,
                     json!({"by": "jane", "reason": "ok, \"for now\""}),
                 ),

@@ -36,7 +36,7 @@ pub use finding::{
     Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REGION_UNKNOWN, Unverified,
 };
 pub use grade::{Grade, Severity};
-pub use history::{Ack, RecordedFinding};
+pub use history::{Ack, FindingEvent, RecordedFinding};
 pub use status::{DeliveryStatus, JobOutcome};
 
 /// A resource's compared attributes, by Terraform attribute name.

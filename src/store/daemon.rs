@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::query::StoredSummary;
 use super::row::{self, Cells};
 use super::{Store, StoreError, format_time};
-use crate::model::{DeliveryStatus, JobOutcome, Severity};
+use crate::model::{DeliveryStatus, FindingEvent, JobOutcome, Severity};
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -291,22 +291,28 @@ impl Store {
         end: OffsetDateTime,
     ) -> Result<PeriodFigures, StoreError> {
         let (s, e) = (format_time(start), format_time(end));
-        let count = |sql: &str| -> Result<u64, StoreError> {
+        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
             self.conn
-                .query_row(sql, params![workspace, s, e], |r| r.get::<_, i64>(0))
+                .query_row(sql, p, |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(|err| self.err(err))
         };
-        let opened = count(
-            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
-             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event IN ('opened', 'reopened')",
-        )?;
-        let resolved = count(
-            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
-             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = 'resolved'",
-        )?;
+        let events = |what: &[FindingEvent]| {
+            let mut n = 0;
+            for w in what {
+                n += count(
+                    "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
+                     WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = ?4",
+                    params![workspace, s, e, w],
+                )?;
+            }
+            Ok::<_, StoreError>(n)
+        };
+        let opened = events(&[FindingEvent::Opened, FindingEvent::Reopened])?;
+        let resolved = events(&[FindingEvent::Resolved])?;
         let scans = count(
             "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at > ?2 AND started_at <= ?3",
+            params![workspace, s, e],
         )?;
         let before: i64 = self
             .conn

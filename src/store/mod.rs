@@ -38,7 +38,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::model::Severity;
+use crate::model::{FindingEvent, Severity};
 
 pub use daemon::{Claim, DigestRecord, JobRun, PeriodFigures, STALE_SENDING, Turn, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
@@ -255,8 +255,16 @@ impl Store {
         )
         .map_err(|e| sql(&path, e))?;
         let detail = serde_json::json!({"by": by, "reason": reason, "until": until_text});
-        record::event(&tx, id, None, now, "acknowledged", severity, &detail)
-            .map_err(|e| sql(&path, e))?;
+        record::event(
+            &tx,
+            id,
+            None,
+            now,
+            FindingEvent::Acknowledged,
+            severity,
+            &detail,
+        )
+        .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))
     }
 
@@ -294,8 +302,16 @@ impl Store {
         }
         record::clear_ack(&tx, id).map_err(|e| sql(&path, e))?;
         let detail = serde_json::json!({"by": by, "why": "unacknowledged"});
-        record::event(&tx, id, None, now, "unacknowledged", severity, &detail)
-            .map_err(|e| sql(&path, e))?;
+        record::event(
+            &tx,
+            id,
+            None,
+            now,
+            FindingEvent::Unacknowledged,
+            severity,
+            &detail,
+        )
+        .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         Ok(true)
     }

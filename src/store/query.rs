@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::row::{self, Cells};
 use super::{Store, StoreError, format_time};
-use crate::model::{Ack, Attribution, FindingKind, Severity};
+use crate::model::{Ack, Attribution, FindingEvent, FindingKind, Severity};
 
 /// The part of a scan's stored summary (the report's `summary`) the
 /// history reads back. Every version of tfdrift wrote all of these; one
@@ -64,7 +64,7 @@ pub struct OpenRow {
 pub struct EventRow {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    pub event: String,
+    pub event: FindingEvent,
     pub severity: Option<Severity>,
     pub scan_id: Option<i64>,
     pub detail: Value,
@@ -301,10 +301,10 @@ impl Store {
              ORDER BY e.finding_id, e.at, e.id",
             params![workspace],
             |c| {
-                let what: String = c.get(3, "event")?;
+                let what: FindingEvent = c.get(3, "event")?;
                 // An acknowledgement's end is in its detail: `null` for
                 // "until the value changes".
-                let until = if what == "acknowledged" {
+                let until = if what == FindingEvent::Acknowledged {
                     // NULL (allowed, never written) reads as no end.
                     let detail: Value = c.opt_json(5, "detail")?.unwrap_or(Value::Null);
                     match &detail["until"] {
@@ -336,10 +336,12 @@ impl Store {
                     continue;
                 }
                 if let Some(w) = week_of(step.at) {
-                    match step.what.as_str() {
-                        "opened" | "reopened" => rows[w].opened += 1,
-                        "resolved" => rows[w].resolved += 1,
-                        _ => {}
+                    match step.what {
+                        FindingEvent::Opened | FindingEvent::Reopened => rows[w].opened += 1,
+                        FindingEvent::Resolved => rows[w].resolved += 1,
+                        FindingEvent::Changed
+                        | FindingEvent::Acknowledged
+                        | FindingEvent::Unacknowledged => {}
                     }
                 }
             }
@@ -352,15 +354,16 @@ impl Store {
                     if step.severity.is_some() {
                         severity = step.severity;
                     }
-                    match step.what.as_str() {
-                        "opened" | "reopened" | "changed" => open = true,
-                        "resolved" => {
+                    match step.what {
+                        FindingEvent::Opened | FindingEvent::Reopened | FindingEvent::Changed => {
+                            open = true
+                        }
+                        FindingEvent::Resolved => {
                             open = false;
                             acked_until = None;
                         }
-                        "acknowledged" => acked_until = Some(step.until),
-                        "unacknowledged" => acked_until = None,
-                        _ => {}
+                        FindingEvent::Acknowledged => acked_until = Some(step.until),
+                        FindingEvent::Unacknowledged => acked_until = None,
                     }
                 }
                 if !open {
@@ -412,7 +415,7 @@ impl Store {
 /// One event of a finding's timeline, as the trend replays it.
 struct Step {
     at: OffsetDateTime,
-    what: String,
+    what: FindingEvent,
     severity: Option<Severity>,
     /// An acknowledgement's end.
     until: Option<OffsetDateTime>,

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::query::stored_ack;
 use super::row;
 use super::{Store, StoreError, format_time, sql};
-use crate::model::{Ack, Attribution, RecordedFinding, Severity};
+use crate::model::{Ack, Attribution, FindingEvent, RecordedFinding, Severity};
 use crate::model::{Finding, FindingKind};
 use crate::report::Report;
 
@@ -104,7 +104,7 @@ pub(super) fn event(
     finding: i64,
     scan: Option<i64>,
     at: OffsetDateTime,
-    what: &str,
+    what: FindingEvent,
     severity: Option<Severity>,
     detail: &Value,
 ) -> rusqlite::Result<()> {
@@ -243,7 +243,16 @@ impl Store {
                     )
                     .map_err(e)?;
                     let id = tx.last_insert_rowid();
-                    event(&tx, id, Some(scan_id), now, "opened", severity, &detail).map_err(e)?;
+                    event(
+                        &tx,
+                        id,
+                        Some(scan_id),
+                        now,
+                        FindingEvent::Opened,
+                        severity,
+                        &detail,
+                    )
+                    .map_err(e)?;
                     opened += 1;
                     (id, public, now, None, attribution)
                 }
@@ -257,7 +266,7 @@ impl Store {
                             old.id,
                             Some(scan_id),
                             now,
-                            "reopened",
+                            FindingEvent::Reopened,
                             severity,
                             &detail,
                         )
@@ -272,7 +281,7 @@ impl Store {
                             old.id,
                             Some(scan_id),
                             now,
-                            "changed",
+                            FindingEvent::Changed,
                             severity,
                             &detail,
                         )
@@ -289,7 +298,7 @@ impl Store {
                                 old.id,
                                 Some(scan_id),
                                 now,
-                                "unacknowledged",
+                                FindingEvent::Unacknowledged,
                                 severity,
                                 &json!({"why": why}),
                             )
@@ -475,7 +484,7 @@ fn resolve_unseen(
             id,
             Some(scan_id),
             now,
-            "resolved",
+            FindingEvent::Resolved,
             severity,
             &json!({"why": why}),
         )

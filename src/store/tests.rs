@@ -34,7 +34,7 @@ fn events(s: &Store, id: &str) -> Vec<String> {
         .unwrap()
         .events
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.to_string())
         .collect()
 }
 
@@ -556,6 +556,9 @@ fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
         ("UPDATE events SET at = 'then' WHERE id = 1", trend, "events row 1 is corrupt: at"),
         ("UPDATE events SET detail = '{' WHERE id = 1", show,
          "events row 1 is corrupt: detail is not what tfdrift wrote"),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", show,
+         "events row 1 is corrupt: event: unknown finding event \"poked\""),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", trend, "events row 1 is corrupt: event"),
         ("UPDATE events SET severity = 'severe' WHERE id = 1", show,
          "events row 1 is corrupt: severity: unknown severity"),
         (r#"UPDATE events SET detail = '{"until": "soon"}' WHERE id = 2"#, trend,
