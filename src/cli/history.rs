@@ -310,6 +310,9 @@ pub fn run(
                     out.push('\n');
                     for e in &d.events {
                         let mut line = format!("  {}  {:<15}", short_time(e.at), e.event);
+                        // The detail is each event's own JSON (checked to be
+                        // JSON when read): the table shows the fields it
+                        // knows, `?` for an attribution without them.
                         let detail = &e.detail;
                         if let Some(v) = detail.get("value").filter(|v| !v.is_null()) {
                             if !f.path.is_empty() {

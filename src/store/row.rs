@@ -31,6 +31,8 @@ impl<'a, 'stmt> Cells<'a, 'stmt> {
     fn new(path: &'a Path, table: &'static str, row: &'a Row<'stmt>) -> Result<Self, StoreError> {
         let id = match row.get_ref(0).map_err(|e| sql(path, e))? {
             ValueRef::Integer(i) => i.to_string(),
+            // Only ever shown in the error: a key that is not UTF-8 still
+            // names its row well enough.
             ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
             // Keys are INTEGER PRIMARY KEY or TEXT PRIMARY KEY: anything else
             // is the query's mistake, and the error says what it got.
