@@ -271,6 +271,19 @@ async fn a_dead_webhook_is_reported_and_not_retried() {
     );
     assert_eq!(hook.bodies().len(), 1, "a 404 is final");
     assert_eq!(digests(&emu, &ws)[0]["status"], json!("dead"));
+    let csv = tfdrift(&emu, ws.path(), &["history", "digests", "--format", "csv"]);
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "workspace,period_start,period_end,status,attempts,messages_sent,messages,last_attempt,error"
+    );
+    assert_eq!(lines.len(), 2, "{}", csv.stdout);
+    assert!(
+        lines[1].starts_with("production,") && lines[1].contains(",dead,1,0,1,"),
+        "{}",
+        lines[1]
+    );
     let again = run_with_hook(&emu, &ws, &hook, &["digest", "--send"]);
     assert!(again.stdout.contains("already dead"), "{}", again.stdout);
     assert_eq!(hook.bodies().len(), 1);

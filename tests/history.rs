@@ -85,6 +85,28 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
         .collect();
     assert_eq!(events, ["opened", "resolved", "reopened"]);
     assert_eq!(shown["path"], json!("ingress"));
+    // The same timeline as CSV: a header, then one line per event.
+    let csv = tfdrift(
+        &emu,
+        ws.path(),
+        &["history", "show", &id, "--format", "csv"],
+    );
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail"
+    );
+    let events: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(8).unwrap())
+        .collect();
+    assert_eq!(events, ["opened", "resolved", "reopened"], "{}", csv.stdout);
+    assert!(
+        lines[1].starts_with(&format!("{id},")) && lines[1].contains(",ingress,"),
+        "{}",
+        lines[1]
+    );
 
     let scans = history(&emu, &ws, &["scans"]);
     let complete: Vec<bool> = scans

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::config::Workspace;
 use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
 use crate::digest::{Briefing, DigestError, Format};
+use crate::model::DeliveryStatus;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
 use crate::store::{Claim, DigestRecord, Store, StoreError};
 
@@ -60,7 +61,7 @@ pub enum Delivery {
         messages: usize,
     },
     Quiet,
-    AlreadyDone(String),
+    AlreadyDone(DeliveryStatus),
     /// Another process is sending it right now.
     Busy,
 }
@@ -96,15 +97,14 @@ pub async fn deliver(
         Claim::Busy => return Ok(Delivery::Busy),
         Claim::Done(status) => return Ok(Delivery::AlreadyDone(status)),
     };
-    let messages: Vec<serde_json::Value> = match record
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-    {
+    // A resumed delivery sends the rest of the briefing it started (the
+    // store refuses a damaged one rather than let a new briefing skip its
+    // first messages).
+    let messages: Vec<serde_json::Value> = match record.payload.clone() {
         Some(stored) => stored,
         None => {
             let Some(briefing) = Briefing::build(&store, name, days, now)? else {
-                record.status = "quiet".into();
+                record.status = DeliveryStatus::Quiet;
                 store.save_digest(&record)?;
                 return Ok(Delivery::Quiet);
             };
@@ -112,18 +112,19 @@ pub async fn deliver(
             let messages =
                 slack::messages(&rendered, &format!("Drift briefing — {}", briefing.title));
             record.messages = messages.len() as i64;
-            record.payload = serde_json::to_string(&messages).ok();
+            record.payload = Some(messages.clone());
             store.save_digest(&record)?;
             messages
         }
     };
     let fail = |record: &mut DigestRecord, e: &SlackError| {
         record.status = match e {
-            SlackError::Dead { .. } => "dead",
-            SlackError::Rejected { .. } => "rejected",
-            _ => "failed",
-        }
-        .into();
+            SlackError::Dead { .. } => DeliveryStatus::Dead,
+            SlackError::Rejected { .. } => DeliveryStatus::Rejected,
+            SlackError::MissingUrl(_) | SlackError::NotSlack(_) | SlackError::GaveUp { .. } => {
+                DeliveryStatus::Failed
+            }
+        };
         record.error = Some(e.to_string());
     };
     let hook = match Webhook::from_env(&slack_cfg.webhook_env, slack_cfg.allow_any_webhook_host) {
@@ -143,7 +144,7 @@ pub async fn deliver(
         record.messages_sent += 1;
         store.save_digest(&record)?;
     }
-    record.status = "sent".into();
+    record.status = DeliveryStatus::Sent;
     store.save_digest(&record)?;
     Ok(Delivery::Sent {
         messages: messages.len(),

@@ -1,16 +1,20 @@
 //! `tfdrift history ...`, `ack` and `unack`: reading and annotating the
 //! history database.
+//!
+//! Text is built with `write!` into a `String`, which cannot fail: the
+//! `let _ = write!(...)` lines lose nothing.
 
 use std::fmt::Write;
 use std::path::Path;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
 use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
-
-use crate::store::{Store, WeekRow, sparkline};
+use crate::model::Severity;
+use crate::store::{DigestRecord, FindingDetail, Store, WeekRow, sparkline};
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
@@ -38,8 +42,8 @@ pub enum HistoryCommand {
         #[arg(long, short = 'w')]
         workspace: Option<String>,
         /// Only this severity or worse.
-        #[arg(long, value_parser = ["critical", "high", "medium", "low", "info"])]
-        severity: Option<String>,
+        #[arg(long, value_parser = severity_parser())]
+        severity: Option<Severity>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -66,6 +70,15 @@ pub enum HistoryCommand {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
         keep_days: Option<u32>,
     },
+}
+
+/// `--severity`: the names of [`Severity`], worst first, as clap lists
+/// them in `--help` and its errors.
+fn severity_parser() -> impl TypedValueParser<Value = Severity> {
+    PossibleValuesParser::new(Severity::WORST_FIRST.map(Severity::as_str)).try_map(|s| {
+        // Only the possible values get here.
+        Severity::parse(&s).ok_or_else(|| format!("unknown severity {s:?}"))
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,6 +156,7 @@ pub fn run(
                         let sev: Vec<String> = r
                             .by_severity
                             .iter()
+                            .rev() // worst first
                             .map(|(k, v)| format!("{k} {v}"))
                             .collect();
                         let _ = writeln!(
@@ -184,7 +198,7 @@ pub fn run(
             severity,
             format,
         } => {
-            let rows = store.open_findings(workspace.as_deref(), severity.as_deref(), now)?;
+            let rows = store.open_findings(workspace.as_deref(), severity, now)?;
             match format {
                 Format::Json => json(&rows),
                 Format::Csv => csv_table(
@@ -205,14 +219,17 @@ pub fn run(
                         vec![
                             r.id.clone(),
                             r.workspace.clone(),
-                            r.severity.clone().unwrap_or_default(),
-                            r.kind.clone(),
+                            // Empty: recorded without a grade.
+                            r.severity.map_or(String::new(), |s| s.to_string()),
+                            r.kind.to_string(),
                             r.tf_type.clone(),
                             r.resource_id.clone(),
                             r.path.clone(),
+                            // Empty: unmanaged, no Terraform address.
                             r.address.clone().unwrap_or_default(),
                             rfc3339(r.first_seen),
                             r.age_days.to_string(),
+                            // Empty: not acknowledged.
                             r.acknowledged
                                 .as_ref()
                                 .map(|a| a.by.clone())
@@ -241,7 +258,7 @@ pub fn run(
                             out,
                             "{}  {:<8} {:>5}  {:<9} {what}{path}{ack}",
                             r.id,
-                            r.severity.as_deref().unwrap_or("-").to_uppercase(),
+                            r.severity.map_or("-", Severity::as_str).to_uppercase(),
                             format!("{}d", r.age_days),
                             r.kind,
                         );
@@ -256,7 +273,8 @@ pub fn run(
         HistoryCommand::Show { id, format } => {
             let d = store.finding(&id, now)?;
             match format {
-                Format::Json | Format::Csv => json(&d),
+                Format::Json => json(&d),
+                Format::Csv => show_csv(&d),
                 Format::Table => {
                     let f = &d.finding;
                     let what = f
@@ -283,7 +301,7 @@ pub fn run(
                     let _ = writeln!(
                         out,
                         "  {} · {}",
-                        f.severity.as_deref().unwrap_or("-").to_uppercase(),
+                        f.severity.map_or("-", Severity::as_str).to_uppercase(),
                         status
                     );
                     if let Some(reason) = &f.reason {
@@ -292,6 +310,9 @@ pub fn run(
                     out.push('\n');
                     for e in &d.events {
                         let mut line = format!("  {}  {:<15}", short_time(e.at), e.event);
+                        // The detail is each event's own JSON (checked to be
+                        // JSON when read): the table shows the fields it
+                        // knows, `?` for an attribution without them.
                         let detail = &e.detail;
                         if let Some(v) = detail.get("value").filter(|v| !v.is_null()) {
                             if !f.path.is_empty() {
@@ -332,7 +353,8 @@ pub fn run(
         } => {
             let rows = store.digests(workspace.as_deref(), limit)?;
             match format {
-                Format::Json | Format::Csv => json(&rows),
+                Format::Json => json(&rows),
+                Format::Csv => digests_csv(&rows),
                 Format::Table => {
                     let mut out = String::new();
                     for d in &rows {
@@ -376,6 +398,79 @@ pub fn run(
     Ok(Exit::Clean)
 }
 
+/// One line per event of the finding's timeline, each with the finding's
+/// identity, so the file sorts and filters on its own; `detail` is the
+/// event's JSON.
+fn show_csv(d: &FindingDetail) -> String {
+    let f = &d.finding;
+    csv_table(
+        &[
+            "id",
+            "workspace",
+            "kind",
+            "type",
+            "resource_id",
+            "path",
+            "region",
+            "at",
+            "event",
+            "severity",
+            "scan_id",
+            "detail",
+        ],
+        d.events.iter().map(|e| {
+            vec![
+                f.id.clone(),
+                f.workspace.clone(),
+                f.kind.to_string(),
+                f.tf_type.clone(),
+                f.resource_id.clone(),
+                f.path.clone(),
+                d.region.clone(),
+                rfc3339(e.at),
+                e.event.to_string(),
+                // Empty: ungraded, or an event without a severity.
+                e.severity.map_or(String::new(), |s| s.to_string()),
+                // Empty: the scan was pruned, or none (an acknowledgement).
+                e.scan_id.map_or(String::new(), |id| id.to_string()),
+                e.detail.to_string(),
+            ]
+        }),
+    )
+}
+
+/// One line per briefing, newest first.
+fn digests_csv(rows: &[DigestRecord]) -> String {
+    csv_table(
+        &[
+            "workspace",
+            "period_start",
+            "period_end",
+            "status",
+            "attempts",
+            "messages_sent",
+            "messages",
+            "last_attempt",
+            "error",
+        ],
+        rows.iter().map(|d| {
+            vec![
+                d.workspace.clone(),
+                rfc3339(d.period_start),
+                rfc3339(d.period_end),
+                d.status.to_string(),
+                d.attempts.to_string(),
+                d.messages_sent.to_string(),
+                d.messages.to_string(),
+                // Empty: never attempted (a quiet period).
+                d.last_attempt.map_or(String::new(), rfc3339),
+                // Empty: no error.
+                d.error.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
 fn trend_csv(rows: &[WeekRow]) -> String {
     csv_table(
         &[
@@ -393,9 +488,9 @@ fn trend_csv(rows: &[WeekRow]) -> String {
             "scans",
         ],
         rows.iter().map(|w| {
-            let mut fields: Vec<String> = ["critical", "high", "medium", "low", "info"]
+            let mut fields: Vec<String> = Severity::WORST_FIRST
                 .iter()
-                .map(|k| w.open.get(*k).copied().unwrap_or(0).to_string())
+                .map(|k| w.open.get(k).copied().unwrap_or(0).to_string())
                 .collect();
             fields.insert(0, w.week.clone());
             fields.extend([
@@ -435,8 +530,11 @@ fn trend_table(rows: &[WeekRow], workspace: Option<&str>) -> String {
         let now = values.last().copied().unwrap_or(0);
         let _ = writeln!(out, "  {label:<13} {}  {now}", sparkline(&values));
     };
-    for sev in ["critical", "high", "medium", "low", "info"] {
-        line(sev, series(&|w| w.open.get(sev).copied().unwrap_or(0)));
+    for sev in Severity::WORST_FIRST {
+        line(
+            sev.as_str(),
+            series(&|w| w.open.get(&sev).copied().unwrap_or(0)),
+        );
     }
     line("open", series(&|w| w.open_total));
     line("acknowledged", series(&|w| w.acknowledged));
@@ -472,18 +570,122 @@ fn csv(s: &str) -> String {
     }
 }
 
+/// RFC 3339 fails only for years outside 0..=9999 or an offset with
+/// seconds; every time here was read back from the database in RFC 3339,
+/// so the empty cell is unreachable.
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
+/// `2026-11-23 08:00`, in the time's own offset (UTC from the database).
 fn short_time(t: OffsetDateTime) -> String {
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]"
-    ))
-    .unwrap_or_default()
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
+/// Pretty JSON. These rows serialise their times as RFC 3339, which
+/// they were read back from, and otherwise hold strings and numbers: the
+/// empty fallback is unreachable.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::model::{DeliveryStatus, FindingEvent, FindingKind};
+    use crate::store::{EventRow, OpenRow};
+
+    #[test]
+    fn a_finding_timeline_as_csv_has_one_line_per_event() {
+        let at = datetime!(2026-11-23 08:00 UTC);
+        let event = |event, scan_id, detail| EventRow {
+            at,
+            event,
+            severity: Some(Severity::Critical),
+            scan_id,
+            detail,
+        };
+        let d = FindingDetail {
+            finding: OpenRow {
+                id: "0123456789ab".into(),
+                workspace: "prod".into(),
+                severity: Some(Severity::Critical),
+                kind: FindingKind::Changed,
+                tf_type: "aws_security_group".into(),
+                resource_id: "sg-1".into(),
+                path: "ingress".into(),
+                address: Some("aws_security_group.web".into()),
+                reason: None,
+                first_seen: at,
+                age_days: 0,
+                acknowledged: None,
+                attribution: None,
+            },
+            region: "us-east-1".into(),
+            value: json!(null),
+            resolved_at: None,
+            events: vec![
+                event(
+                    FindingEvent::Opened,
+                    Some(3),
+                    json!({"value": {"expected": null, "actual": 22}}),
+                ),
+                event(
+                    FindingEvent::Acknowledged,
+                    None,
+                    json!({"by": "jane", "reason": "ok, \"for now\""}),
+                ),
+            ],
+        };
+        assert_eq!(
+            show_csv(&d),
+            "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail\n\
+             0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,opened,critical,3,\
+             \"{\"\"value\"\":{\"\"actual\"\":22,\"\"expected\"\":null}}\"\n\
+             0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,acknowledged,critical,,\
+             \"{\"\"by\"\":\"\"jane\"\",\"\"reason\"\":\"\"ok, \\\"\"for now\\\"\"\"\"}\"\n"
+        );
+    }
+
+    #[test]
+    fn briefings_as_csv() {
+        let end = datetime!(2026-11-23 08:00 UTC);
+        let record = |status, error: Option<&str>| DigestRecord {
+            workspace: "prod".into(),
+            period_start: end - time::Duration::days(7),
+            period_end: end,
+            status,
+            attempts: 2,
+            messages_sent: 1,
+            messages: 2,
+            last_attempt: Some(end),
+            error: error.map(String::from),
+            payload: None,
+        };
+        let rows = [
+            record(DeliveryStatus::Failed, Some("Slack said: no, really")),
+            DigestRecord {
+                last_attempt: None,
+                ..record(DeliveryStatus::Quiet, None)
+            },
+        ];
+        assert_eq!(
+            digests_csv(&rows),
+            "workspace,period_start,period_end,status,attempts,messages_sent,messages,last_attempt,error\n\
+             prod,2026-11-16T08:00:00Z,2026-11-23T08:00:00Z,failed,2,1,2,2026-11-23T08:00:00Z,\"Slack said: no, really\"\n\
+             prod,2026-11-16T08:00:00Z,2026-11-23T08:00:00Z,quiet,2,1,2,,\n"
+        );
+        assert_eq!(digests_csv(&[]).lines().count(), 1, "the header alone");
+    }
 }

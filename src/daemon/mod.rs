@@ -30,9 +30,10 @@ use crate::app::briefing::{BriefingError, DIGEST_ATTEMPTS};
 use crate::app::{Delivery, ScanRequest, deliver, scan_workspace};
 use crate::config::{Config, Workspace};
 use crate::digest::slack::SendOptions;
+use crate::model::JobOutcome;
 use crate::report::Outcome;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, DEFAULT_SCAN_SCHEDULE, Schedule};
-use crate::store::{DigestRecord, Store, StoreError};
+use crate::store::{Store, StoreError, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -111,25 +112,14 @@ pub fn due(
         }
         Kind::Digest => {
             let Some(slot) = slot else { return Ok(None) };
-            Ok(match store.digest(&job.workspace.name, slot)? {
-                None => Some(slot),
-                Some(r) if retryable(&r, now) => Some(slot),
-                Some(_) => None,
+            let turn = store
+                .digest(&job.workspace.name, slot)?
+                .map(|r| r.turn(now, DIGEST_ATTEMPTS));
+            Ok(match turn {
+                None | Some(Turn::Due) => Some(slot),
+                Some(Turn::Busy | Turn::Over) => None,
             })
         }
-    }
-}
-
-/// Whether a briefing's delivery should be tried (again) at `now`.
-fn retryable(r: &DigestRecord, now: OffsetDateTime) -> bool {
-    let stale = r
-        .last_attempt
-        .is_none_or(|t| now - t >= crate::store::STALE_SENDING);
-    match r.status.as_str() {
-        "failed" => r.attempts < DIGEST_ATTEMPTS,
-        // Abandoned by a crash: resume it.
-        "sending" => stale && r.attempts < DIGEST_ATTEMPTS,
-        _ => false,
     }
 }
 
@@ -204,11 +194,23 @@ pub fn tick(
                 name: job.name.clone(),
             };
             if let Some(mut scan) = wait_for {
+                // An error means the scan's task ended without saying so (a
+                // panic): the briefing goes ahead on what the history holds.
                 let _ = scan.wait_for(|done| *done).await;
             }
             let clock = Instant::now();
             let outcome = match job.kind {
-                Kind::Scan => run_scan(&ctx, &job).await,
+                Kind::Scan => {
+                    let (outcome, detail) = run_scan(&ctx, &job).await;
+                    let ms = clock.elapsed().as_millis() as u64;
+                    let finished = Store::open(&ctx.db).and_then(|s| {
+                        s.job_finished(&job.name, outcome, &detail, ms, OffsetDateTime::now_utc())
+                    });
+                    if let Err(e) = finished {
+                        tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
+                    }
+                    format!("{outcome}: {detail}")
+                }
                 Kind::Digest => {
                     let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
                     match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send).await {
@@ -221,14 +223,8 @@ pub fn tick(
                 }
             };
             let ms = clock.elapsed().as_millis() as u64;
-            if job.kind == Kind::Scan {
-                let finished = Store::open(&ctx.db)
-                    .and_then(|s| s.job_finished(&job.name, &outcome, ms, OffsetDateTime::now_utc()));
-                if let Err(e) = finished {
-                    tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
-                }
-            }
             tracing::info!(job = %job.name, workspace = %job.workspace.name, slot = %slot, outcome = %outcome, duration_ms = ms, "job finished");
+            // An error means no briefing waits for this scan.
             let _ = done_tx.send(true);
         })));
     }
@@ -250,27 +246,31 @@ impl Drop for Running {
     }
 }
 
-/// One scan of the job's workspace, recorded in the history; returns the
-/// outcome for the job log.
-async fn run_scan(ctx: &Context, job: &Job) -> String {
+/// One scan of the job's workspace, recorded in the history: how it
+/// ended, and what it found or why it failed.
+async fn run_scan(ctx: &Context, job: &Job) -> (JobOutcome, String) {
     let mut req = ScanRequest::new(job.workspace.clone());
     req.db = Some(ctx.db.clone());
     match scan_workspace(&req).await {
-        Err(e) => format!("failed: {e}"),
+        Err(e) => (JobOutcome::Failed, e.to_string()),
         Ok(result) => {
+            if let Some(e) = result.not_recorded {
+                return (
+                    JobOutcome::Failed,
+                    format!("the scan ran but was not recorded: {e}"),
+                );
+            }
             let s = &result.report.summary;
-            let summary = format!(
-                ": {} changed, {} missing, {} unmanaged",
+            let counts = format!(
+                "{} changed, {} missing, {} unmanaged",
                 s.changed, s.missing, s.unmanaged
             );
-            if let Some(e) = result.not_recorded {
-                return format!("failed: the scan ran but was not recorded: {e}");
-            }
-            match result.report.outcome() {
-                Outcome::Clean => format!("clean{summary}"),
-                Outcome::Drift => format!("drift{summary}"),
-                Outcome::Incomplete => format!("incomplete{summary}"),
-            }
+            let outcome = match result.report.outcome() {
+                Outcome::Clean => JobOutcome::Clean,
+                Outcome::Drift => JobOutcome::Drift,
+                Outcome::Incomplete => JobOutcome::Incomplete,
+            };
+            (outcome, counts)
         }
     }
 }
@@ -309,7 +309,9 @@ pub async fn run(
                 break;
             }
             for (name, t) in started {
-                let _ = t.await;
+                if let Err(e) = t.await {
+                    tracing::error!(job = %name, error = %e, "the job's task failed");
+                }
                 ran.insert(name);
             }
             if ran.len() == before {
@@ -353,11 +355,15 @@ pub async fn run(
 
     shutdown_signal().await;
     tracing::info!("shutting down: no new jobs; waiting for running ones");
-    let _ = sched.shutdown().await;
+    if let Err(e) = sched.shutdown().await {
+        tracing::warn!(error = %e, "the scheduler did not stop cleanly; no new job starts anyway");
+    }
     let pending: Vec<_> = std::mem::take(&mut *tasks.lock().unwrap_or_else(|p| p.into_inner()));
     let wait = async {
         for t in pending {
-            let _ = t.await;
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "a job's task failed");
+            }
         }
     };
     if tokio::time::timeout(std::time::Duration::from_secs(25), wait)
@@ -373,22 +379,33 @@ pub async fn run(
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+                ctrl_c().await;
+                return;
+            }
+        };
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = ctrl_c() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        ctrl_c().await;
+    }
+}
+
+/// Ctrl-C; if it cannot be listened for, says so and returns at once
+/// (the daemon then stops, rather than run with no way to stop it
+/// cleanly).
+async fn ctrl_c() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
     }
 }
 
@@ -397,6 +414,8 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::model::DeliveryStatus;
+    use crate::store::DigestRecord;
 
     fn config(digest: bool) -> Config {
         crate::config::parse(
@@ -451,7 +470,7 @@ mod tests {
             workspace: "prod".into(),
             period_start: slot - time::Duration::days(7),
             period_end: slot,
-            status: "failed".into(),
+            status: DeliveryStatus::Failed,
             attempts: 1,
             messages_sent: 0,
             messages: 1,
@@ -465,7 +484,7 @@ mod tests {
             Some(slot),
             "a failure is retried"
         );
-        rec.status = "sent".into();
+        rec.status = DeliveryStatus::Sent;
         store.save_digest(&rec).unwrap();
         assert_eq!(due(digest, &store, t).unwrap(), None, "never twice");
         // Next Monday: a new period.

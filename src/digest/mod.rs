@@ -14,6 +14,7 @@ use minijinja::Environment;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::model::Severity;
 use crate::store::{Store, StoreError, sparkline, worst_first};
 
 /// The embedded templates, by name.
@@ -108,7 +109,7 @@ pub struct Trend {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SeverityCount {
-    pub name: &'static str,
+    pub name: Severity,
     pub count: u64,
     pub emoji: &'static str,
 }
@@ -116,7 +117,8 @@ pub struct SeverityCount {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub id: String,
-    pub severity: String,
+    /// Ungraded drift is listed as `info`.
+    pub severity: Severity,
     /// "CRITICAL".
     pub severity_label: String,
     pub emoji: &'static str,
@@ -127,27 +129,23 @@ pub struct Item {
     pub age_days: i64,
 }
 
-const SEVERITIES: [(&str, &str); 5] = [
-    ("critical", ":red_circle:"),
-    ("high", ":large_orange_circle:"),
-    ("medium", ":large_yellow_circle:"),
-    ("low", ":large_blue_circle:"),
-    ("info", ":white_circle:"),
-];
-
-fn emoji(severity: &str) -> &'static str {
-    SEVERITIES
-        .iter()
-        .find(|(s, _)| *s == severity)
-        .map_or(":white_circle:", |(_, e)| e)
+fn emoji(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => ":red_circle:",
+        Severity::High => ":large_orange_circle:",
+        Severity::Medium => ":large_yellow_circle:",
+        Severity::Low => ":large_blue_circle:",
+        Severity::Info => ":white_circle:",
+    }
 }
 
+/// `2026-11-23`.
 fn date(t: OffsetDateTime) -> String {
-    t.format(time::macros::format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default()
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
-/// "production" → "Production", "data-platform" → "Data-platform".
+/// "production" → "Production", "data-platform" → "Data-platform"; an
+/// empty name stays empty.
 fn title(name: &str) -> String {
     let mut c = name.chars();
     c.next()
@@ -199,15 +197,12 @@ impl Briefing {
                 }
             }
         };
-        let by_severity: Vec<SeverityCount> = SEVERITIES
-            .iter()
-            .map(|(name, emoji)| SeverityCount {
+        let by_severity: Vec<SeverityCount> = Severity::WORST_FIRST
+            .into_iter()
+            .map(|name| SeverityCount {
                 name,
-                count: open
-                    .iter()
-                    .filter(|f| f.severity.as_deref() == Some(name))
-                    .count() as u64,
-                emoji,
+                count: open.iter().filter(|f| f.severity == Some(name)).count() as u64,
+                emoji: emoji(name),
             })
             .collect();
         let nonzero: Vec<&SeverityCount> = by_severity.iter().filter(|s| s.count > 0).collect();
@@ -232,7 +227,7 @@ impl Briefing {
         let oldest = open.iter().max_by_key(|f| f.age_days).cloned();
         // Worst first, then oldest first.
         open.sort_by(|a, b| {
-            worst_first(a.severity.as_deref(), b.severity.as_deref())
+            worst_first(a.severity, b.severity)
                 .then(b.age_days.cmp(&a.age_days))
                 .then(a.id.cmp(&b.id))
         });
@@ -251,11 +246,11 @@ impl Briefing {
             .iter()
             .take(TOP_ITEMS)
             .map(|f| {
-                let severity = f.severity.clone().unwrap_or_else(|| "info".into());
+                let severity = f.severity.unwrap_or(Severity::Info);
                 Item {
                     id: f.id.clone(),
-                    severity_label: severity.to_uppercase(),
-                    emoji: emoji(&severity),
+                    severity_label: severity.as_str().to_uppercase(),
+                    emoji: emoji(severity),
                     severity,
                     resource: resource(f),
                     reason: f
@@ -263,11 +258,11 @@ impl Briefing {
                         .clone()
                         .unwrap_or_else(|| format!("{} drift", f.kind)),
                     attribution: f.attribution.as_ref().map(|a| {
-                        let event = a["event"].as_str().unwrap_or("?");
                         format!(
-                            "{} by {} via {event}",
-                            crate::attribute::verb(&f.kind, event),
-                            a["actor"].as_str().unwrap_or("?")
+                            "{} by {} via {}",
+                            crate::attribute::verb(f.kind.as_str(), &a.event),
+                            a.actor,
+                            a.event
                         )
                     }),
                     age_days: f.age_days,
@@ -325,14 +320,16 @@ impl Briefing {
 fn environment(dir: Option<&Path>) -> Result<Environment<'static>, DigestError> {
     let mut env = Environment::new();
     // Block tags on their own lines leave no blank lines behind.
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
         .keep_trailing_newline(true)
         .build()
-    {
-        env.set_syntax(syntax);
-    }
+        .map_err(|e| DigestError::Template {
+            name: "(syntax)".into(),
+            message: format!("{e:#}"),
+        })?;
+    env.set_syntax(syntax);
     // Slack mrkdwn: &, < and > are control characters.
     env.add_filter("mrkdwn", |s: String| {
         s.replace('&', "&amp;")

@@ -217,12 +217,16 @@ pub async fn post(hook: &Webhook, message: &Value, opts: &SendOptions) -> Result
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
+                // Absent, or an HTTP date rather than seconds: the
+                // backoff's own wait applies.
                 let retry_after = resp
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
+                // The body only explains the status: one that cannot be
+                // read leaves the status to speak for itself.
                 let body: String = resp
                     .text()
                     .await

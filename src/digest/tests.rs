@@ -153,7 +153,7 @@ fn sixty_findings_are_truncated() {
         .unwrap();
     assert_eq!((b.open, b.items.len(), b.more), (60, TOP_ITEMS, 55));
     // Worst first.
-    assert_eq!(b.items[0].severity, "critical");
+    assert_eq!(b.items[0].severity, crate::model::Severity::Critical);
     all_formats("sixty_findings", &store);
 }
 

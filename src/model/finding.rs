@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     Changed,
@@ -16,6 +16,12 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    pub const ALL: [Self; 3] = [Self::Changed, Self::Missing, Self::Unmanaged];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Changed => "changed",
@@ -24,6 +30,8 @@ impl FindingKind {
         }
     }
 }
+
+text_column!(FindingKind, "finding kind");
 
 /// One attribute that differs: `expected` from state, `actual` from AWS.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,3 +104,25 @@ pub const LISTING_FAILED: &str = "its listing failed";
 pub const OTHER_ACCOUNT: &str = "it belongs to another account than the one scanned";
 pub const REGION_UNKNOWN: &str =
     "not found in the default region, and the state does not say which region it is in";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_spelling_in_text_json_and_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for k in FindingKind::ALL {
+            assert_eq!(FindingKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            let (text, back): (String, FindingKind) = conn
+                .query_row("SELECT ?1, ?1", [k], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
+            assert_eq!((text.as_str(), back), (k.as_str(), k));
+        }
+        let err = conn
+            .query_row("SELECT 'drifted'", [], |r| r.get::<_, FindingKind>(0))
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown finding kind"), "{err}");
+    }
+}

@@ -1,8 +1,9 @@
 //! The vocabulary shared by every stage: canonical attribute maps and the
 //! comparison kinds that tell the diff how to read each attribute; the
 //! finding and the verdicts later stages add to it (grade, attribution,
-//! history); what a scan could not do; and the pure value helpers (CIDR,
-//! protocol, wildcard) both sides of a comparison use.
+//! history); what a scan could not do; the daemon's states (delivery
+//! status, job outcome), stored as text columns; and the pure value
+//! helpers (CIDR, protocol, wildcard) both sides of a comparison use.
 //!
 //! This module imports nothing of tfdrift's: every stage may use it, and
 //! it may use none of them (checked by `tests/layering.rs`).
@@ -12,6 +13,9 @@
 //! Terraform attribute name to a JSON value. Using Terraform's own names
 //! means a finding reads in the words of the user's `.tf` files.
 
+#[macro_use]
+mod column;
+
 mod attribution;
 mod canonical;
 mod failure;
@@ -19,6 +23,7 @@ mod finding;
 mod grade;
 mod history;
 mod policy;
+mod status;
 
 use std::collections::BTreeMap;
 
@@ -28,13 +33,15 @@ pub use attribution::{Attribution, Client};
 pub use canonical::{
     canonical_cidr, canonical_protocol, glob, is_user_data_digest, user_data_digest,
 };
+pub use column::UnknownValue;
 pub use failure::{FailureKind, ListFailure, Stage};
 pub use finding::{
     Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REGION_UNKNOWN, Unverified,
 };
 pub use grade::{Grade, Severity};
-pub use history::{Ack, RecordedFinding};
+pub use history::{Ack, FindingEvent, RecordedFinding};
 pub use policy::{canonical_document, canonical_policy, statements as policy_statements};
+pub use status::{DeliveryStatus, JobOutcome};
 
 /// A resource's compared attributes, by Terraform attribute name.
 ///

@@ -2,11 +2,15 @@
 //! per workspace and period), the heartbeat, and the period figures a
 //! briefing is built from.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, format_time, parse_time, severity_rank};
+use super::query::StoredSummary;
+use super::row::{self, Cells};
+use super::{Store, StoreError, format_time};
+use crate::model::{DeliveryStatus, FindingEvent, JobOutcome, Severity};
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,18 +20,17 @@ pub struct DigestRecord {
     pub period_start: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub period_end: OffsetDateTime,
-    /// `sending`, `sent`, `failed`, or `quiet` (nothing to say: not sent).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub messages_sent: i64,
     pub messages: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_attempt: Option<OffsetDateTime>,
     pub error: Option<String>,
-    /// The messages being sent (JSON), kept so a resumed delivery sends
-    /// the rest of the same briefing.
+    /// The messages being sent, kept so a resumed delivery sends the
+    /// rest of the same briefing.
     #[serde(skip)]
-    pub payload: Option<String>,
+    pub payload: Option<Vec<Value>>,
 }
 
 /// The outcome of trying to take a briefing's delivery.
@@ -37,8 +40,34 @@ pub enum Claim {
     Claimed(DigestRecord),
     /// Another process is sending it right now.
     Busy,
-    /// It is over: `sent`, `quiet`, `dead`, `rejected`, or out of tries.
-    Done(String),
+    /// It is over: `sent`, `quiet`, `dead`, `rejected`, or out of tries
+    /// (the status it was left in).
+    Done(DeliveryStatus),
+}
+
+/// What a sender may do with a recorded briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Try (again) now.
+    Due,
+    /// Another process claimed it less than [`STALE_SENDING`] ago.
+    Busy,
+    /// Final, or out of tries.
+    Over,
+}
+
+impl DigestRecord {
+    /// The delivery rule, in one place: a failure is retried, and so is a
+    /// `sending` claim abandoned for [`STALE_SENDING`] (a crash), while
+    /// fewer than `max_attempts` were made; every other status is final.
+    pub fn turn(&self, now: OffsetDateTime, max_attempts: i64) -> Turn {
+        let claimed_recently = self.last_attempt.is_some_and(|t| now - t < STALE_SENDING);
+        match self.status {
+            DeliveryStatus::Sending if claimed_recently => Turn::Busy,
+            s if s.may_retry() && self.attempts < max_attempts => Turn::Due,
+            _ => Turn::Over,
+        }
+    }
 }
 
 /// A `sending` record older than this was abandoned (a crash or kill) and
@@ -58,19 +87,50 @@ pub struct PeriodFigures {
     pub scans: u64,
 }
 
+/// What the history remembers of a scheduled job's last run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRun {
+    pub name: String,
+    /// The schedule slot it last ran for.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_due: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_start: Option<OffsetDateTime>,
+    /// `None` while the first run is under way (or was killed).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_end: Option<OffsetDateTime>,
+    pub outcome: Option<JobOutcome>,
+    /// What it found, or why it failed.
+    pub detail: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
 impl Store {
     /// The schedule slot `job` last ran for.
     pub fn job_last_due(&self, job: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        let v: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT last_due FROM jobs WHERE name = ?1",
-                params![job],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(v.flatten().and_then(|t| parse_time(&t)))
+        Ok(self.job(job)?.and_then(|j| j.last_due))
+    }
+
+    /// What is remembered of `job`'s last run, if it ever ran.
+    pub fn job(&self, job: &str) -> Result<Option<JobRun>, StoreError> {
+        row::first(
+            &self.conn,
+            &self.path,
+            "jobs",
+            "SELECT name, last_due, last_start, last_end, outcome, detail, duration_ms FROM jobs WHERE name = ?1",
+            params![job],
+            |c| {
+                Ok(JobRun {
+                    name: c.get(0, "name")?,
+                    last_due: c.opt_time(1, "last_due")?,
+                    last_start: c.opt_time(2, "last_start")?,
+                    last_end: c.opt_time(3, "last_end")?,
+                    outcome: c.get(4, "outcome")?,
+                    detail: c.get(5, "detail")?,
+                    duration_ms: c.get(6, "duration_ms")?,
+                })
+            },
+        )
     }
 
     pub fn job_started(
@@ -89,17 +149,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Records how `job`'s run ended; `detail` says what it found or why
+    /// it failed.
     pub fn job_finished(
         &self,
         job: &str,
-        outcome: &str,
+        outcome: JobOutcome,
+        detail: &str,
         duration_ms: u64,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE jobs SET last_end = ?2, outcome = ?3, duration_ms = ?4 WHERE name = ?1",
-                params![job, format_time(now), outcome, duration_ms as i64],
+                "UPDATE jobs SET last_end = ?2, outcome = ?3, detail = ?4, duration_ms = ?5 WHERE name = ?1",
+                params![job, format_time(now), outcome, detail, duration_ms as i64],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
@@ -117,12 +180,14 @@ impl Store {
     }
 
     pub fn last_beat(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        let v: Option<String> = self
-            .conn
-            .query_row("SELECT at FROM heartbeat WHERE id = 1", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(v.and_then(|t| parse_time(&t)))
+        row::first(
+            &self.conn,
+            &self.path,
+            "heartbeat",
+            "SELECT id, at FROM heartbeat WHERE id = 1",
+            [],
+            |c| c.time(1, "at"),
+        )
     }
 
     /// Takes the delivery of a briefing, atomically: two processes (the
@@ -141,22 +206,22 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(e)?;
-        let existing = tx
-            .query_row(
-                &format!(
-                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
-                ),
-                params![workspace, format_time(period_end)],
-                digest_row,
-            )
-            .optional()
-            .map_err(e)?;
+        let existing = row::first(
+            &tx,
+            &path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+            ),
+            params![workspace, format_time(period_end)],
+            digest_row,
+        )?;
         let mut record = match existing {
             None => DigestRecord {
                 workspace: workspace.into(),
                 period_start,
                 period_end,
-                status: "sending".into(),
+                status: DeliveryStatus::Sending,
                 attempts: 0,
                 messages_sent: 0,
                 messages: 0,
@@ -164,19 +229,17 @@ impl Store {
                 error: None,
                 payload: None,
             },
-            Some(r) => match r.status.as_str() {
-                "sending" if r.last_attempt.is_some_and(|t| now - t < STALE_SENDING) => {
-                    return Ok(Claim::Busy);
-                }
-                "failed" | "sending" if r.attempts < max_attempts => r,
-                _ => return Ok(Claim::Done(r.status)),
+            Some(r) => match r.turn(now, max_attempts) {
+                Turn::Due => r,
+                Turn::Busy => return Ok(Claim::Busy),
+                Turn::Over => return Ok(Claim::Done(r.status)),
             },
         };
-        record.status = "sending".into();
+        record.status = DeliveryStatus::Sending;
         record.attempts += 1;
         record.last_attempt = Some(now);
         record.error = None;
-        save(&tx, &record).map_err(e)?;
+        save(&tx, &path, &record)?;
         tx.commit().map_err(e)?;
         Ok(Claim::Claimed(record))
     }
@@ -186,16 +249,16 @@ impl Store {
         workspace: &str,
         period_end: OffsetDateTime,
     ) -> Result<Option<DigestRecord>, StoreError> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
-                ),
-                params![workspace, format_time(period_end)],
-                digest_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        row::first(
+            &self.conn,
+            &self.path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
+            ),
+            params![workspace, format_time(period_end)],
+            digest_row,
+        )
     }
 
     pub fn digests(
@@ -203,21 +266,21 @@ impl Store {
         workspace: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DigestRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                &format!("SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"),
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![workspace, limit as i64], digest_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        row::all(
+            &self.conn,
+            &self.path,
+            "digests",
+            &format!(
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"
+            ),
+            params![workspace, limit as i64],
+            digest_row,
+        )
     }
 
     /// Creates or updates a digest's delivery state.
     pub fn save_digest(&self, d: &DigestRecord) -> Result<(), StoreError> {
-        save(&self.conn, d).map_err(|e| self.err(e))
+        save(&self.conn, &self.path, d)
     }
 
     /// Opened, resolved, the baseline and coverage of `(start, end]`.
@@ -228,22 +291,28 @@ impl Store {
         end: OffsetDateTime,
     ) -> Result<PeriodFigures, StoreError> {
         let (s, e) = (format_time(start), format_time(end));
-        let count = |sql: &str| -> Result<u64, StoreError> {
+        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
             self.conn
-                .query_row(sql, params![workspace, s, e], |r| r.get::<_, i64>(0))
+                .query_row(sql, p, |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(|err| self.err(err))
         };
-        let opened = count(
-            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
-             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event IN ('opened', 'reopened')",
-        )?;
-        let resolved = count(
-            "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
-             WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = 'resolved'",
-        )?;
+        let events = |what: &[FindingEvent]| {
+            let mut n = 0;
+            for w in what {
+                n += count(
+                    "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
+                     WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = ?4",
+                    params![workspace, s, e, w],
+                )?;
+            }
+            Ok::<_, StoreError>(n)
+        };
+        let opened = events(&[FindingEvent::Opened, FindingEvent::Reopened])?;
+        let resolved = events(&[FindingEvent::Resolved])?;
         let scans = count(
             "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at > ?2 AND started_at <= ?3",
+            params![workspace, s, e],
         )?;
         let before: i64 = self
             .conn
@@ -258,19 +327,15 @@ impl Store {
         } else {
             Some(self.open_at(workspace, start)?)
         };
-        let coverage: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
-                 ORDER BY started_at DESC, id DESC LIMIT 1",
-                params![workspace, e],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|err| self.err(err))?;
-        let coverage_percent = coverage
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .and_then(|v| v["coverage_percent"].as_f64());
+        let coverage_percent = row::first(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![workspace, e],
+            |c| Ok(c.json::<StoredSummary>(1, "summary")?.coverage_percent),
+        )?;
         Ok(PeriodFigures {
             open_before,
             opened,
@@ -288,9 +353,25 @@ impl Store {
     }
 }
 
-const DIGEST_COLUMNS: &str = "workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
+/// The digest columns a [`DigestRecord`] is read from; `id` first, as
+/// [`row`] needs.
+const DIGEST_COLUMNS: &str = "id, workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
 
-fn save(conn: &rusqlite::Connection, d: &DigestRecord) -> rusqlite::Result<()> {
+fn save(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    d: &DigestRecord,
+) -> Result<(), StoreError> {
+    let payload = d
+        .payload
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|source| StoreError::Encode {
+            path: path.display().to_string(),
+            what: "a briefing's messages",
+            source,
+        })?;
     conn.execute(
         "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -306,31 +387,29 @@ fn save(conn: &rusqlite::Connection, d: &DigestRecord) -> rusqlite::Result<()> {
             d.messages,
             d.last_attempt.map(format_time),
             d.error,
-            d.payload
+            payload
         ],
     )
     .map(|_| ())
+    .map_err(|e| super::sql(path, e))
 }
 
-fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRecord> {
-    let time = |i: usize| -> rusqlite::Result<OffsetDateTime> {
-        Ok(parse_time(&r.get::<_, String>(i)?).unwrap_or(OffsetDateTime::UNIX_EPOCH))
-    };
+fn digest_row(c: &Cells<'_, '_>) -> Result<DigestRecord, StoreError> {
     Ok(DigestRecord {
-        workspace: r.get(0)?,
-        period_start: time(1)?,
-        period_end: time(2)?,
-        status: r.get(3)?,
-        attempts: r.get(4)?,
-        messages_sent: r.get(5)?,
-        messages: r.get(6)?,
-        last_attempt: r.get::<_, Option<String>>(7)?.and_then(|t| parse_time(&t)),
-        error: r.get(8)?,
-        payload: r.get(9)?,
+        workspace: c.get(1, "workspace")?,
+        period_start: c.time(2, "period_start")?,
+        period_end: c.time(3, "period_end")?,
+        status: c.get(4, "status")?,
+        attempts: c.get(5, "attempts")?,
+        messages_sent: c.get(6, "messages_sent")?,
+        messages: c.get(7, "messages")?,
+        last_attempt: c.opt_time(8, "last_attempt")?,
+        error: c.get(9, "error")?,
+        payload: c.opt_json(10, "payload")?,
     })
 }
 
-/// Severity order for sorting briefing items: worst first.
-pub fn worst_first(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
-    severity_rank(b).cmp(&severity_rank(a))
+/// Severity order for sorting briefing items: worst first, ungraded last.
+pub fn worst_first(a: Option<Severity>, b: Option<Severity>) -> std::cmp::Ordering {
+    b.cmp(&a)
 }

@@ -15,6 +15,9 @@
 //!   cannot tell that something is gone.
 //! * **Concurrent writers wait, not fail**: WAL mode and a busy timeout
 //!   let the daemon and an ad-hoc `scan` write the same file.
+//! * **What is read back is what was written**: a timestamp, JSON
+//!   document or state word that no longer decodes is an error naming the
+//!   table and the row (`row.rs`), never a zero, 1970 or an empty string.
 //!
 //! Values are stored as the report carries them: sensitive state values
 //! were redacted when the state was read and are never compared, so no
@@ -23,6 +26,7 @@
 mod daemon;
 mod query;
 mod record;
+mod row;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -30,11 +34,13 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use daemon::{Claim, DigestRecord, PeriodFigures, STALE_SENDING, worst_first};
+use crate::model::{FindingEvent, Severity};
+
+pub use daemon::{Claim, DigestRecord, JobRun, PeriodFigures, STALE_SENDING, Turn, worst_first};
 pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
 pub use record::Recorded;
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -61,6 +67,22 @@ pub enum StoreError {
         path: String,
         found: usize,
         known: usize,
+    },
+    /// A value tfdrift wrote that no longer reads back: a damaged or
+    /// hand-edited file. `id` is the row's key (`id`, or a job's name).
+    #[error("history database {path}: {table} row {id} is corrupt: {what}")]
+    Corrupt {
+        path: String,
+        table: &'static str,
+        id: String,
+        what: String,
+    },
+    #[error("history database {path}: cannot encode {what} as JSON: {source}")]
+    Encode {
+        path: String,
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("no finding {0:?} in the history (`tfdrift history open` lists them)")]
     UnknownFinding(String),
@@ -180,16 +202,14 @@ impl Store {
         &self,
         workspace: &str,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        let at: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT started_at FROM scans WHERE workspace = ?1 AND attributed ORDER BY started_at DESC, id DESC LIMIT 1",
-                params![workspace],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(at.and_then(|t| parse_time(&t)))
+        row::first(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, started_at FROM scans WHERE workspace = ?1 AND attributed ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![workspace],
+            |c| c.time(1, "started_at"),
+        )
     }
 
     /// Marks an open finding as accepted until `until` (or until its value
@@ -207,14 +227,21 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| sql(&path, e))?;
-        let row: Option<(i64, Option<String>, String, Option<String>)> = tx
-            .query_row(
-                "SELECT id, resolved_at, value, severity FROM findings WHERE public_id = ?1",
-                params![public_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(|e| sql(&path, e))?;
+        let row = row::first(
+            &tx,
+            &path,
+            "findings",
+            "SELECT id, resolved_at, value, severity FROM findings WHERE public_id = ?1",
+            params![public_id],
+            |c| {
+                Ok((
+                    c.get::<i64>(0, "id")?,
+                    c.opt_time(1, "resolved_at")?,
+                    c.get::<String>(2, "value")?,
+                    c.get::<Option<Severity>>(3, "severity")?,
+                ))
+            },
+        )?;
         let Some((id, resolved, value, severity)) = row else {
             return Err(StoreError::UnknownFinding(public_id.into()));
         };
@@ -233,8 +260,8 @@ impl Store {
             id,
             None,
             now,
-            "acknowledged",
-            severity.as_deref(),
+            FindingEvent::Acknowledged,
+            severity,
             &detail,
         )
         .map_err(|e| sql(&path, e))?;
@@ -253,14 +280,20 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| sql(&path, e))?;
-        let row: Option<(i64, Option<String>, Option<String>)> = tx
-            .query_row(
-                "SELECT id, ack_by, severity FROM findings WHERE public_id = ?1",
-                params![public_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| sql(&path, e))?;
+        let row = row::first(
+            &tx,
+            &path,
+            "findings",
+            "SELECT id, ack_by, severity FROM findings WHERE public_id = ?1",
+            params![public_id],
+            |c| {
+                Ok((
+                    c.get::<i64>(0, "id")?,
+                    c.get::<Option<String>>(1, "ack_by")?,
+                    c.get::<Option<Severity>>(2, "severity")?,
+                ))
+            },
+        )?;
         let Some((id, ack_by, severity)) = row else {
             return Err(StoreError::UnknownFinding(public_id.into()));
         };
@@ -274,8 +307,8 @@ impl Store {
             id,
             None,
             now,
-            "unacknowledged",
-            severity.as_deref(),
+            FindingEvent::Unacknowledged,
+            severity,
             &detail,
         )
         .map_err(|e| sql(&path, e))?;
@@ -393,27 +426,24 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Fixed-width UTC times, so text order is time order.
+/// Fixed-width UTC times (`2026-11-02T09:00:00.000Z`), so text order is
+/// time order. Written out by hand: nothing here can fail.
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .unwrap_or_default()
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
+/// A time as `format_time` writes it (any RFC 3339 time); `None` when
+/// `s` is not one: the caller names what it was reading.
 pub(crate) fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Severities, least to worst, for ordering and filters.
-pub(crate) fn severity_rank(s: Option<&str>) -> u8 {
-    match s {
-        Some("critical") => 5,
-        Some("high") => 4,
-        Some("medium") => 3,
-        Some("low") => 2,
-        Some("info") => 1,
-        _ => 0,
-    }
 }

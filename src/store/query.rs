@@ -3,15 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, format_time, parse_time, severity_rank};
-use crate::model::Ack;
+use super::row::{self, Cells};
+use super::{Store, StoreError, format_time};
+use crate::model::{Ack, Attribution, FindingEvent, FindingKind, Severity};
 
-const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+/// The part of a scan's stored summary (the report's `summary`) the
+/// history reads back. Every version of tfdrift wrote all of these; one
+/// missing means the row was damaged.
+#[derive(Debug, Deserialize)]
+pub(super) struct StoredSummary {
+    pub changed: u64,
+    pub missing: u64,
+    pub unmanaged: u64,
+    pub by_severity: BTreeMap<Severity, u64>,
+    pub coverage_percent: f64,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanRow {
@@ -24,7 +35,7 @@ pub struct ScanRow {
     pub changed: u64,
     pub missing: u64,
     pub unmanaged: u64,
-    pub by_severity: BTreeMap<String, u64>,
+    pub by_severity: BTreeMap<Severity, u64>,
     pub coverage_percent: f64,
 }
 
@@ -32,8 +43,9 @@ pub struct ScanRow {
 pub struct OpenRow {
     pub id: String,
     pub workspace: String,
-    pub severity: Option<String>,
-    pub kind: String,
+    /// `None` for a finding recorded without a grade.
+    pub severity: Option<Severity>,
+    pub kind: FindingKind,
     #[serde(rename = "type")]
     pub tf_type: String,
     pub resource_id: String,
@@ -44,16 +56,16 @@ pub struct OpenRow {
     pub first_seen: OffsetDateTime,
     pub age_days: i64,
     pub acknowledged: Option<Ack>,
-    /// The latest known attribution, as JSON.
-    pub attribution: Option<Value>,
+    /// The latest known attribution.
+    pub attribution: Option<Attribution>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EventRow {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    pub event: String,
-    pub severity: Option<String>,
+    pub event: FindingEvent,
+    pub severity: Option<Severity>,
     pub scan_id: Option<i64>,
     pub detail: Value,
 }
@@ -76,7 +88,7 @@ pub struct WeekRow {
     pub week: String,
     /// Open at the end of the week (now, for this week), by severity;
     /// acknowledged findings are counted apart.
-    pub open: BTreeMap<String, u64>,
+    pub open: BTreeMap<Severity, u64>,
     pub open_total: u64,
     pub acknowledged: u64,
     pub opened: u64,
@@ -86,109 +98,102 @@ pub struct WeekRow {
     pub scans: u64,
 }
 
-fn ack_of(
-    by: Option<String>,
-    reason: Option<String>,
-    until: Option<String>,
-    now: OffsetDateTime,
-) -> Option<Ack> {
-    let until = until.as_deref().and_then(parse_time);
-    if until.is_some_and(|u| u <= now) {
-        return None; // expired
-    }
-    by.map(|by| Ack {
-        by,
-        reason: reason.unwrap_or_default(),
-        until,
-    })
+/// The acknowledgement held in a finding's `ack_*` columns `by`,
+/// `by + 1` (reason) and `by + 2` (until), whether expired or not.
+pub(super) fn stored_ack(c: &Cells<'_, '_>, by: usize) -> Result<Option<Ack>, StoreError> {
+    let Some(who) = c.get::<Option<String>>(by, "ack_by")? else {
+        return Ok(None);
+    };
+    // `ack` writes the three together, and `clear_ack` clears them
+    // together: a reason missing beside a name is damage.
+    let reason = c
+        .get::<Option<String>>(by + 1, "ack_reason")?
+        .ok_or_else(|| c.corrupt("ack_reason is NULL beside ack_by"))?;
+    Ok(Some(Ack {
+        by: who,
+        reason,
+        until: c.opt_time(by + 2, "ack_until")?,
+    }))
 }
 
+/// The finding columns an [`OpenRow`] is read from; `id` first, as
+/// [`row`] needs.
 const FINDING_COLUMNS: &str =
-    "public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
+    "id, public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
      first_seen, ack_by, ack_reason, ack_until, attribution";
 
-fn open_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> rusqlite::Result<OpenRow> {
-    let first_seen = parse_time(&r.get::<_, String>(9)?).unwrap_or(now);
+fn open_row(c: &Cells<'_, '_>, now: OffsetDateTime) -> Result<OpenRow, StoreError> {
+    let first_seen = c.time(10, "first_seen")?;
+    let acknowledged = stored_ack(c, 11)?.filter(|a| a.until.is_none_or(|u| u > now));
     Ok(OpenRow {
-        id: r.get(0)?,
-        workspace: r.get(1)?,
-        severity: r.get(2)?,
-        kind: r.get(3)?,
-        tf_type: r.get(4)?,
-        resource_id: r.get(5)?,
-        path: r.get(6)?,
-        address: r.get(7)?,
-        reason: r.get(8)?,
+        id: c.get(1, "public_id")?,
+        workspace: c.get(2, "workspace")?,
+        severity: c.get(3, "severity")?,
+        kind: c.get(4, "kind")?,
+        tf_type: c.get(5, "tf_type")?,
+        resource_id: c.get(6, "resource_id")?,
+        path: c.get(7, "path")?,
+        address: c.get(8, "address")?,
+        reason: c.get(9, "reason")?,
         first_seen,
         age_days: (now - first_seen).whole_days(),
-        acknowledged: ack_of(r.get(10)?, r.get(11)?, r.get(12)?, now),
-        attribution: r
-            .get::<_, Option<String>>(13)?
-            .and_then(|a| serde_json::from_str(&a).ok()),
+        acknowledged,
+        attribution: c.opt_json(14, "attribution")?,
     })
 }
 
 impl Store {
     /// The newest scans first.
     pub fn scans(&self, workspace: Option<&str>, limit: usize) -> Result<Vec<ScanRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, workspace, started_at, duration_ms, complete, summary FROM scans
-                 WHERE ?1 IS NULL OR workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![workspace, limit as i64], |r| {
-                let summary: Value =
-                    serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
-                let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+        row::all(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, workspace, started_at, duration_ms, complete, summary FROM scans
+             WHERE ?1 IS NULL OR workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            params![workspace, limit as i64],
+            |c| {
+                let summary: StoredSummary = c.json(5, "summary")?;
                 Ok(ScanRow {
-                    id: r.get(0)?,
-                    workspace: r.get(1)?,
-                    started_at: parse_time(&r.get::<_, String>(2)?)
-                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                    duration_ms: r.get(3)?,
-                    complete: r.get(4)?,
-                    changed: n("changed"),
-                    missing: n("missing"),
-                    unmanaged: n("unmanaged"),
-                    by_severity: serde_json::from_value(summary["by_severity"].clone())
-                        .unwrap_or_default(),
-                    coverage_percent: summary["coverage_percent"].as_f64().unwrap_or(0.0),
+                    id: c.get(0, "id")?,
+                    workspace: c.get(1, "workspace")?,
+                    started_at: c.time(2, "started_at")?,
+                    duration_ms: c.get(3, "duration_ms")?,
+                    complete: c.get(4, "complete")?,
+                    changed: summary.changed,
+                    missing: summary.missing,
+                    unmanaged: summary.unmanaged,
+                    by_severity: summary.by_severity,
+                    coverage_percent: summary.coverage_percent,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
-    /// Open findings at `min_severity` or worse, oldest first.
+    /// Open findings at `min_severity` or worse (an ungraded finding
+    /// passes no floor), oldest first.
     pub fn open_findings(
         &self,
         workspace: Option<&str>,
-        min_severity: Option<&str>,
+        min_severity: Option<Severity>,
         now: OffsetDateTime,
     ) -> Result<Vec<OpenRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        let rows = row::all(
+            &self.conn,
+            &self.path,
+            "findings",
+            &format!(
                 "SELECT {FINDING_COLUMNS} FROM findings
                  WHERE resolved_at IS NULL AND (?1 IS NULL OR workspace = ?1)
                  ORDER BY first_seen, id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![workspace], |r| open_row(r, now))
-            .map_err(|e| self.err(e))?;
-        let floor = severity_rank(min_severity);
-        let mut out = Vec::new();
-        for r in rows {
-            let r = r.map_err(|e| self.err(e))?;
-            if severity_rank(r.severity.as_deref()) >= floor {
-                out.push(r);
-            }
-        }
-        Ok(out)
+            ),
+            params![workspace],
+            |c| open_row(c, now),
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| min_severity.is_none_or(|floor| r.severity.is_some_and(|s| s >= floor)))
+            .collect())
     }
 
     /// A finding and its timeline.
@@ -197,53 +202,50 @@ impl Store {
         public_id: &str,
         now: OffsetDateTime,
     ) -> Result<FindingDetail, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT {FINDING_COLUMNS}, id, region, value, resolved_at FROM findings WHERE public_id = ?1"
-                ),
-                params![public_id],
-                |r| {
-                    Ok((
-                        open_row(r, now)?,
-                        r.get::<_, i64>(14)?,
-                        r.get::<_, String>(15)?,
-                        r.get::<_, String>(16)?,
-                        r.get::<_, Option<String>>(17)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some((finding, id, region, value, resolved_at)) = row else {
+        let row = row::first(
+            &self.conn,
+            &self.path,
+            "findings",
+            &format!(
+                "SELECT {FINDING_COLUMNS}, region, value, resolved_at FROM findings WHERE public_id = ?1"
+            ),
+            params![public_id],
+            |c| {
+                Ok((
+                    c.get::<i64>(0, "id")?,
+                    open_row(c, now)?,
+                    c.get::<String>(15, "region")?,
+                    c.json::<Value>(16, "value")?,
+                    c.opt_time(17, "resolved_at")?,
+                ))
+            },
+        )?;
+        let Some((id, finding, region, value, resolved_at)) = row else {
             return Err(StoreError::UnknownFinding(public_id.into()));
         };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at, event, severity, scan_id, detail FROM events WHERE finding_id = ?1 ORDER BY at, id")
-            .map_err(|e| self.err(e))?;
-        let events = stmt
-            .query_map(params![id], |r| {
+        let events = row::all(
+            &self.conn,
+            &self.path,
+            "events",
+            "SELECT id, at, event, severity, scan_id, detail FROM events WHERE finding_id = ?1 ORDER BY at, id",
+            params![id],
+            |c| {
                 Ok(EventRow {
-                    at: parse_time(&r.get::<_, String>(0)?).unwrap_or(now),
-                    event: r.get(1)?,
-                    severity: r.get(2)?,
-                    scan_id: r.get(3)?,
-                    detail: r
-                        .get::<_, Option<String>>(4)?
-                        .and_then(|d| serde_json::from_str(&d).ok())
-                        .unwrap_or(Value::Null),
+                    at: c.time(1, "at")?,
+                    event: c.get(2, "event")?,
+                    severity: c.get(3, "severity")?,
+                    scan_id: c.get(4, "scan_id")?,
+                    // The column allows NULL (no detail); tfdrift always
+                    // writes one.
+                    detail: c.opt_json(5, "detail")?.unwrap_or(Value::Null),
                 })
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
+            },
+        )?;
         Ok(FindingDetail {
             finding,
             region,
-            value: serde_json::from_str(&value).unwrap_or(Value::Null),
-            resolved_at: resolved_at.as_deref().and_then(parse_time),
+            value,
+            resolved_at,
             events,
         })
     }
@@ -272,7 +274,7 @@ impl Store {
                 let (year, week, _) = s.to_iso_week_date();
                 WeekRow {
                     week: format!("{year}-W{week:02}"),
-                    open: SEVERITIES.iter().map(|s| (s.to_string(), 0)).collect(),
+                    open: Severity::WORST_FIRST.iter().map(|s| (*s, 0)).collect(),
                     open_total: 0,
                     acknowledged: 0,
                     opened: 0,
@@ -289,39 +291,44 @@ impl Store {
             .collect();
 
         // Events of every finding of the workspace, in order.
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT e.finding_id, e.at, e.event, e.severity, e.detail FROM events e
-                 JOIN findings f ON f.id = e.finding_id
-                 WHERE (?1 IS NULL OR f.workspace = ?1)
-                 ORDER BY e.finding_id, e.at, e.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut by_finding: BTreeMap<i64, Vec<Step>> = BTreeMap::new();
-        let steps = stmt
-            .query_map(params![workspace], |r| {
-                let detail: Option<String> = r.get(4)?;
-                let until = detail
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                    .and_then(|d| d["until"].as_str().and_then(parse_time));
+        let steps = row::all(
+            &self.conn,
+            &self.path,
+            "events",
+            "SELECT e.id, e.finding_id, e.at, e.event, e.severity, e.detail FROM events e
+             JOIN findings f ON f.id = e.finding_id
+             WHERE (?1 IS NULL OR f.workspace = ?1)
+             ORDER BY e.finding_id, e.at, e.id",
+            params![workspace],
+            |c| {
+                let what: FindingEvent = c.get(3, "event")?;
+                // An acknowledgement's end is in its detail: `null` for
+                // "until the value changes".
+                let until = if what == FindingEvent::Acknowledged {
+                    // NULL (allowed, never written) reads as no end.
+                    let detail: Value = c.opt_json(5, "detail")?.unwrap_or(Value::Null);
+                    match &detail["until"] {
+                        Value::Null => None,
+                        Value::String(t) => Some(c.parse_time(t, "detail.until")?),
+                        other => return Err(c.corrupt(format!("detail.until is {other}"))),
+                    }
+                } else {
+                    None
+                };
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    parse_time(&r.get::<_, String>(1)?),
+                    c.get::<i64>(1, "finding_id")?,
                     Step {
-                        at: OffsetDateTime::UNIX_EPOCH,
-                        what: r.get(2)?,
-                        severity: r.get(3)?,
+                        at: c.time(2, "at")?,
+                        what,
+                        severity: c.get(4, "severity")?,
                         until,
                     },
                 ))
-            })
-            .map_err(|e| self.err(e))?;
-        for row in steps {
-            let (id, at, step) = row.map_err(|e| self.err(e))?;
-            let Some(at) = at else { continue };
-            by_finding.entry(id).or_default().push(Step { at, ..step });
+            },
+        )?;
+        let mut by_finding: BTreeMap<i64, Vec<Step>> = BTreeMap::new();
+        for (id, step) in steps {
+            by_finding.entry(id).or_default().push(step);
         }
         for timeline in by_finding.values() {
             for step in timeline {
@@ -329,31 +336,34 @@ impl Store {
                     continue;
                 }
                 if let Some(w) = week_of(step.at) {
-                    match step.what.as_str() {
-                        "opened" | "reopened" => rows[w].opened += 1,
-                        "resolved" => rows[w].resolved += 1,
-                        _ => {}
+                    match step.what {
+                        FindingEvent::Opened | FindingEvent::Reopened => rows[w].opened += 1,
+                        FindingEvent::Resolved => rows[w].resolved += 1,
+                        FindingEvent::Changed
+                        | FindingEvent::Acknowledged
+                        | FindingEvent::Unacknowledged => {}
                     }
                 }
             }
             // State at each week's end.
             for (w, end) in ends.iter().enumerate() {
                 let mut open = false;
-                let mut severity: Option<&str> = None;
+                let mut severity: Option<Severity> = None;
                 let mut acked_until: Option<Option<OffsetDateTime>> = None;
                 for step in timeline.iter().take_while(|s| s.at <= *end) {
                     if step.severity.is_some() {
-                        severity = step.severity.as_deref();
+                        severity = step.severity;
                     }
-                    match step.what.as_str() {
-                        "opened" | "reopened" | "changed" => open = true,
-                        "resolved" => {
+                    match step.what {
+                        FindingEvent::Opened | FindingEvent::Reopened | FindingEvent::Changed => {
+                            open = true
+                        }
+                        FindingEvent::Resolved => {
                             open = false;
                             acked_until = None;
                         }
-                        "acknowledged" => acked_until = Some(step.until),
-                        "unacknowledged" => acked_until = None,
-                        _ => {}
+                        FindingEvent::Acknowledged => acked_until = Some(step.until),
+                        FindingEvent::Unacknowledged => acked_until = None,
                     }
                 }
                 if !open {
@@ -364,34 +374,38 @@ impl Store {
                     rows[w].acknowledged += 1;
                 } else {
                     rows[w].open_total += 1;
-                    let key = severity.unwrap_or("info").to_string();
-                    *rows[w].open.entry(key).or_insert(0) += 1;
+                    // Ungraded drift counts with the least severe.
+                    *rows[w]
+                        .open
+                        .entry(severity.unwrap_or(Severity::Info))
+                        .or_insert(0) += 1;
                 }
             }
         }
 
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT started_at, complete, summary FROM scans
-                 WHERE (?1 IS NULL OR workspace = ?1) AND started_at >= ?2 ORDER BY started_at, id",
-            )
-            .map_err(|e| self.err(e))?;
-        let scans: Vec<(String, bool, String)> = stmt
-            .query_map(params![workspace, first], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))?;
-        for (at, complete, summary) in scans {
-            let Some(w) = parse_time(&at).and_then(week_of) else {
-                continue;
-            };
+        let scans = row::all(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, started_at, complete, summary FROM scans
+             WHERE (?1 IS NULL OR workspace = ?1) AND started_at >= ?2 ORDER BY started_at, id",
+            params![workspace, first],
+            |c| {
+                let complete: bool = c.get(2, "complete")?;
+                let coverage = if complete {
+                    Some(c.json::<StoredSummary>(3, "summary")?.coverage_percent)
+                } else {
+                    None
+                };
+                Ok((c.time(1, "started_at")?, coverage))
+            },
+        )?;
+        for (at, coverage) in scans {
+            // Selected from the first week's start on: always in a week.
+            let Some(w) = week_of(at) else { continue };
             rows[w].scans += 1;
-            if complete {
-                let s: Value = serde_json::from_str(&summary).unwrap_or_default();
-                rows[w].coverage_percent = s["coverage_percent"].as_f64();
+            if coverage.is_some() {
+                rows[w].coverage_percent = coverage;
             }
         }
         Ok(rows)
@@ -401,8 +415,8 @@ impl Store {
 /// One event of a finding's timeline, as the trend replays it.
 struct Step {
     at: OffsetDateTime,
-    what: String,
-    severity: Option<String>,
+    what: FindingEvent,
+    severity: Option<Severity>,
     /// An acknowledgement's end.
     until: Option<OffsetDateTime>,
 }

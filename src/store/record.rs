@@ -2,14 +2,17 @@
 //! transaction.
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, format_time, parse_time, sql};
-use crate::model::{Ack, RecordedFinding};
+use super::query::stored_ack;
+use super::row;
+use super::{Store, StoreError, format_time, sql};
+use crate::model::{Ack, Attribution, FindingEvent, RecordedFinding, Severity};
 use crate::model::{Finding, FindingKind};
 use crate::report::Report;
 
@@ -29,20 +32,34 @@ struct Item<'a> {
     kind: FindingKind,
     f: &'a Finding,
     path: String,
-    value: String,
+    /// `{"expected", "actual"}`, and as stored (compared as text).
+    value: Value,
+    text: String,
+}
+
+impl<'a> Item<'a> {
+    fn new(finding: usize, f: &'a Finding, path: &str, value: Value) -> Self {
+        Self {
+            finding,
+            kind: f.kind,
+            f,
+            path: path.to_string(),
+            text: value.to_string(),
+            value,
+        }
+    }
 }
 
 fn items(findings: &[Finding]) -> Vec<Item<'_>> {
     let mut out = Vec::new();
     for (i, f) in findings.iter().enumerate() {
         if f.changes.is_empty() {
-            out.push(Item {
-                finding: i,
-                kind: f.kind,
+            out.push(Item::new(
+                i,
                 f,
-                path: String::new(),
-                value: json!({"expected": null, "actual": null}).to_string(),
-            });
+                "",
+                json!({"expected": null, "actual": null}),
+            ));
             continue;
         }
         // Set attributes report one change per element: one identity per
@@ -58,13 +75,12 @@ fn items(findings: &[Finding]) -> Vec<Item<'_>> {
                 [single] => (*single).clone(),
                 many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
             };
-            out.push(Item {
-                finding: i,
-                kind: f.kind,
+            out.push(Item::new(
+                i,
                 f,
-                path: path.to_string(),
-                value: json!({"expected": one(expected), "actual": one(actual)}).to_string(),
-            });
+                path,
+                json!({"expected": one(expected), "actual": one(actual)}),
+            ));
         }
     }
     out
@@ -88,8 +104,8 @@ pub(super) fn event(
     finding: i64,
     scan: Option<i64>,
     at: OffsetDateTime,
-    what: &str,
-    severity: Option<&str>,
+    what: FindingEvent,
+    severity: Option<Severity>,
     detail: &Value,
 ) -> rusqlite::Result<()> {
     tx.execute(
@@ -107,16 +123,16 @@ pub(super) fn clear_ack(tx: &Transaction<'_>, finding: i64) -> rusqlite::Result<
     .map(|_| ())
 }
 
+/// A finding's row as the scan finds it.
 struct Existing {
     id: i64,
     public_id: String,
     value: String,
     resolved: bool,
-    first_seen: String,
-    attribution: Option<String>,
-    ack_by: Option<String>,
-    ack_reason: Option<String>,
-    ack_until: Option<String>,
+    first_seen: OffsetDateTime,
+    attribution: Option<Attribution>,
+    /// Expired or not: the scan decides.
+    ack: Option<Ack>,
     ack_value: Option<String>,
 }
 
@@ -141,12 +157,15 @@ impl Store {
                 scan.duration_ms as i64,
                 scan.complete,
                 scan.account,
-                to_json(&scan.regions),
-                to_json(&scan.states),
-                to_json(&scan.types),
-                scan.only.as_ref().map(to_json),
-                to_json(&scan.errors),
-                to_json(&report.summary),
+                to_json(&path, "the scan's regions", &scan.regions)?,
+                to_json(&path, "the scan's states", &scan.states)?,
+                to_json(&path, "the scan's types", &scan.types)?,
+                scan.only
+                    .as_ref()
+                    .map(|o| to_json(&path, "the scan's kinds", o))
+                    .transpose()?,
+                to_json(&path, "the scan's errors", &scan.errors)?,
+                to_json(&path, "the report's summary", &report.summary)?,
                 attributed_everything(report),
             ],
         )
@@ -170,7 +189,7 @@ impl Store {
 
         for item in items(&report.findings) {
             let f = item.f;
-            let kind = item.kind.as_str();
+            let kind = item.kind;
             // Key pairs are unique per region only: the region is part of
             // their identity.
             let rid = match crate::aws::resources::find(&f.tf_type) {
@@ -178,63 +197,67 @@ impl Store {
                 _ => f.id.clone(),
             };
             let grade = f.grade.as_ref();
-            let severity = grade.map(|g| g.severity.as_str());
-            let rules = grade.map(|g| serde_json::to_string(&g.rules).unwrap_or_default());
+            let severity = grade.map(|g| g.severity);
+            let rules = grade
+                .map(|g| to_json(&path, "a finding's rules", &g.rules))
+                .transpose()?;
             let reason = grade.map(|g| g.reason.clone());
-            let attribution = f
-                .attribution
-                .as_ref()
-                .and_then(|a| serde_json::to_string(a).ok());
-            let existing: Option<Existing> = tx
-                .query_row(
-                    "SELECT id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value
-                     FROM findings WHERE workspace = ?1 AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5",
-                    params![workspace, kind, f.tf_type, rid, item.path],
-                    |r| {
-                        Ok(Existing {
-                            id: r.get(0)?,
-                            public_id: r.get(1)?,
-                            value: r.get(2)?,
-                            resolved: r.get(3)?,
-                            first_seen: r.get(4)?,
-                            attribution: r.get(5)?,
-                            ack_by: r.get(6)?,
-                            ack_reason: r.get(7)?,
-                            ack_until: r.get(8)?,
-                            ack_value: r.get(9)?,
-                        })
-                    },
-                )
-                .optional()
-                .map_err(e)?;
+            let existing = row::first(
+                &tx,
+                &path,
+                "findings",
+                "SELECT id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value
+                 FROM findings WHERE workspace = ?1 AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5",
+                params![workspace, kind, f.tf_type, rid, item.path],
+                |c| {
+                    Ok(Existing {
+                        id: c.get(0, "id")?,
+                        public_id: c.get(1, "public_id")?,
+                        value: c.get(2, "value")?,
+                        resolved: c.get(3, "resolved_at")?,
+                        first_seen: c.time(4, "first_seen")?,
+                        attribution: c.opt_json(5, "attribution")?,
+                        ack: stored_ack(c, 6)?,
+                        ack_value: c.get(9, "ack_value")?,
+                    })
+                },
+            )?;
             let detail = json!({
-                "value": serde_json::from_str::<Value>(&item.value).unwrap_or(Value::Null),
+                "value": item.value,
                 "attribution": f.attribution,
             });
-            let (id, public, first_seen, ack, stored_attribution) = match existing {
+            let (id, public, first_seen, ack, attribution) = match existing {
                 None => {
-                    let public = public_id(workspace, kind, &f.tf_type, &rid, &item.path);
+                    let public = public_id(workspace, kind.as_str(), &f.tf_type, &rid, &item.path);
+                    let attribution = f.attribution.clone();
                     tx.execute(
                         "INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, address, region, name,
                                                severity, rules, reason, value, attribution, first_seen, last_seen)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
                         params![
                             public, workspace, kind, f.tf_type, rid, item.path, f.address, f.region, f.name,
-                            severity, rules, reason, item.value, attribution, format_time(now)
+                            severity, rules, reason, item.text,
+                            attribution.as_ref().map(|a| to_json(&path, "an attribution", a)).transpose()?,
+                            format_time(now)
                         ],
                     )
                     .map_err(e)?;
                     let id = tx.last_insert_rowid();
-                    event(&tx, id, Some(scan_id), now, "opened", severity, &detail).map_err(e)?;
+                    event(
+                        &tx,
+                        id,
+                        Some(scan_id),
+                        now,
+                        FindingEvent::Opened,
+                        severity,
+                        &detail,
+                    )
+                    .map_err(e)?;
                     opened += 1;
                     (id, public, now, None, attribution)
                 }
                 Some(old) => {
-                    let mut ack = old.ack_by.clone().map(|by| Ack {
-                        by,
-                        reason: old.ack_reason.clone().unwrap_or_default(),
-                        until: old.ack_until.as_deref().and_then(parse_time),
-                    });
+                    let mut ack = old.ack;
                     if old.resolved {
                         // Back again: a new episode, and no acknowledgement
                         // carries over.
@@ -243,7 +266,7 @@ impl Store {
                             old.id,
                             Some(scan_id),
                             now,
-                            "reopened",
+                            FindingEvent::Reopened,
                             severity,
                             &detail,
                         )
@@ -252,13 +275,13 @@ impl Store {
                         if ack.take().is_some() {
                             clear_ack(&tx, old.id).map_err(e)?;
                         }
-                    } else if old.value != item.value {
+                    } else if old.value != item.text {
                         event(
                             &tx,
                             old.id,
                             Some(scan_id),
                             now,
-                            "changed",
+                            FindingEvent::Changed,
                             severity,
                             &detail,
                         )
@@ -266,7 +289,7 @@ impl Store {
                     }
                     if let Some(a) = &ack {
                         let expired = a.until.is_some_and(|u| u <= now);
-                        let changed = old.ack_value.as_deref() != Some(item.value.as_str());
+                        let changed = old.ack_value.as_deref() != Some(item.text.as_str());
                         if expired || changed {
                             let why = if expired { "expired" } else { "value changed" };
                             clear_ack(&tx, old.id).map_err(e)?;
@@ -275,7 +298,7 @@ impl Store {
                                 old.id,
                                 Some(scan_id),
                                 now,
-                                "unacknowledged",
+                                FindingEvent::Unacknowledged,
                                 severity,
                                 &json!({"why": why}),
                             )
@@ -286,10 +309,10 @@ impl Store {
                     // A newer event only explains a finding that changed (or
                     // came back); otherwise the first cause stands, and a
                     // later tag edit does not take the blame.
-                    let attribution = if old.resolved || old.value != item.value {
-                        attribution.or(old.attribution)
+                    let attribution = if old.resolved || old.value != item.text {
+                        f.attribution.clone().or(old.attribution)
                     } else {
-                        old.attribution.or(attribution)
+                        old.attribution.or_else(|| f.attribution.clone())
                     };
                     tx.execute(
                         "UPDATE findings SET address = ?2, region = ?3, name = ?4, severity = ?5, rules = ?6, reason = ?7,
@@ -298,16 +321,13 @@ impl Store {
                                 first_seen = CASE WHEN resolved_at IS NULL THEN first_seen ELSE ?10 END
                          WHERE id = ?1",
                         params![
-                            old.id, f.address, f.region, f.name, severity, rules, reason, item.value,
-                            attribution, format_time(now)
+                            old.id, f.address, f.region, f.name, severity, rules, reason, item.text,
+                            attribution.as_ref().map(|a| to_json(&path, "an attribution", a)).transpose()?,
+                            format_time(now)
                         ],
                     )
                     .map_err(e)?;
-                    let first_seen = if old.resolved {
-                        now
-                    } else {
-                        parse_time(&old.first_seen).unwrap_or(now)
-                    };
+                    let first_seen = if old.resolved { now } else { old.first_seen };
                     (old.id, old.public_id, first_seen, ack, attribution)
                 }
             };
@@ -316,7 +336,7 @@ impl Store {
             r.ids.push(public);
             r.first_seen = r.first_seen.min(first_seen);
             if r.attribution.is_none() {
-                r.attribution = stored_attribution.and_then(|a| serde_json::from_str(&a).ok());
+                r.attribution = attribution;
             }
             acks[item.finding] = match acks[item.finding].take() {
                 // Not yet decided, or acknowledged so far: this one decides.
@@ -333,18 +353,17 @@ impl Store {
         // scan read can tell that something is gone: a scan narrowed to
         // some of the workspace's states (`--state`) would "resolve"
         // everything declared in the others.
-        let previous_states: Option<String> = tx
-            .query_row(
-                "SELECT states FROM scans WHERE workspace = ?1 AND complete AND id < ?2 ORDER BY id DESC LIMIT 1",
-                params![workspace, scan_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(e)?;
+        let previous_states: Option<Vec<String>> = row::first(
+            &tx,
+            &path,
+            "scans",
+            "SELECT id, states FROM scans WHERE workspace = ?1 AND complete AND id < ?2 ORDER BY id DESC LIMIT 1",
+            params![workspace, scan_id],
+            |c| c.json(1, "states"),
+        )?;
         // A superset is fine: after a narrowed scan, the full one resolves.
-        let same_states = previous_states
-            .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
-            .is_none_or(|before| before.iter().all(|b| scan.states.contains(b)));
+        let same_states =
+            previous_states.is_none_or(|before| before.iter().all(|b| scan.states.contains(b)));
         if scan.complete && !same_states {
             tracing::warn!(
                 workspace,
@@ -352,7 +371,7 @@ impl Store {
             );
         }
         if scan.complete && same_states {
-            resolved = resolve_unseen(&tx, workspace, report, &seen, scan_id, now).map_err(e)?;
+            resolved = resolve_unseen(&tx, &path, workspace, report, &seen, scan_id, now)?;
         }
         stall_before_commit();
         tx.commit().map_err(e)?;
@@ -385,45 +404,48 @@ fn attributed_everything(report: &Report) -> bool {
 /// covered and did not see.
 fn resolve_unseen(
     tx: &Transaction<'_>,
+    path: &Path,
     workspace: &str,
     report: &Report,
     seen: &HashSet<i64>,
     scan_id: i64,
     now: OffsetDateTime,
-) -> rusqlite::Result<usize> {
+) -> Result<usize, StoreError> {
+    let e = |err| sql(path, err);
     let scan = &report.scan;
-    let ignored: HashSet<(&str, &str, &str)> = report
+    let ignored: HashSet<(FindingKind, &str, &str)> = report
         .ignored
         .iter()
-        .map(|f| (f.kind.as_str(), f.tf_type.as_str(), f.id.as_str()))
+        .map(|f| (f.kind, f.tf_type.as_str(), f.id.as_str()))
         .collect();
-    let mut stmt = tx.prepare(
-        "SELECT id, kind, tf_type, resource_id, region, severity, ack_by FROM findings
-         WHERE workspace = ?1 AND resolved_at IS NULL",
-    )?;
     struct Open {
         id: i64,
-        kind: String,
+        kind: FindingKind,
         tf_type: String,
         resource_id: String,
         region: String,
-        severity: Option<String>,
+        severity: Option<Severity>,
         acknowledged: bool,
     }
-    let open: Vec<Open> = stmt
-        .query_map(params![workspace], |r| {
+    let open = row::all(
+        tx,
+        path,
+        "findings",
+        "SELECT id, kind, tf_type, resource_id, region, severity, ack_by FROM findings
+         WHERE workspace = ?1 AND resolved_at IS NULL",
+        params![workspace],
+        |c| {
             Ok(Open {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                tf_type: r.get(2)?,
-                resource_id: r.get(3)?,
-                region: r.get(4)?,
-                severity: r.get(5)?,
-                acknowledged: r.get::<_, Option<String>>(6)?.is_some(),
+                id: c.get(0, "id")?,
+                kind: c.get(1, "kind")?,
+                tf_type: c.get(2, "tf_type")?,
+                resource_id: c.get(3, "resource_id")?,
+                region: c.get(4, "region")?,
+                severity: c.get(5, "severity")?,
+                acknowledged: c.get::<Option<String>>(6, "ack_by")?.is_some(),
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    drop(stmt);
+        },
+    )?;
     let mut resolved = 0;
     for Open {
         id,
@@ -437,11 +459,14 @@ fn resolve_unseen(
     {
         let in_scope = scan.regions.contains(&region)
             && scan.types.contains(&tf_type)
-            && scan.only.as_ref().is_none_or(|o| o.contains(&kind));
+            && scan
+                .only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|k| k == kind.as_str()));
         if seen.contains(&id) || !in_scope {
             continue;
         }
-        let why = if ignored.contains(&(kind.as_str(), tf_type.as_str(), rid.as_str())) {
+        let why = if ignored.contains(&(kind, tf_type.as_str(), rid.as_str())) {
             "accepted (.tfdriftignore)"
         } else {
             "no longer seen"
@@ -449,19 +474,21 @@ fn resolve_unseen(
         tx.execute(
             "UPDATE findings SET resolved_at = ?2 WHERE id = ?1",
             params![id, format_time(now)],
-        )?;
+        )
+        .map_err(e)?;
         if acknowledged {
-            clear_ack(tx, id)?;
+            clear_ack(tx, id).map_err(e)?;
         }
         event(
             tx,
             id,
             Some(scan_id),
             now,
-            "resolved",
-            severity.as_deref(),
+            FindingEvent::Resolved,
+            severity,
             &json!({"why": why}),
-        )?;
+        )
+        .map_err(e)?;
         resolved += 1;
     }
     Ok(resolved)
@@ -471,6 +498,7 @@ fn resolve_unseen(
 /// transaction open that long, so a test can kill the process inside it
 /// and prove nothing half-written remains. Says so on stderr.
 fn stall_before_commit() {
+    // Unset, or not a number: no stall asked for.
     if let Some(ms) = std::env::var("TFDRIFT_FAULT_STALL_BEFORE_COMMIT_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -480,8 +508,17 @@ fn stall_before_commit() {
     }
 }
 
-/// The report's parts are plain data with string keys: serialising them
-/// cannot fail.
-fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// `v` as JSON. The report's parts are plain data with string keys, but a
+/// timestamp outside RFC 3339's years would not serialise: an error, never
+/// an empty column.
+fn to_json<T: Serialize + ?Sized>(
+    path: &Path,
+    what: &'static str,
+    v: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|source| StoreError::Encode {
+        path: path.display().to_string(),
+        what,
+        source,
+    })
 }

@@ -108,6 +108,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE digests ADD COLUMN payload TEXT;
     ALTER TABLE scans ADD COLUMN attributed INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: a job's outcome is one word (clean | drift | incomplete | failed),
+    // what it found or why it failed is its detail. Earlier versions wrote
+    // both as one text, "clean: 0 changed, 0 missing, 0 unmanaged" or
+    // "failed: <error>": split at the first ": ".
+    r#"
+    ALTER TABLE jobs ADD COLUMN detail TEXT;
+    UPDATE jobs SET
+        outcome = substr(outcome, 1, instr(outcome, ': ') - 1),
+        detail  = substr(outcome, instr(outcome, ': ') + 2)
+    WHERE instr(outcome, ': ') > 0;
+    "#,
 ];
 
 pub const LATEST: usize = MIGRATIONS.len();

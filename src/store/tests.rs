@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::model::{Finding, FindingKind};
+use crate::model::{DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
 use crate::test_support::{finding, report};
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -34,7 +34,7 @@ fn events(s: &Store, id: &str) -> Vec<String> {
         .unwrap()
         .events
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.to_string())
         .collect()
 }
 
@@ -222,7 +222,7 @@ fn trend_by_iso_week() {
     let totals: Vec<u64> = weeks.iter().map(|w| w.open_total).collect();
     assert_eq!(totals, [0, 2, 1, 1]);
     assert_eq!((weeks[1].opened, weeks[2].resolved), (2, 1));
-    assert_eq!(weeks[1].open["high"], 1, "{:?}", weeks[1].open);
+    assert_eq!(weeks[1].open[&Severity::High], 1, "{:?}", weeks[1].open);
     assert_eq!(weeks[1].coverage_percent, Some(100.0));
     assert_eq!(weeks[3].coverage_percent, None);
     assert_eq!(sparkline(&totals), "▁█▅▅");
@@ -244,9 +244,23 @@ fn migrates_from_every_earlier_version() {
                 // A version-1 scan and finding must survive.
                 conn.execute_batch(
                     "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, regions, states, types, errors, summary)
-                     VALUES ('prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z', 2000, 1, '[]', '[]', '[]', '[]', '{\"changed\": 1}');
+                     VALUES ('prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z', 2000, 1, '[]', '[]', '[]', '[]',
+                             '{\"managed\": 3, \"changed\": 1, \"missing\": 0, \"unmanaged\": 0, \"by_severity\": {\"low\": 1}, \"coverage_percent\": 100.0}');
                      INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
                      VALUES ('abc', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T00:00:02.000Z', '2026-11-01T00:00:02.000Z');",
+                )
+                .unwrap();
+            }
+            if from >= 3 {
+                conn.execute_batch(
+                    "INSERT INTO jobs (name, last_due, last_start, last_end, outcome, duration_ms) VALUES
+                       ('scan:prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'drift: 1 changed, 0 missing, 0 unmanaged', 2000),
+                       ('scan:staging', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'failed: the scan ran but was not recorded: history database x: locked', 2000),
+                       ('scan:dev', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', NULL, NULL, NULL);
+                     INSERT INTO digests (workspace, period_end, period_start, status, attempts, messages_sent, messages, last_attempt)
+                     VALUES ('prod', '2026-11-02T08:00:00.000Z', '2026-10-26T08:00:00.000Z', 'sent', 1, 2, 2, '2026-11-02T08:00:01.000Z');",
                 )
                 .unwrap();
             }
@@ -256,6 +270,24 @@ fn migrates_from_every_earlier_version() {
         if from >= 1 {
             assert_eq!(s.scans(Some("prod"), 10).unwrap()[0].changed, 1);
             s.ack("abc", "jane", "ok", None, day(0)).unwrap();
+        }
+        if (3..5).contains(&from) {
+            // Before version 5 a job's outcome and detail were one text.
+            let job = s.job("scan:prod").unwrap().unwrap();
+            assert_eq!(job.outcome, Some(JobOutcome::Drift), "from v{from}");
+            assert_eq!(
+                job.detail.as_deref(),
+                Some("1 changed, 0 missing, 0 unmanaged")
+            );
+            let failed = s.job("scan:staging").unwrap().unwrap();
+            assert_eq!(failed.outcome, Some(JobOutcome::Failed));
+            assert_eq!(
+                failed.detail.as_deref(),
+                Some("the scan ran but was not recorded: history database x: locked")
+            );
+            let running = s.job("scan:dev").unwrap().unwrap();
+            assert_eq!((running.outcome, running.detail), (None, None));
+            assert_eq!(s.digests(None, 10).unwrap()[0].status, DeliveryStatus::Sent);
         }
         assert!(s.check().unwrap().is_empty());
     }
@@ -444,7 +476,166 @@ fn a_briefing_is_claimed_by_one_sender() {
         claim(&mut s, day(7) + time::Duration::minutes(11)),
         Claim::Claimed(_)
     ));
-    rec.status = "sent".into();
+    rec.status = DeliveryStatus::Sent;
     s.save_digest(&rec).unwrap();
-    assert!(matches!(claim(&mut s, day(8)), Claim::Done(status) if status == "sent"));
+    assert!(matches!(
+        claim(&mut s, day(8)),
+        Claim::Done(DeliveryStatus::Sent)
+    ));
+}
+
+/// A store with one scan, one acknowledged finding (row 1; its events are
+/// rows 1, opened, and 2, acknowledged), one briefing being sent, a job
+/// and a heartbeat.
+fn seeded() -> (tempfile::TempDir, Store, String) {
+    let (d, mut s) = store();
+    let r = s
+        .record("prod", &report(day(0), true, vec![tags("data")]))
+        .unwrap();
+    let id = r.findings[0].ids[0].clone();
+    s.ack(&id, "jane", "ok", Some(day(30)), day(0)).unwrap();
+    s.claim_digest("prod", day(0), day(7), 10, day(7)).unwrap();
+    s.job_started("scan:prod", day(7), day(7)).unwrap();
+    s.beat(day(7)).unwrap();
+    (d, s, id)
+}
+
+/// Reads something back from a seeded store (`id`: its finding).
+type Read = fn(&mut Store, &str) -> Result<(), StoreError>;
+
+#[test]
+fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
+    let scans: Read = |s, _| s.scans(None, 10).map(drop);
+    let open: Read = |s, _| s.open_findings(None, None, day(1)).map(drop);
+    let show: Read = |s, id| s.finding(id, day(1)).map(drop);
+    let trend: Read = |s, _| s.trend(None, 2, day(1)).map(drop);
+    let record: Read = |s, _| {
+        s.record("prod", &report(day(1), true, vec![tags("data")]))
+            .map(drop)
+    };
+    let digests: Read = |s, _| s.digests(None, 10).map(drop);
+    #[rustfmt::skip]
+    let cases: &[(&str, Read, &str)] = &[
+        // The scan list, the trend and the briefing's figures read the
+        // summary: never zeros for a damaged one.
+        ("UPDATE scans SET started_at = 'yesterday'", scans,
+         "scans row 1 is corrupt: started_at \"yesterday\" is not a time"),
+        ("UPDATE scans SET summary = 'not json'", scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote"),
+        (r#"UPDATE scans SET summary = '{"changed": 1}'"#, scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote: missing field"),
+        (r#"UPDATE scans SET summary = json_set(summary, '$.by_severity', json('{"severe": 1}'))"#, scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote: unknown variant `severe`"),
+        ("UPDATE scans SET summary = '[]'", trend, "scans row 1 is corrupt: summary"),
+        ("UPDATE scans SET summary = '[]'", |s, _| s.period("prod", day(0), day(1)).map(drop),
+         "scans row 1 is corrupt: summary"),
+        // A damaged list of states must not let a scan resolve everything.
+        ("UPDATE scans SET states = 'oops'", record, "scans row 1 is corrupt: states"),
+        ("UPDATE findings SET severity = 'severe'", open,
+         "findings row 1 is corrupt: severity: unknown severity \"severe\""),
+        ("UPDATE findings SET severity = x'ff'", open, "findings row 1 is corrupt: severity holds Blob"),
+        ("UPDATE findings SET severity = 'severe'", |s, id| s.unack(id, "bob", day(1)).map(drop),
+         "findings row 1 is corrupt: severity"),
+        ("UPDATE findings SET kind = 'drifted'", open,
+         "findings row 1 is corrupt: kind: unknown finding kind \"drifted\""),
+        ("UPDATE findings SET first_seen = ''", open,
+         "findings row 1 is corrupt: first_seen \"\" is not a time"),
+        ("UPDATE findings SET first_seen = 'then'", record, "findings row 1 is corrupt: first_seen"),
+        ("UPDATE findings SET attribution = '{'", open,
+         "findings row 1 is corrupt: attribution is not what tfdrift wrote"),
+        ("UPDATE findings SET attribution = '{'", record, "findings row 1 is corrupt: attribution"),
+        // An acknowledgement with a damaged end must not become one for ever.
+        ("UPDATE findings SET ack_until = 'soon'", open,
+         "findings row 1 is corrupt: ack_until \"soon\" is not a time"),
+        ("UPDATE findings SET ack_until = 'soon'", record, "findings row 1 is corrupt: ack_until"),
+        ("UPDATE findings SET ack_reason = NULL", open,
+         "findings row 1 is corrupt: ack_reason is NULL beside ack_by"),
+        ("UPDATE findings SET value = 'x'", show, "findings row 1 is corrupt: value"),
+        ("UPDATE events SET at = 'then' WHERE id = 1", show,
+         "events row 1 is corrupt: at \"then\" is not a time"),
+        ("UPDATE events SET at = 'then' WHERE id = 1", trend, "events row 1 is corrupt: at"),
+        ("UPDATE events SET detail = '{' WHERE id = 1", show,
+         "events row 1 is corrupt: detail is not what tfdrift wrote"),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", show,
+         "events row 1 is corrupt: event: unknown finding event \"poked\""),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", trend, "events row 1 is corrupt: event"),
+        ("UPDATE events SET severity = 'severe' WHERE id = 1", show,
+         "events row 1 is corrupt: severity: unknown severity"),
+        (r#"UPDATE events SET detail = '{"until": "soon"}' WHERE id = 2"#, trend,
+         "events row 2 is corrupt: detail.until \"soon\" is not a time"),
+        ("UPDATE digests SET status = 'posted'", digests,
+         "digests row 1 is corrupt: status: unknown delivery status \"posted\""),
+        ("UPDATE digests SET status = 'posted'",
+         |s, _| s.claim_digest("prod", day(0), day(7), 10, day(8)).map(drop),
+         "digests row 1 is corrupt: status"),
+        ("UPDATE digests SET last_attempt = 'x'", digests, "digests row 1 is corrupt: last_attempt"),
+        ("UPDATE digests SET period_start = 'x'", digests, "digests row 1 is corrupt: period_start"),
+        ("UPDATE digests SET payload = '['", digests, "digests row 1 is corrupt: payload"),
+        ("UPDATE heartbeat SET at = 'x'", |s, _| s.last_beat().map(drop),
+         "heartbeat row 1 is corrupt: at"),
+        ("UPDATE jobs SET last_due = 'x'", |s, _| s.job_last_due("scan:prod").map(drop),
+         "jobs row scan:prod is corrupt: last_due"),
+    ];
+    for (damage, read, expected) in cases {
+        let (_d, mut s, id) = seeded();
+        s.conn.execute_batch(damage).unwrap();
+        let err = read(&mut s, &id).expect_err(damage);
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "{damage}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(expected),
+            "{damage}:\n  got  {text}\n  want {expected}"
+        );
+        assert!(text.contains("tfdrift.db"), "names the file: {text}");
+    }
+    // And undamaged, every one of them reads.
+    let (_d, mut s, id) = seeded();
+    for (damage, read, _) in cases {
+        read(&mut s, &id).unwrap_or_else(|e| panic!("before {damage}: {e}"));
+    }
+}
+
+#[test]
+fn a_job_run_is_remembered_with_its_outcome() {
+    let (_d, s) = store();
+    assert_eq!(s.job("scan:prod").unwrap(), None);
+    s.job_started("scan:prod", day(0), day(0)).unwrap();
+    let started = s.job("scan:prod").unwrap().unwrap();
+    assert_eq!((started.last_due, started.outcome), (Some(day(0)), None));
+    s.job_finished(
+        "scan:prod",
+        JobOutcome::Incomplete,
+        "2 changed, 0 missing, 0 unmanaged",
+        1500,
+        day(0) + time::Duration::seconds(2),
+    )
+    .unwrap();
+    let done = s.job("scan:prod").unwrap().unwrap();
+    assert_eq!(done.outcome, Some(JobOutcome::Incomplete));
+    assert_eq!(
+        done.detail.as_deref(),
+        Some("2 changed, 0 missing, 0 unmanaged")
+    );
+    assert_eq!(done.duration_ms, Some(1500));
+    // Stored as the word, as before.
+    let word: String = s
+        .conn
+        .query_row(
+            "SELECT outcome FROM jobs WHERE name = 'scan:prod'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(word, "incomplete");
+    s.conn
+        .execute_batch("UPDATE jobs SET outcome = 'meh'")
+        .unwrap();
+    let err = s.job("scan:prod").unwrap_err().to_string();
+    assert!(
+        err.contains("jobs row scan:prod is corrupt: outcome: unknown job outcome \"meh\""),
+        "{err}"
+    );
 }
