@@ -58,6 +58,88 @@ fn module_of(file: &Path) -> Option<String> {
     }
 }
 
+/// The text with the contents of string and char literals and of
+/// comments blanked (newlines kept), so neither a `crate::` nor a brace
+/// inside them counts.
+fn code_only(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                out.push(' ');
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                out.push(blank(chars[i]));
+                i += 1;
+            }
+            out.push_str("  ");
+            i += 2;
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !prev_is_ident(&chars, i)
+        {
+            // r"..." / r#"..."#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let close: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            out.push('"');
+            j += 1;
+            while j < chars.len() && !chars[j..].starts_with(&close.chars().collect::<Vec<_>>()) {
+                out.push(blank(chars[j]));
+                j += 1;
+            }
+            out.push('"');
+            i = j + close.chars().count();
+        } else if c == '"' {
+            out.push('"');
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    out.push(' ');
+                    i += 1;
+                }
+                if i < chars.len() {
+                    out.push(blank(chars[i]));
+                    i += 1;
+                }
+            }
+            out.push('"');
+            i += 1;
+        } else if c == '\'' && (chars.get(i + 2) == Some(&'\'') || next == Some('\\')) {
+            // A char literal ('x', '\n', '\''); lifetimes ('a) are left alone.
+            let end = (i + 1..chars.len().min(i + 12))
+                .find(|&k| chars[k] == '\'' && (k != i + 2 || chars[i + 1] != '\\'))
+                .unwrap_or(i);
+            out.extend(std::iter::repeat_n(' ', end + 1 - i));
+            i = end + 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn prev_is_ident(chars: &[char], i: usize) -> bool {
+    i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
+}
+
 /// The text without its `#[cfg(test)] mod tests { ... }` blocks.
 fn without_tests(text: &str) -> String {
     let mut out = String::new();
@@ -168,6 +250,51 @@ fn top_level_items(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many `super::` a file can climb and stay inside its top-level
+/// module: 0 for `src/aws/mod.rs` and `src/sdk.rs`, 1 for
+/// `src/aws/client.rs`, 2 for `src/aws/resources/vpc.rs`.
+fn depth_in_module(file: &Path) -> usize {
+    let rel = file.strip_prefix(src()).unwrap();
+    let parts = rel.components().count();
+    let is_mod = file.file_name().unwrap() == "mod.rs";
+    parts.saturating_sub(if is_mod { 2 } else { 1 })
+}
+
+/// Top-level modules reached by a `super::super::...` chain that climbs
+/// out of the file's own top-level module.
+fn escapes(text: &str, depth: usize) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("super::") {
+            // Only the start of a chain.
+            let before = &rest[..at];
+            if before.ends_with("::") || before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+            {
+                rest = &rest[at + "super::".len()..];
+                continue;
+            }
+            let mut after = &rest[at..];
+            let mut climbs = 0;
+            while let Some(r) = after.strip_prefix("super::") {
+                climbs += 1;
+                after = r;
+            }
+            if climbs > depth {
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.push((i + 1, name));
+                }
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
 /// module → the modules it uses, with one place each is used from.
 fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
     let mut files = Vec::new();
@@ -181,9 +308,11 @@ fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
         if file.file_name().unwrap() == "tests.rs" {
             continue;
         }
-        let text = without_tests(&std::fs::read_to_string(&file).unwrap());
+        let text = without_tests(&code_only(&std::fs::read_to_string(&file).unwrap()));
         let edges = graph.entry(module.clone()).or_default();
-        for (line, used) in references(&text) {
+        let mut used_here = references(&text);
+        used_here.extend(escapes(&text, depth_in_module(&file)));
+        for (line, used) in used_here {
             if used != module && used != "self" && used != "super" {
                 let rel = file.strip_prefix(src()).unwrap().display().to_string();
                 edges.entry(used).or_insert(format!("src/{rel}:{line}"));
@@ -276,6 +405,23 @@ fn every_layer_module_exists_and_the_layout_doc_names_each() {
             "lib.rs does not declare `{m}`"
         );
     }
+}
+
+#[test]
+fn the_checker_sees_through_strings_comments_and_super_chains() {
+    let text = "let url = \"https://x\"; crate::a::f();\n// crate::b::g()\nlet s = \"crate::c\";\nlet c = '{';\nlet r = r#\"crate::d \"quoted\" \"#; crate::e::h();\n";
+    let refs: Vec<String> = references(&code_only(text))
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(refs, ["a", "e"]);
+    let code = "use super::super::grade::X;\nuse super::sibling::Y;\n";
+    let up: Vec<String> = escapes(code, 1).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(up, ["grade"]);
+    assert!(escapes(code, 2).is_empty());
+    assert_eq!(depth_in_module(&src().join("aws/resources/vpc.rs")), 2);
+    assert_eq!(depth_in_module(&src().join("aws/mod.rs")), 0);
+    assert_eq!(depth_in_module(&src().join("sdk.rs")), 0);
 }
 
 #[test]

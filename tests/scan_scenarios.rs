@@ -352,6 +352,7 @@ async fn a_failed_listing_makes_an_incomplete_scan_that_calls_nothing_missing() 
         .collect();
     assert_eq!(unverified, ["aws_subnet.a", "aws_subnet.b"]);
     assert_eq!(report["summary"]["missing"], json!(0));
+    assert_eq!(report["summary"]["unmanaged"], json!(0));
 
     // The table says so too, on stdout, while logs go to stderr.
     let run = tfdrift(
@@ -542,6 +543,15 @@ async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
     let path = dir.path().join("prod.tfstate");
     std::fs::write(&path, state.to_string()).unwrap();
     let path = path.to_str().unwrap();
+    // The credentials' own account has a VPC this state does not know: a
+    // scan of the wrong account must not report it as unmanaged.
+    emu.ec2()
+        .await
+        .create_vpc()
+        .cidr_block("10.77.0.0/16")
+        .send()
+        .await
+        .unwrap();
     let scan = |extra: &[&str]| {
         let mut args = vec!["scan", "--state", path, "--no-history", "--no-attribution"];
         args.extend_from_slice(extra);
@@ -588,13 +598,11 @@ async fn a_state_of_another_account_is_reported_as_unverifiable_not_clean() {
     assert_eq!(report["summary"]["missing"], json!(0));
 
     // The user can lower the threshold: then the scan is complete and
-    // still lists what it could not verify.
+    // still lists what it could not verify, beside the account's own
+    // unmanaged VPC, which the user now asked to hear about.
     let run = scan(&["--min-verified-percent", "0"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("UNVERIFIED (2)"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("could not be verified"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("UNMANAGED (1)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("WRONG ACCOUNT"), "{}", run.stdout);
 }

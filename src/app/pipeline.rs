@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::aws::{self, Lister, Managed, resources};
 use crate::diff;
-use crate::model::{FindingKind, OTHER_ACCOUNT};
+use crate::model::{FindingKind, UnverifiedReason};
 use crate::report::{AccountMismatch, Report, ScanInfo, Summary};
 use crate::state::{State, StateError, StateSource};
 
@@ -113,7 +113,12 @@ fn listing_specs(wanted: Option<&BTreeSet<&'static str>>) -> Vec<&'static resour
 fn managed_ids(states: &[State]) -> Managed {
     let mut managed = Managed::new();
     for r in states.iter().flat_map(|s| &s.resources) {
-        let Some(spec) = resources::find(&r.tf_type).filter(|s| s.details.is_some()) else {
+        // The listing that holds the live object decides (an adopting
+        // `aws_default_*` type is read through its live type's listing).
+        let Some(spec) = resources::find(&r.tf_type)
+            .and_then(|s| resources::find(s.listing_type()))
+            .filter(|s| s.details.is_some())
+        else {
             continue;
         };
         let region = match spec.scope {
@@ -139,7 +144,7 @@ fn account_mismatch(
     let scanned = scanned?;
     let theirs: BTreeSet<String> = unverified
         .iter()
-        .filter(|u| u.reason == OTHER_ACCOUNT)
+        .filter(|u| u.reason == UnverifiedReason::OtherAccount)
         .filter_map(|u| u.account.clone())
         .collect();
     (!theirs.is_empty() && verified_percent < opts.min_verified_percent).then(|| AccountMismatch {
@@ -226,10 +231,16 @@ pub fn resolve_regions(
             None => return Err(ScanError::NoRegion),
         }
     }
+    let only_global = states.iter().flat_map(|s| &s.resources).count() > 0
+        && states
+            .iter()
+            .flat_map(|s| &s.resources)
+            .all(|r| r.region.as_deref() == Some(aws::GLOBAL));
     if regions.is_empty() {
         regions.extend(default_region.map(str::to_string));
     }
-    if regions.is_empty() {
+    // A state of global types alone (IAM) needs no region.
+    if regions.is_empty() && !only_global {
         return Err(ScanError::NoRegion);
     }
     Ok(regions.into_iter().collect())
@@ -293,6 +304,10 @@ pub async fn scan(
     );
     if let Some(m) = &account_mismatch {
         tracing::error!("{}", m.message());
+        // The live resources of the wrong account are unmanaged only in
+        // the sense that this state does not know them: reporting (and
+        // remembering) them would bury the one finding that matters.
+        findings.retain(|f| f.kind != FindingKind::Unmanaged);
     }
     let complete = inventory.failures.is_empty() && account_mismatch.is_none();
     let mut errors = inventory.failures;
@@ -334,7 +349,18 @@ pub async fn scan(
             finished_at,
             duration_ms: clock.elapsed().as_millis() as u64,
             account: inventory.account.clone(),
-            regions: regions.to_vec(),
+            // `global` too when global types were listed: the history
+            // resolves a finding only inside the regions a scan covered.
+            regions: regions
+                .iter()
+                .cloned()
+                .chain(
+                    specs
+                        .iter()
+                        .any(|s| s.lists() && s.scope == aws::Scope::Global)
+                        .then(|| aws::GLOBAL.to_string()),
+                )
+                .collect(),
             states: states.iter().map(|s| s.source.clone()).collect(),
             types: match &opts.types {
                 Some(t) => t.iter().map(|t| t.to_string()).collect(),

@@ -26,15 +26,20 @@ pub struct CloudTrailSource {
 impl CloudTrailSource {
     pub async fn new(regions: &[String], aws: &AwsConfig) -> Self {
         let mut clients = HashMap::new();
-        for region in regions {
-            let config = aws.region(Some(region)).await;
+        // Global services (IAM) record their events in us-east-1, whatever
+        // region the scan covers: findings under `global` are looked up
+        // there.
+        let global = (crate::aws::GLOBAL.to_string(), "us-east-1".to_string());
+        let pairs = regions
+            .iter()
+            .map(|r| (r.clone(), r.clone()))
+            .chain(std::iter::once(global));
+        for (key, region) in pairs {
+            let config = aws.region(Some(&region)).await;
             let config = aws_sdk_cloudtrail::config::Builder::from(&config)
                 .retry_config(RetryConfig::disabled())
                 .build();
-            clients.insert(
-                region.clone(),
-                aws_sdk_cloudtrail::Client::from_conf(config),
-            );
+            clients.insert(key, aws_sdk_cloudtrail::Client::from_conf(config));
         }
         Self { clients }
     }

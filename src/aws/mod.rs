@@ -304,7 +304,7 @@ async fn scan_live_inner(
         }
         if let Some(e) = detail_error {
             tracing::warn!(region, tf_type = spec.tf_type, error = %e, "per-resource details failed; those settings are not compared");
-            inv.failures.push(failure(&region, spec, e));
+            inv.failures.push(failure(Stage::Details, &region, spec, e));
         }
         match result {
             Ok(list) => {
@@ -316,7 +316,7 @@ async fn scan_live_inner(
             }
             Err(e) => {
                 tracing::warn!(region, tf_type = spec.tf_type, error = %e, "listing failed; nothing of this type in this region will be called missing");
-                inv.failures.push(failure(&region, spec, e));
+                inv.failures.push(failure(Stage::Listing, &region, spec, e));
             }
         }
     }
@@ -328,9 +328,9 @@ async fn scan_live_inner(
     inv
 }
 
-fn failure(region: &str, spec: &'static TypeSpec, e: ListError) -> ListFailure {
+fn failure(stage: Stage, region: &str, spec: &'static TypeSpec, e: ListError) -> ListFailure {
     ListFailure {
-        stage: Stage::Listing,
+        stage,
         region: region.to_string(),
         tf_type: Some(spec.tf_type),
         operation: e.operation,
@@ -384,32 +384,41 @@ async fn list_one(
     let Some(ids) = managed.get(&(listed.region.clone(), spec.tf_type)) else {
         return listed;
     };
-    let wanted: Vec<usize> = resources
+    // Ids copied out, so the answers can be written back while the
+    // calls for the others are still in flight.
+    let wanted: Vec<(usize, String)> = resources
         .iter()
         .enumerate()
         .filter(|(_, r)| ids.contains(&r.id))
-        .map(|(i, _)| i)
+        .map(|(i, r)| (i, r.id.clone()))
         .collect();
-    let region = listed.region.as_str();
-    let fetches = futures::stream::iter(wanted)
-        .map(|i| {
-            let id = resources[i].id.clone();
-            async move { (i, lister.details(region, spec, &id).await) }
-        })
-        .buffer_unordered(MAX_CONCURRENT_DETAILS)
-        .collect::<Vec<_>>();
-    let remaining = deadline.saturating_sub(started.elapsed());
-    match tokio::time::timeout(remaining, fetches).await {
-        Err(_) => listed.detail_error = Some(timed_out(details.operation, deadline)),
-        Ok(answers) => {
-            listed.detail_calls = answers.len() * details.calls_per_resource;
-            for (i, answer) in answers {
-                match answer {
-                    Ok(attrs) => resources[i].attrs.extend(attrs),
-                    Err(e) => {
-                        listed.detail_error.get_or_insert(e);
-                    }
-                }
+    let region = listed.region.clone();
+    let mut pending: Vec<BoxFuture<'_, (usize, Result<Attrs, ListError>)>> =
+        Vec::with_capacity(wanted.len());
+    for (i, id) in wanted {
+        let region = region.as_str();
+        pending.push(Box::pin(async move {
+            (i, lister.details(region, spec, &id).await)
+        }));
+    }
+    let mut answers = futures::stream::iter(pending).buffer_unordered(MAX_CONCURRENT_DETAILS);
+    // What arrived before the deadline is kept, and counted.
+    let end = tokio::time::Instant::now() + deadline.saturating_sub(started.elapsed());
+    loop {
+        match tokio::time::timeout_at(end, answers.next()).await {
+            Ok(Some((i, Ok(attrs)))) => {
+                listed.detail_calls += details.calls_per_resource;
+                resources[i].attrs.extend(attrs);
+            }
+            Ok(Some((_, Err(e)))) => {
+                // At least the call that failed was made.
+                listed.detail_calls += 1;
+                listed.detail_error.get_or_insert(e);
+            }
+            Ok(None) => break,
+            Err(_) => {
+                listed.detail_error = Some(timed_out(details.operation, deadline));
+                break;
             }
         }
     }

@@ -28,6 +28,9 @@ pub async fn run(
     let db = db_path(db, &config);
     Store::open(&db)?; // fail fast, and migrate once
     let ctx = crate::daemon::Context {
+        config: config_path
+            .map(Path::to_path_buf)
+            .or_else(|| config.file.clone()),
         db,
         templates: args.templates,
         send: crate::digest::slack::SendOptions::default(),

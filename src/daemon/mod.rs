@@ -126,6 +126,10 @@ pub fn due(
 /// What the daemon needs to run jobs.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The config file, read again for each scan so edits to a
+    /// workspace's states, regions, profile or rules apply from its next
+    /// scan (schedules are read at start).
+    pub config: Option<PathBuf>,
     pub db: PathBuf,
     pub templates: Option<PathBuf>,
     pub send: SendOptions,
@@ -249,9 +253,53 @@ impl Drop for Running {
 /// One scan of the job's workspace, recorded in the history: how it
 /// ended, and what it found or why it failed.
 async fn run_scan(ctx: &Context, job: &Job) -> (JobOutcome, String) {
-    let mut req = ScanRequest::new(job.workspace.clone());
+    let name = &job.workspace.name;
+    let workspace = match Config::load(ctx.config.as_deref())
+        .and_then(|c| c.workspace(Some(name), std::path::Path::new(".")))
+    {
+        Ok(w) => w,
+        Err(e) => return (JobOutcome::Failed, format!("cannot read the config: {e}")),
+    };
+    let mut req = ScanRequest::new(workspace);
     req.db = Some(ctx.db.clone());
-    match scan_workspace(&req).await {
+    // A scan is long and partly blocking (SQLite's write, the diff): it
+    // runs on a thread and runtime of its own, so it never holds up the
+    // ticker, the heartbeat or a briefing. A thread, not the blocking
+    // pool: shutdown must not wait for it (its one transaction is rolled
+    // back when the process ends).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(format!("scan:{name}"))
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(scan_workspace(&req)));
+            // The receiver is gone only if the daemon stopped waiting.
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return (
+            JobOutcome::Failed,
+            format!("cannot start the scan's thread: {e}"),
+        );
+    }
+    let result = match rx.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => {
+            return (
+                JobOutcome::Failed,
+                format!("cannot start the scan's runtime: {e}"),
+            );
+        }
+        Err(_) => {
+            return (
+                JobOutcome::Failed,
+                "the scan's thread ended without an answer (it panicked)".into(),
+            );
+        }
+    };
+    match result {
         Err(e) => (JobOutcome::Failed, e.to_string()),
         Ok(result) => {
             if let Some(e) = result.not_recorded {

@@ -22,10 +22,7 @@ pub use ignore::{IgnoreError, IgnoreRules, ignore_lines};
 
 use crate::aws::resources;
 use crate::aws::{Inventory, LiveResource};
-use crate::model::{
-    Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REDACTED, REGION_UNKNOWN,
-    Unverified,
-};
+use crate::model::{Change, Finding, FindingKind, REDACTED, Unverified, UnverifiedReason};
 use crate::state::StateResource;
 
 #[derive(Debug, Default)]
@@ -333,14 +330,18 @@ fn not_found(
 ) -> Result<(), Unverified> {
     let account = r.account.as_deref();
     let reason = if !inv.is_listed(region, listed_type) {
-        LISTING_FAILED
+        UnverifiedReason::ListingFailed
     } else if account
         .zip(inv.account.as_deref())
         .is_some_and(|(theirs, ours)| theirs != ours)
     {
-        OTHER_ACCOUNT
+        UnverifiedReason::OtherAccount
+    } else if account.is_some() && inv.account.is_none() {
+        // Without STS's answer a resource of another account would look
+        // deleted: it is not proof of anything.
+        UnverifiedReason::AccountUnknown
     } else if r.region_defaulted {
-        REGION_UNKNOWN
+        UnverifiedReason::RegionUnknown
     } else {
         return Ok(());
     };
@@ -350,7 +351,7 @@ fn not_found(
         id: r.id.clone(),
         region: region.to_string(),
         reason,
-        account: (reason == OTHER_ACCOUNT)
+        account: (reason == UnverifiedReason::OtherAccount)
             .then(|| r.account.clone())
             .flatten(),
     })

@@ -29,6 +29,10 @@ pub enum FailureKind {
 pub enum Stage {
     /// Listing live resources: a failure makes the scan incomplete.
     Listing,
+    /// Reading one resource's settings that no listing returns
+    /// (`DescribeInstanceAttribute`): a failure leaves those settings
+    /// uncompared and makes the scan incomplete.
+    Details,
     /// CloudTrail attribution: best-effort, never makes a scan incomplete.
     Attribution,
 }

@@ -93,17 +93,49 @@ pub struct Unverified {
     pub tf_type: String,
     pub id: String,
     pub region: String,
-    pub reason: &'static str,
+    pub reason: UnverifiedReason,
     /// The account the state says owns it, when that is why it could not
     /// be verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
 
-pub const LISTING_FAILED: &str = "its listing failed";
-pub const OTHER_ACCOUNT: &str = "it belongs to another account than the one scanned";
-pub const REGION_UNKNOWN: &str =
-    "not found in the default region, and the state does not say which region it is in";
+/// Why a managed resource could not be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UnverifiedReason {
+    /// The listing that would show it failed.
+    ListingFailed,
+    /// Its ARN names another account than the credentials'.
+    OtherAccount,
+    /// Its state names an account, and STS could not say which account
+    /// the credentials belong to: it may be another one.
+    AccountUnknown,
+    /// Nothing said which region it lives in, and the assumed one did
+    /// not have it.
+    RegionUnknown,
+}
+
+impl UnverifiedReason {
+    /// The words the report and the table use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ListingFailed => "its listing failed",
+            Self::OtherAccount => "it belongs to another account than the one scanned",
+            Self::AccountUnknown => {
+                "it names an account, and the scanned account could not be told (STS GetCallerIdentity failed)"
+            }
+            Self::RegionUnknown => {
+                "not found in the default region, and the state does not say which region it is in"
+            }
+        }
+    }
+}
+
+impl Serialize for UnverifiedReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 #[cfg(test)]
 mod tests {

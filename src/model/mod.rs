@@ -35,9 +35,7 @@ pub use canonical::{
 };
 pub use column::UnknownValue;
 pub use failure::{FailureKind, ListFailure, Stage};
-pub use finding::{
-    Change, Finding, FindingKind, LISTING_FAILED, OTHER_ACCOUNT, REGION_UNKNOWN, Unverified,
-};
+pub use finding::{Change, Finding, FindingKind, Unverified, UnverifiedReason};
 pub use grade::{Grade, Severity};
 pub use history::{Ack, FindingEvent, RecordedFinding};
 pub use policy::{canonical_document, canonical_policy, statements as policy_statements};

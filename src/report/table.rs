@@ -130,6 +130,16 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(out, "    in {}", places.join(", "));
         }
     }
+    for e in r.scan.errors.iter().filter(|e| e.stage == Stage::Details) {
+        let _ = writeln!(
+            out,
+            "\nINCOMPLETE: {} per resource failed in {} {}: {}; those settings were not compared",
+            e.operation,
+            e.region,
+            e.tf_type.unwrap_or_default(),
+            e.message
+        );
+    }
     if let Some(m) = &r.scan.account_mismatch {
         let _ = writeln!(out, "\nWRONG ACCOUNT: {}", m.message());
     }
@@ -292,7 +302,7 @@ fn unverified_section(out: &mut String, r: &Report) {
         "\nUNVERIFIED ({}): managed resources that could not be checked, so they are neither in sync nor missing",
         r.scan.unverified.len()
     );
-    let mut reasons: Vec<&str> = r.scan.unverified.iter().map(|u| u.reason).collect();
+    let mut reasons: Vec<_> = r.scan.unverified.iter().map(|u| u.reason).collect();
     reasons.sort_unstable();
     reasons.dedup();
     for reason in reasons {
@@ -302,7 +312,7 @@ fn unverified_section(out: &mut String, r: &Report) {
             .iter()
             .filter(|u| u.reason == reason)
             .collect();
-        let _ = writeln!(out, "  {} × {reason}", group.len());
+        let _ = writeln!(out, "  {} × {}", group.len(), reason.as_str());
         for u in group.iter().take(UNVERIFIED_SHOWN) {
             let account = u
                 .account

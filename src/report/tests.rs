@@ -80,7 +80,7 @@ fn report(complete: bool) -> Report {
                     tf_type: "aws_instance".into(),
                     id: "i-0app".into(),
                     region: "us-east-1".into(),
-                    reason: "its listing failed",
+                    reason: crate::model::UnverifiedReason::ListingFailed,
                     account: None,
                 }]
             },

@@ -418,6 +418,13 @@ fn resolve_unseen(
         .iter()
         .map(|f| (f.kind, f.tf_type.as_str(), f.id.as_str()))
         .collect();
+    // What the scan could not verify was not seen either way: its open
+    // findings stay open.
+    let unverified: HashSet<(&str, &str)> = scan
+        .unverified
+        .iter()
+        .map(|u| (u.tf_type.as_str(), u.id.as_str()))
+        .collect();
     struct Open {
         id: i64,
         kind: FindingKind,
@@ -463,7 +470,8 @@ fn resolve_unseen(
                 .only
                 .as_ref()
                 .is_none_or(|o| o.iter().any(|k| k == kind.as_str()));
-        if seen.contains(&id) || !in_scope {
+        if seen.contains(&id) || !in_scope || unverified.contains(&(tf_type.as_str(), rid.as_str()))
+        {
             continue;
         }
         let why = if ignored.contains(&(kind, tf_type.as_str(), rid.as_str())) {

@@ -87,6 +87,31 @@ fn a_finding_opens_resolves_and_reopens() {
 }
 
 #[test]
+fn what_a_complete_scan_could_not_verify_stays_open() {
+    let (_d, mut s) = store();
+    let subnet = finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]);
+    s.record("prod", &report(day(0), true, vec![tags("data"), subnet]))
+        .unwrap();
+    let mut later = report(day(1), true, vec![]);
+    later.scan.unverified.push(crate::model::Unverified {
+        address: "aws_vpc.x".into(),
+        tf_type: "aws_vpc".into(),
+        id: "vpc-1".into(),
+        region: "us-east-1".into(),
+        reason: crate::model::UnverifiedReason::OtherAccount,
+        account: Some("111122223333".into()),
+    });
+    let r = s.record("prod", &later).unwrap();
+    assert_eq!(
+        r.resolved, 1,
+        "the subnet was seen gone; the VPC was not seen at all"
+    );
+    let open = s.open_findings(None, None, day(1)).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].tf_type, "aws_vpc");
+}
+
+#[test]
 fn an_incomplete_or_narrower_scan_resolves_nothing() {
     let (_d, mut s) = store();
     let subnet = finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]);
