@@ -207,7 +207,7 @@ fn bad_filters_and_patterns_are_refused_before_any_work() {
     let (code, stderr) = run(&["scan", "--state", "nowhere/**/*.tfstate"]);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("--state nowhere/**/*.tfstate: matches no file"),
+        stderr.contains("state nowhere/**/*.tfstate: matches no file"),
         "{stderr}"
     );
 }

@@ -29,7 +29,7 @@ pub enum AppError {
     Rules(#[from] RuleError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("--state {pattern}: {message}")]
+    #[error("state {pattern}: {message}")]
     StateGlob { pattern: String, message: String },
 }
 
