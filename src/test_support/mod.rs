@@ -3,8 +3,19 @@
 //! benchmarks (feature `test-support`). Never imported by production code
 //! (`tests/layering.rs` exempts this module in one direction only).
 //!
+//! Each boundary trait gets a scripted implementation that answers from
+//! memory and logs every call, and a way to make it fail, so a stage's
+//! concurrency, deadlines, budgets and error paths are unit-tested without
+//! an emulator (compare mountpoint-s3's mock and failure clients); the
+//! emulator tests in `tests/` stay the end-to-end truth.
+//!
+//! * [`ScriptedLister`] and [`FailingLister`] — [`crate::aws::Lister`]:
+//!   canned resources per (region, type), per-resource details, the
+//!   account; a wrapper that fails or hangs chosen calls of any lister.
 //! * [`finding`] and [`report`] — pipeline data, graded.
 
 mod builders;
+mod lister;
 
 pub use builders::{finding, report};
+pub use lister::{FailingLister, ListerCall, ScriptedLister, live};
