@@ -12,10 +12,17 @@
 //! * [`ScriptedLister`] and [`FailingLister`] — [`crate::aws::Lister`]:
 //!   canned resources per (region, type), per-resource details, the
 //!   account; a wrapper that fails or hangs chosen calls of any lister.
+//! * [`ScriptedEvents`] — [`crate::attribute::EventSource`]: canned pages
+//!   per (region, lookup), throttling, the instant of every call.
 //! * [`finding`] and [`report`] — pipeline data, graded.
+//!
+//! Times in the logs are [`tokio::time::Instant`]s, so tests under paused
+//! time (`#[tokio::test(start_paused = true)]`) read the virtual clock.
 
 mod builders;
+mod cloudtrail;
 mod lister;
 
 pub use builders::{finding, report};
+pub use cloudtrail::{EventCall, ScriptedEvents, write_event};
 pub use lister::{FailingLister, ListerCall, ScriptedLister, live};
