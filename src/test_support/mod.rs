@@ -14,15 +14,19 @@
 //!   account; a wrapper that fails or hangs chosen calls of any lister.
 //! * [`ScriptedEvents`] — [`crate::attribute::EventSource`]: canned pages
 //!   per (region, lookup), throttling, the instant of every call.
+//! * [`CannedHttp`] and [`CannedLister`] — the EC2 query protocol from
+//!   memory, under the real SDK client and each type's real `list`.
 //! * [`finding`] and [`report`] — pipeline data, graded.
 //!
 //! Times in the logs are [`tokio::time::Instant`]s, so tests under paused
 //! time (`#[tokio::test(start_paused = true)]`) read the virtual clock.
 
 mod builders;
+mod canned_http;
 mod cloudtrail;
 mod lister;
 
 pub use builders::{finding, report};
+pub use canned_http::{CannedHttp, CannedLister, canned_ec2_client, ec2_pages};
 pub use cloudtrail::{EventCall, ScriptedEvents, write_event};
 pub use lister::{FailingLister, ListerCall, ScriptedLister, live};
