@@ -25,13 +25,18 @@
 mod cloudtrail;
 mod event;
 mod explains;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use serde::Serialize;
 use time::OffsetDateTime;
+// tokio's clock, not std's: the same in production, and the one paused
+// time moves, so tests can check the pacing without waiting for it.
+use tokio::time::Instant;
 
 pub use cloudtrail::CloudTrailSource;
 pub use event::{RawEvent, TrailEvent};
@@ -408,7 +413,7 @@ impl Caller<'_> {
                     message: "attribution stopped at its time limit".into(),
                 });
             }
-            tokio::time::sleep_until(at.into()).await;
+            tokio::time::sleep_until(at).await;
             self.last = Some(Instant::now());
             self.calls += 1;
             match self.source.lookup(self.region, req).await {
