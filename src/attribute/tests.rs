@@ -353,6 +353,27 @@ async fn the_call_budget_stops_lookups_and_is_reported() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn throttled_retries_count_against_the_call_budget() {
+    let source = ScriptedEvents::new()
+        .with_pages(US, Lookup::WriteEvents, pages(10))
+        .throttled(US, 3);
+    let mut findings = vec![group("sg-1", US)];
+    let opts = AttributeOptions {
+        max_calls: 2,
+        ..opts()
+    };
+
+    let (info, errors) = attribute(&mut findings, &source, &opts).await;
+
+    // The retry after the first throttle spends the last call; throttled
+    // again, the region stops there rather than overspend.
+    assert_eq!(source.calls().len(), 2);
+    assert_eq!(info.lookups, 2);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind, FailureKind::Throttled);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_deadline_stops_calls_as_a_timeout() {
     let source = ScriptedEvents::new().with_pages(US, Lookup::WriteEvents, pages(10));
     let mut findings = vec![group("sg-1", US)];
