@@ -2,8 +2,9 @@
 //! pairs: state parse → live normalise → diff → grade → JSON report, with
 //! no AWS and no emulator.
 //!
-//! `cargo bench --bench pipeline` (`-- N RUNS` for another size or number
-//! of timed runs; default 100,000 pairs, 5 runs). It builds, untimed:
+//! `cargo bench --bench pipeline --features test-support` (`-- N RUNS`
+//! for another size or number of timed runs; default 100,000 pairs, 5
+//! runs). It builds, untimed:
 //!
 //! * a Terraform state v4 file of N resources in the mix of
 //!   `bench/mix.py` (VPCs, gateways, route tables, subnets, security groups
@@ -17,11 +18,11 @@
 //!
 //! Then, timed, on one thread (a current-thread runtime; pin the process
 //! with `taskset -c 0` to be sure): the public pipeline the binary runs —
-//! [`LocalFile`] reads the state, [`scan::scan`] lists through a
-//! [`Lister`] whose EC2 client gets those pages from memory instead of a
-//! socket (so each type's real `list`, the SDK's XML deserialiser and
-//! tfdrift's `normalise` run), diffs and grades; the report is rendered as
-//! JSON. The SDK's deserialisation alone is timed apart, so what is
+//! [`LocalFile`] reads the state, [`scan::scan`] lists through
+//! `test_support`'s [`CannedLister`], whose EC2 client gets those pages
+//! from memory instead of a socket (so each type's real `list`, the SDK's
+//! XML deserialiser and tfdrift's `normalise` run), diffs and grades; the
+//! report is rendered as JSON. The SDK's deserialisation alone is timed apart, so what is
 //! tfdrift's own work can be told from what is the SDK's.
 
 // The `json!` of an instance's state, with every provider attribute, nests deep.
@@ -29,22 +30,13 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_runtime_api::http::{Response, StatusCode};
-use aws_smithy_types::body::SdkBody;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use tfdrift::app::pipeline::{self as scan, ScanOptions};
-use tfdrift::aws::{ListError, Lister, LiveResource, TypeSpec};
 use tfdrift::report::Report;
 use tfdrift::state::{LocalFile, State, StateSource};
+use tfdrift::test_support::{CannedLister, canned_ec2_client, ec2_pages};
 
 /// Counts live heap bytes and their peak, for the memory column of the
 /// stage-by-stage breakdown.
@@ -123,16 +115,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let client = runtime.block_on(canned_client(estate.pages));
-    let lister = CannedLister {
-        clients: tfdrift::aws::Clients::with_ec2(
+    let client = canned_ec2_client(REGION, estate.pages);
+    // The real per-type listings, over the canned pages.
+    let lister = CannedLister::new(
+        tfdrift::aws::Clients::with_ec2(
             REGION,
             tfdrift::sdk::AwsConfig::new(Default::default()),
             client.clone(),
         ),
-        window: Mutex::new(None),
-        specs: Mutex::new(Vec::new()),
-    };
+        ACCOUNT,
+    );
 
     let mut runs = Vec::new();
     for _ in 0..passes {
@@ -216,7 +208,7 @@ async fn stages(state_path: &std::path::Path, lister: &CannedLister) -> Vec<Stag
     let regions =
         scan::resolve_regions(&mut states, &[REGION.to_string()], None).expect("a region");
     lap("regions", &mut out);
-    let specs = lister.specs.lock().expect("not poisoned").clone();
+    let specs = lister.specs_listed();
     let inventory = tfdrift::aws::scan_live(
         lister,
         &regions,
@@ -276,13 +268,13 @@ async fn pipeline(state_path: &std::path::Path, lister: &CannedLister) -> Run {
     let regions =
         scan::resolve_regions(&mut states, &[REGION.to_string()], None).expect("a region");
     let t2 = Instant::now();
-    *lister.window.lock().expect("not poisoned") = None;
+    lister.reset_window();
     let report = run_scan(&states, &regions, lister).await;
     let t3 = Instant::now();
     let json = report.to_json();
     std::hint::black_box(&json);
     let t4 = Instant::now();
-    let (first, last) = lister.window.lock().expect("not poisoned").expect("listed");
+    let (first, last) = lister.listing_window().expect("listed");
     let s = &report.summary;
     Run {
         parse: t1 - t0,
@@ -328,135 +320,6 @@ async fn deserialise_only(ec2: &aws_sdk_ec2::Client) -> Duration {
         + items!(describe_volumes, 500);
     std::hint::black_box(n);
     t.elapsed()
-}
-
-// ---- the lister: the real per-type listings, over canned pages -------------
-
-/// Lists through each type's own `list` (as the real `Ec2Lister` does)
-/// with a client whose HTTP layer is [`CannedHttp`]; records the window
-/// in which listings ran, which is the listing phase.
-struct CannedLister {
-    clients: tfdrift::aws::Clients,
-    window: Mutex<Option<(Instant, Instant)>>,
-    /// The types the scan asked for, for the stage-by-stage breakdown.
-    specs: Mutex<Vec<&'static TypeSpec>>,
-}
-
-impl Lister for CannedLister {
-    fn list<'a>(
-        &'a self,
-        _region: &'a str,
-        spec: &'static TypeSpec,
-    ) -> BoxFuture<'a, Result<Vec<LiveResource>, ListError>> {
-        Box::pin(async move {
-            {
-                let mut specs = self.specs.lock().expect("not poisoned");
-                if !specs.iter().any(|s| std::ptr::eq(*s, spec)) {
-                    specs.push(spec);
-                }
-            }
-            let start = Instant::now();
-            let out = match spec.list {
-                Some(list) => list(&self.clients).await,
-                None => Ok(Vec::new()),
-            };
-            let end = Instant::now();
-            let mut w = self.window.lock().expect("not poisoned");
-            *w = Some(match *w {
-                Some((a, b)) => (a.min(start), b.max(end)),
-                None => (start, end),
-            });
-            out
-        })
-    }
-
-    fn details<'a>(
-        &'a self,
-        _region: &'a str,
-        _spec: &'static TypeSpec,
-        _id: &'a str,
-    ) -> BoxFuture<'a, Result<tfdrift::model::Attrs, ListError>> {
-        Box::pin(async { Ok(tfdrift::model::Attrs::new()) })
-    }
-
-    fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {
-        Box::pin(async { Ok(ACCOUNT.to_string()) })
-    }
-}
-
-/// Answers each EC2 query-protocol request with the page its `Action`
-/// and `NextToken` (a page number) name; actions with no pages get an
-/// empty answer.
-#[derive(Debug, Clone)]
-struct CannedHttp {
-    pages: Arc<HashMap<String, Vec<Vec<u8>>>>,
-}
-
-impl HttpConnector for CannedHttp {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let body = request.body().bytes().unwrap_or_default();
-        let form = String::from_utf8_lossy(body);
-        let param = |name: &str| {
-            form.split('&')
-                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-                .map(str::to_string)
-        };
-        let action = param("Action").unwrap_or_default();
-        let page: usize = param("NextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-        let bytes = match self.pages.get(&action) {
-            Some(pages) => pages[page].clone(),
-            None => empty_answer(&action).into_bytes(),
-        };
-        let mut response = Response::new(
-            StatusCode::try_from(200).expect("a valid status"),
-            SdkBody::from(bytes),
-        );
-        response
-            .headers_mut()
-            .insert("content-type", "text/xml;charset=UTF-8");
-        HttpConnectorFuture::ready(Ok(response))
-    }
-}
-
-impl HttpClient for CannedHttp {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
-    }
-}
-
-async fn canned_client(pages: HashMap<String, Vec<Vec<u8>>>) -> aws_sdk_ec2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .http_client(CannedHttp {
-            pages: Arc::new(pages),
-        })
-        .load()
-        .await;
-    aws_sdk_ec2::Client::new(&config)
-}
-
-/// (result set element) of the listings the estate has nothing for.
-fn empty_answer(action: &str) -> String {
-    let set = match action {
-        "DescribeNatGateways" => "natGatewaySet",
-        "DescribeAddresses" => "addressesSet",
-        "DescribeNetworkAcls" => "networkAclSet",
-        "DescribeKeyPairs" => "keySet",
-        "DescribeLaunchTemplates" => "launchTemplates",
-        "DescribeVpcEndpoints" => "vpcEndpointSet",
-        _ => "itemSet",
-    };
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{action}Response \
-         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><{set}/></{action}Response>"
-    )
 }
 
 // ---- the synthetic estate ---------------------------------------------------
@@ -929,25 +792,7 @@ impl Estate {
                     "DescribeVolumes" => ("volumeSet", 500),
                     other => unreachable!("{other}"),
                 };
-                let chunks: Vec<&[String]> = items.chunks(size).collect();
-                let last = chunks.len() - 1;
-                let pages = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(p, chunk)| {
-                        let token = if p < last {
-                            format!("<nextToken>{}</nextToken>", p + 1)
-                        } else {
-                            String::new()
-                        };
-                        format!(
-                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{action}Response \
-                             xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId>{token}<{set}>{}</{set}></{action}Response>",
-                            chunk.concat()
-                        )
-                        .into_bytes()
-                    })
-                    .collect();
+                let pages = ec2_pages(action, set, &items, size);
                 (action.to_string(), pages)
             })
             .collect();

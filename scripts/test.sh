@@ -12,7 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
 bash scripts/setup-test-env.sh
 cargo fmt --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --all-features -- -D warnings
 # Benchmarks (bench/) are measurements, run by hand (bench/README.md);
 # clippy above has already compiled and linted them.
 cargo test --locked --lib --bins --tests

@@ -25,13 +25,18 @@
 mod cloudtrail;
 mod event;
 mod explains;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use serde::Serialize;
 use time::OffsetDateTime;
+// tokio's clock, not std's: the same in production, and the one paused
+// time moves, so tests can check the pacing without waiting for it.
+use tokio::time::Instant;
 
 pub use cloudtrail::CloudTrailSource;
 pub use event::{RawEvent, TrailEvent};
@@ -105,7 +110,8 @@ pub struct AttributeOptions {
     /// Most window pages read per region before falling back to
     /// per-resource lookups.
     pub window_pages: u32,
-    /// Most LookupEvents calls per region, window and fallback together.
+    /// Most LookupEvents calls per region, window, fallback and throttled
+    /// retries together.
     pub max_calls: u32,
     /// The whole stage's time limit.
     pub deadline: Duration,
@@ -234,6 +240,7 @@ async fn attribute_region(
         region,
         interval: opts.interval,
         deadline,
+        max_calls: opts.max_calls as usize,
         last: None,
         calls: 0,
     };
@@ -391,6 +398,8 @@ struct Caller<'a> {
     region: &'a str,
     interval: Duration,
     deadline: Instant,
+    /// The region's budget, which retries spend like any other call.
+    max_calls: usize,
     last: Option<Instant>,
     calls: usize,
 }
@@ -408,11 +417,15 @@ impl Caller<'_> {
                     message: "attribution stopped at its time limit".into(),
                 });
             }
-            tokio::time::sleep_until(at.into()).await;
+            tokio::time::sleep_until(at).await;
             self.last = Some(Instant::now());
             self.calls += 1;
             match self.source.lookup(self.region, req).await {
-                Err(e) if e.kind == FailureKind::Throttled && attempt < THROTTLE_RETRIES => {
+                Err(e)
+                    if e.kind == FailureKind::Throttled
+                        && attempt < THROTTLE_RETRIES
+                        && self.calls < self.max_calls =>
+                {
                     attempt += 1;
                     tracing::debug!(
                         region = self.region,

@@ -12,6 +12,8 @@
 
 mod client;
 pub(crate) mod resources;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
-//! Builders shared by unit tests: findings and reports as the pipeline
-//! makes them, graded by the built-in rules.
+//! Findings and reports as the pipeline makes them, graded by the
+//! built-in rules.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,9 @@ use crate::model::{Change, Finding, FindingKind};
 use crate::model::{FailureKind, ListFailure, Stage};
 use crate::report::{Report, ScanInfo, Summary, Tool};
 
-pub(crate) fn finding(
+/// A finding of `kind` on `ty`/`id` in `us-east-1`, each change from `"old"`
+/// to its value, graded by the built-in rules.
+pub fn finding(
     kind: FindingKind,
     ty: &str,
     id: &str,
@@ -42,7 +44,9 @@ pub(crate) fn finding(
     f
 }
 
-pub(crate) fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report {
+/// A report of a scan that finished `at`, complete or with one throttled
+/// listing, holding `findings`.
+pub fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Report {
     Report {
         version: crate::report::REPORT_VERSION,
         tool: Tool::current(),
