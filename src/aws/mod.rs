@@ -16,7 +16,7 @@ pub(crate) mod resources;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use futures::StreamExt;
@@ -361,7 +361,8 @@ async fn list_one(
     deadline: Duration,
     managed: &Managed,
 ) -> Listed {
-    let started = Instant::now();
+    // tokio's clock, like the timeouts it feeds (and paused in tests).
+    let started = tokio::time::Instant::now();
     let result = match tokio::time::timeout(deadline, lister.list(&region, spec)).await {
         Ok(r) => r,
         Err(_) => Err(timed_out(spec.operation, deadline)),
