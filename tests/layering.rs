@@ -206,17 +206,22 @@ fn references(text: &str) -> Vec<(usize, String)> {
                 }
                 break;
             }
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
+            if let Some(name) = leading_ident(after) {
                 out.push((i + 1, name));
             }
             rest = after;
         }
     }
     out
+}
+
+/// The identifier `s` starts with, if any.
+fn leading_ident(s: &str) -> Option<String> {
+    let name: String = s
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The first path segment of each top-level item of a `{...}` group.
@@ -239,14 +244,7 @@ fn top_level_items(body: &str) -> Vec<String> {
     items.push(current);
     items
         .iter()
-        .filter_map(|i| {
-            let name: String = i
-                .trim()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            (!name.is_empty()).then_some(name)
-        })
+        .filter_map(|i| leading_ident(i.trim()))
         .collect()
 }
 
@@ -281,11 +279,7 @@ fn escapes(text: &str, depth: usize) -> Vec<(usize, String)> {
                 after = r;
             }
             if climbs > depth {
-                let name: String = after
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
+                if let Some(name) = leading_ident(after) {
                     out.push((i + 1, name));
                 }
             }
