@@ -121,16 +121,19 @@ fn managed_ids(states: &[State]) -> Managed {
         else {
             continue;
         };
-        let region = match spec.scope {
-            aws::Scope::Global => aws::GLOBAL.to_string(),
-            aws::Scope::Regional => r.region.clone().unwrap_or_default(),
-        };
+        // `resolve_regions` gave it its region, `global` for global types.
+        let region = r.region.clone().unwrap_or_default();
         managed
             .entry((region, spec.tf_type))
             .or_default()
             .insert(r.id.clone());
     }
     managed
+}
+
+/// `part` of `whole` in percent, one decimal; `None` of nothing.
+fn percent(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
 /// Whether too little was verified because the state's resources belong
@@ -231,16 +234,13 @@ pub fn resolve_regions(
             None => return Err(ScanError::NoRegion),
         }
     }
-    let only_global = states.iter().flat_map(|s| &s.resources).count() > 0
-        && states
-            .iter()
-            .flat_map(|s| &s.resources)
-            .all(|r| r.region.as_deref() == Some(aws::GLOBAL));
     if regions.is_empty() {
         regions.extend(default_region.map(str::to_string));
     }
-    // A state of global types alone (IAM) needs no region.
-    if regions.is_empty() && !only_global {
+    // Every regional resource has put its region in by now: still none
+    // means the state holds global types alone (IAM), which need none, or
+    // nothing at all, which needs one to look for unmanaged resources.
+    if regions.is_empty() && states.iter().all(|s| s.resources.is_empty()) {
         return Err(ScanError::NoRegion);
     }
     Ok(regions.into_iter().collect())
@@ -291,11 +291,7 @@ pub async fn scan(
         |f: &crate::model::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
     findings.sort_by_key(|f| (f.kind, severity(f)));
     let verified = outcome.managed.saturating_sub(outcome.unverified.len());
-    let verified_percent = if outcome.managed == 0 {
-        100.0
-    } else {
-        (verified as f64 * 1000.0 / outcome.managed as f64).round() / 10.0
-    };
+    let verified_percent = percent(verified, outcome.managed).unwrap_or(100.0);
     let account_mismatch = account_mismatch(
         &outcome.unverified,
         inventory.account.as_deref(),
@@ -332,15 +328,13 @@ pub async fn scan(
     let changed = count(FindingKind::Changed);
     // Over what the scan could see: a scan that verified nothing covered
     // nothing, whatever it did not find.
-    let coverage = if outcome.found + unmanaged == 0 {
+    let coverage = percent(outcome.found, outcome.found + unmanaged).unwrap_or(
         if outcome.unverified.is_empty() {
             100.0
         } else {
             0.0
-        }
-    } else {
-        (outcome.found as f64 * 1000.0 / (outcome.found + unmanaged) as f64).round() / 10.0
-    };
+        },
+    );
     Report {
         version: crate::report::REPORT_VERSION,
         tool: crate::report::Tool::current(),

@@ -20,7 +20,6 @@ use crate::sdk::AwsConfig;
 pub struct Clients {
     region: String,
     config: AwsConfig,
-    sdk: OnceCell<aws_config::SdkConfig>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
     sts: OnceCell<aws_sdk_sts::Client>,
 }
@@ -30,7 +29,6 @@ impl Clients {
         Self {
             region: region.to_string(),
             config,
-            sdk: OnceCell::new(),
             ec2: OnceCell::new(),
             sts: OnceCell::new(),
         }
@@ -50,31 +48,28 @@ impl Clients {
         &self.region
     }
 
-    async fn sdk(&self) -> &aws_config::SdkConfig {
-        self.sdk
-            .get_or_init(|| self.config.region(Some(&self.region)))
-            .await
+    /// The region's SDK configuration ([`AwsConfig`] loads it once).
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        self.config.region(Some(&self.region)).await
     }
 
     pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2
-            .get_or_init(|| async { aws_sdk_ec2::Client::new(self.sdk().await) })
+            .get_or_init(|| async { aws_sdk_ec2::Client::new(&self.sdk().await) })
             .await
     }
 
     pub async fn sts(&self) -> &aws_sdk_sts::Client {
         self.sts
-            .get_or_init(|| async { aws_sdk_sts::Client::new(self.sdk().await) })
+            .get_or_init(|| async { aws_sdk_sts::Client::new(&self.sdk().await) })
             .await
     }
 }
 
 /// Lists resources through the AWS APIs: one client bundle per region
-/// scanned, and one for global types (IAM, which AWS serves from
-/// `home_region`).
+/// scanned, and one, under [`GLOBAL`], for global types.
 pub struct AwsLister {
     clients: HashMap<String, Clients>,
-    home_region: String,
 }
 
 impl AwsLister {
@@ -95,10 +90,12 @@ impl AwsLister {
             GLOBAL.to_string(),
             Clients::new(&home_region, config.clone()),
         );
-        Self {
-            clients,
-            home_region,
-        }
+        Self { clients }
+    }
+
+    /// The region global types are listed through.
+    pub fn home_region(&self) -> &str {
+        self.clients[GLOBAL].region()
     }
 
     fn clients(&self, region: &str, operation: &'static str) -> Result<&Clients, ListError> {
@@ -159,13 +156,6 @@ impl Lister for AwsLister {
                 .map_err(|e| ListError::from_sdk("GetCallerIdentity", e))?;
             Ok(id.account().unwrap_or_default().to_string())
         })
-    }
-}
-
-impl AwsLister {
-    /// The region global types are listed through.
-    pub fn home_region(&self) -> &str {
-        &self.home_region
     }
 }
 

@@ -263,9 +263,6 @@ async fn scan_live_inner(
         .iter()
         .filter(|s| s.lists() && s.scope == Scope::Global)
         .map(|spec| (GLOBAL.to_string(), *spec));
-    // Collected first: an iterator of closures held across an await
-    // makes the future's `Send` unprovable for a spawned task.
-    let jobs: Vec<(String, &'static TypeSpec)> = regional.chain(global).collect();
     let account = async {
         match tokio::time::timeout(deadline, lister.caller_account()).await {
             Ok(Ok(a)) => Some(a),
@@ -278,8 +275,8 @@ async fn scan_live_inner(
     };
     // Futures made up front (they do nothing until polled): a closure
     // mapping the stream would again defeat the `Send` proof.
-    let mut pending: Vec<BoxFuture<'_, Listed>> = Vec::with_capacity(jobs.len());
-    for (region, spec) in jobs {
+    let mut pending: Vec<BoxFuture<'_, Listed>> = Vec::new();
+    for (region, spec) in regional.chain(global) {
         pending.push(Box::pin(list_one(lister, region, spec, deadline, managed)));
     }
     let listings = futures::stream::iter(pending)
@@ -291,14 +288,14 @@ async fn scan_live_inner(
         account,
         ..Inventory::default()
     };
-    for job in results {
-        let Listed {
-            region,
-            spec,
-            result,
-            detail_calls,
-            detail_error,
-        } = job;
+    for Listed {
+        region,
+        spec,
+        result,
+        detail_calls,
+        detail_error,
+    } in results
+    {
         if let Some(details) = &spec.details {
             if detail_calls > 0 {
                 *inv.detail_calls.entry(details.operation).or_default() += detail_calls;
@@ -406,7 +403,7 @@ async fn list_one(
     }
     let mut answers = futures::stream::iter(pending).buffer_unordered(MAX_CONCURRENT_DETAILS);
     // What arrived before the deadline is kept, and counted.
-    let end = tokio::time::Instant::now() + deadline.saturating_sub(started.elapsed());
+    let end = started + deadline;
     loop {
         match tokio::time::timeout_at(end, answers.next()).await {
             Ok(Some((i, Ok(attrs)))) => {

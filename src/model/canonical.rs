@@ -88,3 +88,25 @@ pub fn user_data_digest(data: &str) -> String {
 pub fn is_user_data_digest(v: &str) -> bool {
     v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::*;
+
+    #[test]
+    fn user_data_digest_is_the_providers() {
+        let script = "#!/bin/sh\necho hi\n";
+        // `printf '#!/bin/sh\necho hi\n' | sha1sum`
+        let want = "b2b62c101a156f5f12dd7197cf7ae9424164b115";
+        assert_eq!(user_data_digest(script), want);
+        // Base64, as the API answers and `user_data_base64` holds, is
+        // decoded first.
+        let encoded = base64::engine::general_purpose::STANDARD.encode(script);
+        assert_eq!(user_data_digest(&encoded), want);
+        assert!(is_user_data_digest(want));
+        assert!(!is_user_data_digest(script));
+        assert!(!is_user_data_digest(&want[1..]));
+    }
+}

@@ -2,6 +2,7 @@
 //! changed attribute as `path: expected → actual`, then what could not be
 //! seen, then a one-line summary.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde_json::Value;
@@ -214,7 +215,7 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "No drift among the {} verified resources; {} could not be verified (above).",
-                s.managed - s.unverified,
+                s.managed.saturating_sub(s.unverified),
                 s.unverified
             );
         } else {
@@ -302,16 +303,11 @@ fn unverified_section(out: &mut String, r: &Report) {
         "\nUNVERIFIED ({}): managed resources that could not be checked, so they are neither in sync nor missing",
         r.scan.unverified.len()
     );
-    let mut reasons: Vec<_> = r.scan.unverified.iter().map(|u| u.reason).collect();
-    reasons.sort_unstable();
-    reasons.dedup();
-    for reason in reasons {
-        let group: Vec<_> = r
-            .scan
-            .unverified
-            .iter()
-            .filter(|u| u.reason == reason)
-            .collect();
+    let mut by_reason: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for u in &r.scan.unverified {
+        by_reason.entry(u.reason).or_default().push(u);
+    }
+    for (reason, group) in by_reason {
         let _ = writeln!(out, "  {} × {}", group.len(), reason.as_str());
         for u in group.iter().take(UNVERIFIED_SHOWN) {
             let account = u

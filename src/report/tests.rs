@@ -238,3 +238,48 @@ fn outcome_decides_exit_codes() {
     r.scan.complete = false;
     assert_eq!(r.outcome(), Outcome::Incomplete);
 }
+
+#[test]
+fn unverified_resources_are_grouped_by_reason_and_long_groups_counted() {
+    use crate::model::{Unverified, UnverifiedReason};
+    let mut r = report(true);
+    r.findings.clear();
+    let other = |n: usize| Unverified {
+        address: format!("aws_vpc.v{n}"),
+        tf_type: "aws_vpc".into(),
+        id: format!("vpc-{n}"),
+        region: "us-east-1".into(),
+        reason: UnverifiedReason::OtherAccount,
+        account: Some("111122223333".into()),
+    };
+    r.scan.unverified = (0..12).map(other).collect();
+    r.scan.unverified.push(Unverified {
+        reason: UnverifiedReason::RegionUnknown,
+        account: None,
+        ..other(99)
+    });
+    r.summary.unverified = 13;
+    r.summary.managed = 20;
+    let table = render_table(&r);
+    assert!(table.contains("UNVERIFIED (13)"), "{table}");
+    assert!(
+        table.contains("  12 × it belongs to another account than the one scanned"),
+        "{table}"
+    );
+    assert!(
+        table.contains("    ? aws_vpc.v9  vpc-9  (us-east-1, account 111122223333)"),
+        "{table}"
+    );
+    assert!(!table.contains("vpc-10 "), "only ten are named: {table}");
+    assert!(table.contains("    … and 2 more"), "{table}");
+    assert!(
+        table.contains("  1 × not found in the default region"),
+        "{table}"
+    );
+    assert!(!table.contains("No drift."), "{table}");
+    assert!(
+        table
+            .contains("No drift among the 7 verified resources; 13 could not be verified (above)."),
+        "{table}"
+    );
+}

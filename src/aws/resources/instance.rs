@@ -28,7 +28,7 @@ use super::{
     AUTOSCALED, Clients, Declared, Details, ListError, LiveResource, StateAttrs, TypeSpec,
     name_tag, pick, put, s, string_set, tags,
 };
-use crate::model::{Attrs, Kind, REDACTED, is_user_data_digest, user_data_digest};
+use crate::model::{Attrs, Kind, user_data_digest};
 
 /// The write calls that can change this type (tag calls included): an
 /// event that merely names a resource is not evidence of its change.
@@ -281,25 +281,16 @@ fn from_state(state: &Map<String, Value>) -> Attrs {
     {
         a.remove("instance_initiated_shutdown_behavior");
     }
-    // `user_data` holds the digest; `user_data_base64` (set instead of it)
-    // the data, which the reader has digested the same way. Anything else
-    // (a hand-written state) is digested too, so text is never compared;
-    // a value Terraform marked sensitive stays redacted, never compared.
-    let digest = |d: &str| {
-        if d == REDACTED || is_user_data_digest(d) {
-            d.to_string()
-        } else {
-            user_data_digest(d)
-        }
-    };
-    let user_data = match state.get("user_data").and_then(Value::as_str) {
-        Some(d) if !d.is_empty() => Some(digest(d)),
-        _ => state
-            .get("user_data_base64")
+    // The state reader has already made both the provider's digest (or
+    // left a value Terraform marked sensitive redacted, never compared):
+    // `user_data_base64` is set instead of `user_data`, never beside it.
+    let user_data = ["user_data", "user_data_base64"].iter().find_map(|k| {
+        state
+            .get(*k)
             .and_then(Value::as_str)
             .filter(|d| !d.is_empty())
-            .map(digest),
-    };
+            .map(str::to_string)
+    });
     if state.contains_key("user_data") || state.contains_key("user_data_base64") {
         a.insert(
             "user_data".into(),
@@ -423,30 +414,19 @@ mod tests {
     }
 
     #[test]
-    fn user_data_is_compared_by_the_providers_digest() {
-        use base64::Engine;
-        // Any digest the state holds is kept as it is.
-        let digest = "0c4c0e8f1ae9d7c7c4ccaf70e4a30dae0e03c470";
-        let script = "#!/bin/sh\necho hi\n";
-        let encoded = base64::engine::general_purpose::STANDARD.encode(script);
-        assert_eq!(user_data_digest(&encoded), user_data_digest(script));
-        // `printf '#!/bin/sh\necho hi\n' | sha1sum`
-        assert_eq!(user_data_digest(script), sha1_hex_of_script());
+    fn user_data_is_read_from_either_attribute_as_the_reader_left_it() {
+        let digest = user_data_digest("#!/bin/sh\necho hi\n");
         let cases = [
+            (json!({"user_data": digest}), json!(digest)),
             (
-                json!({"user_data": user_data_digest(script)}),
-                json!(user_data_digest(script)),
+                json!({"user_data": null, "user_data_base64": digest}),
+                json!(digest),
             ),
             (
-                json!({"user_data": script}),
-                json!(user_data_digest(script)),
-            ),
-            (
-                json!({"user_data": null, "user_data_base64": encoded}),
-                json!(user_data_digest(script)),
+                json!({"user_data": crate::model::REDACTED}),
+                json!(crate::model::REDACTED),
             ),
             (json!({"user_data": ""}), Value::Null),
-            (json!({"user_data": digest}), json!(digest)),
         ];
         for (state, want) in cases {
             let a = from_state(state.as_object().unwrap());
@@ -454,20 +434,6 @@ mod tests {
         }
         // A state without the attribute does not compare it.
         assert!(!from_state(json!({"ami": "x"}).as_object().unwrap()).contains_key("user_data"));
-    }
-
-    fn sha1_hex_of_script() -> String {
-        let out = std::process::Command::new("sha1sum")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin.take().unwrap().write_all(b"#!/bin/sh\necho hi\n")?;
-                c.wait_with_output()
-            })
-            .expect("sha1sum runs");
-        String::from_utf8(out.stdout).unwrap()[..40].to_string()
     }
 
     #[test]
