@@ -115,18 +115,27 @@ fn managed_ids(states: &[State]) -> Managed {
     for r in states.iter().flat_map(|s| &s.resources) {
         // The listing that holds the live object decides (an adopting
         // `aws_default_*` type is read through its live type's listing).
-        let Some(spec) = resources::find(&r.tf_type)
-            .and_then(|s| resources::find(s.listing_type()))
-            .filter(|s| s.details.is_some())
-        else {
+        let Some(own) = resources::find(&r.tf_type) else {
             continue;
         };
-        // `resolve_regions` gave it its region, `global` for global types.
-        let region = r.region.clone().unwrap_or_default();
+        let Some(spec) = resources::find(own.listing_type()).filter(|s| s.details.is_some()) else {
+            continue;
+        };
+        // A global listing reads details under `global`, whichever region
+        // the object lives in; a regional one in the region
+        // `resolve_regions` gave.
+        let region = match spec.scope {
+            aws::Scope::Global => aws::GLOBAL.to_string(),
+            aws::Scope::Regional => r.region.clone().unwrap_or_default(),
+        };
+        // Every state resource on the same object adds what it declares
+        // (a bucket and its split-out versioning, encryption, policy).
         managed
             .entry((region, spec.tf_type))
             .or_default()
-            .insert(r.id.clone());
+            .entry(own.live_id_of(&r.id, &r.attrs))
+            .or_default()
+            .extend(own.attrs.iter().map(|(name, _)| *name));
     }
     managed
 }
@@ -177,7 +186,8 @@ pub fn resolve_regions(
 ) -> Result<Vec<String>, ScanError> {
     // References chain (rule → group → VPC), and a state lists resources
     // in any order: resolve until a pass changes nothing.
-    const REFERENCES: [&str; 9] = [
+    const REFERENCES: [&str; 10] = [
+        "bucket",
         "vpc_id",
         "subnet_id",
         "security_group_id",
@@ -212,9 +222,13 @@ pub fn resolve_regions(
     }
     let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
-        // Global types (IAM) live in no region: listed once per account.
+        // Global types are listed once per account, and add no region to
+        // the scan: IAM's live in none, and an S3 bucket keeps the region
+        // its state names (the listing reads each bucket where it lives).
         if resources::find(&r.tf_type).is_some_and(|s| s.scope == aws::Scope::Global) {
-            r.region = Some(aws::GLOBAL.to_string());
+            if r.region.is_none() {
+                r.region = Some(aws::GLOBAL.to_string());
+            }
             continue;
         }
         if r.region.is_none() {

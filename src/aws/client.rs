@@ -7,14 +7,18 @@
 //! by every listing of that region, so a scan of EC2 types never builds
 //! an IAM client and a region is configured once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-use super::{GLOBAL, ListError, Lister, LiveResource, TypeSpec};
+use super::{DetailTarget, GLOBAL, ListError, Lister, LiveResource, TypeSpec};
 use crate::model::{Attrs, FailureKind};
 use crate::sdk::AwsConfig;
+
+/// Calls counted by operation, shared by every bundle of one lister.
+type Counter = Arc<Mutex<BTreeMap<&'static str, usize>>>;
 
 /// The service clients of one region, each built on first use.
 pub struct Clients {
@@ -22,16 +26,50 @@ pub struct Clients {
     config: AwsConfig,
     ec2: OnceCell<aws_sdk_ec2::Client>,
     sts: OnceCell<aws_sdk_sts::Client>,
+    iam: OnceCell<aws_sdk_iam::Client>,
+    s3control: OnceCell<aws_sdk_s3control::Client>,
+    /// S3 clients by bucket region: a bucket's settings are read in the
+    /// region it lives in, whichever region listed it.
+    s3: tokio::sync::Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    counter: Counter,
 }
 
 impl Clients {
     pub fn new(region: &str, config: AwsConfig) -> Self {
+        Self::sharing(region, config, Counter::default())
+    }
+
+    /// Clients whose [`Clients::count`] adds to `counter`.
+    fn sharing(region: &str, config: AwsConfig, counter: Counter) -> Self {
         Self {
             region: region.to_string(),
             config,
             ec2: OnceCell::new(),
             sts: OnceCell::new(),
+            iam: OnceCell::new(),
+            s3control: OnceCell::new(),
+            s3: tokio::sync::Mutex::default(),
+            counter,
         }
+    }
+
+    /// Counts `n` calls of `operation` whose number depends on the data
+    /// (one per bucket, one per user), for the report.
+    pub fn count(&self, operation: &'static str, n: usize) {
+        *self
+            .counter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(operation)
+            .or_default() += n;
+    }
+
+    /// What [`Clients::count`] has counted.
+    pub fn counted(&self) -> BTreeMap<&'static str, usize> {
+        self.counter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Clients whose EC2 client is `ec2`, already built (over a canned
@@ -64,6 +102,29 @@ impl Clients {
             .get_or_init(|| async { aws_sdk_sts::Client::new(&self.sdk().await) })
             .await
     }
+
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| async { aws_sdk_iam::Client::new(&self.sdk().await) })
+            .await
+    }
+
+    pub async fn s3control(&self) -> &aws_sdk_s3control::Client {
+        self.s3control
+            .get_or_init(|| async { aws_sdk_s3control::Client::new(&self.sdk().await) })
+            .await
+    }
+
+    /// An S3 client for `region` (path-style against a custom endpoint).
+    pub async fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self.s3.lock().await;
+        if let Some(c) = clients.get(region) {
+            return c.clone();
+        }
+        let c = self.config.s3(Some(region)).await;
+        clients.insert(region.to_string(), c.clone());
+        c
+    }
 }
 
 /// Lists resources through the AWS APIs: one client bundle per region
@@ -82,13 +143,19 @@ impl AwsLister {
         } else {
             regions[0].clone()
         };
+        let counter = Counter::default();
         let mut clients: HashMap<String, Clients> = regions
             .iter()
-            .map(|r| (r.clone(), Clients::new(r, config.clone())))
+            .map(|r| {
+                (
+                    r.clone(),
+                    Clients::sharing(r, config.clone(), counter.clone()),
+                )
+            })
             .collect();
         clients.insert(
             GLOBAL.to_string(),
-            Clients::new(&home_region, config.clone()),
+            Clients::sharing(&home_region, config.clone(), counter),
         );
         Self { clients }
     }
@@ -133,15 +200,20 @@ impl Lister for AwsLister {
         &'a self,
         region: &'a str,
         spec: &'static TypeSpec,
-        id: &'a str,
+        target: &'a DetailTarget,
     ) -> BoxFuture<'a, Result<Attrs, ListError>> {
         Box::pin(async move {
             let Some(details) = &spec.details else {
                 return Ok(Attrs::new());
             };
             let clients = self.clients(region, details.operation)?;
-            (details.fetch)(clients, id).await
+            (details.fetch)(clients, target).await
         })
+    }
+
+    fn counted_calls(&self) -> BTreeMap<&'static str, usize> {
+        // Every bundle shares one counter.
+        self.clients[GLOBAL].counted()
     }
 
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {

@@ -15,7 +15,7 @@ pub(crate) mod resources;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
@@ -23,7 +23,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 
 pub use client::{AwsLister, Clients};
-pub use resources::{Details, Scope, TypeSpec};
+pub use resources::{DetailTarget, Details, Scope, TypeSpec};
 
 use crate::model::{Attrs, FailureKind, ListFailure, Stage};
 
@@ -172,11 +172,18 @@ pub trait Lister: Send + Sync {
         &'a self,
         region: &'a str,
         spec: &'static TypeSpec,
-        id: &'a str,
+        target: &'a DetailTarget,
     ) -> BoxFuture<'a, Result<Attrs, ListError>>;
 
     /// The account the credentials belong to (STS GetCallerIdentity).
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>>;
+
+    /// Per-resource calls that counted themselves (S3's per-bucket reads,
+    /// IAM's ListAccessKeys per user), by operation, since the lister
+    /// was made.
+    fn counted_calls(&self) -> BTreeMap<&'static str, usize> {
+        BTreeMap::new()
+    }
 }
 
 /// Everything live that the scan saw, and what it could not see.
@@ -194,9 +201,16 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Whether `tf_type` was listed completely in `region`.
+    /// Whether `tf_type` was listed completely in `region`. A global
+    /// type's one listing covers every region (an S3 bucket is listed
+    /// once per account and lives in its own region).
     pub fn is_listed(&self, region: &str, tf_type: &str) -> bool {
-        let tf_type = resources::find(tf_type).map_or(tf_type, |s| s.listing_type());
+        let listing = resources::find(tf_type).and_then(|s| resources::find(s.listing_type()));
+        let tf_type = listing.map_or(tf_type, |s| s.tf_type);
+        let region = match listing {
+            Some(s) if s.scope == Scope::Global => GLOBAL,
+            _ => region,
+        };
         self.listed
             .iter()
             .any(|(r, t)| r == region && *t == tf_type)
@@ -214,9 +228,10 @@ const MAX_CONCURRENT_LISTINGS: usize = 16;
 /// SDK's throttling-aware retry behind each.
 const MAX_CONCURRENT_DETAILS: usize = 8;
 
-/// The ids of the state's resources, by (region, listed type): the only
-/// resources whose per-resource details are worth a call.
-pub type Managed = HashMap<(String, &'static str), HashSet<String>>;
+/// The ids of the state's resources, by (region, listed type), each with
+/// the attributes the states declare for it: the only resources whose
+/// per-resource details are worth a call, and the only settings.
+pub type Managed = HashMap<(String, &'static str), HashMap<String, BTreeSet<&'static str>>>;
 
 /// What one (region, type) job produced.
 struct Listed {
@@ -286,6 +301,7 @@ async fn scan_live_inner(
 
     let mut inv = Inventory {
         account,
+        detail_calls: lister.counted_calls(),
         ..Inventory::default()
     };
     for Listed {
@@ -309,7 +325,11 @@ async fn scan_live_inner(
             Ok(list) => {
                 inv.listed.insert((region.clone(), spec.tf_type));
                 inv.resources.extend(list.into_iter().map(|mut r| {
-                    r.region = region.clone();
+                    // A global listing's objects may live in regions of
+                    // their own (S3 buckets); IAM's live in none.
+                    if r.region.is_empty() {
+                        r.region = region.clone();
+                    }
                     r
                 }));
             }
@@ -386,19 +406,31 @@ async fn list_one(
     };
     // Ids copied out, so the answers can be written back while the
     // calls for the others are still in flight.
-    let wanted: Vec<(usize, String)> = resources
+    let wanted: Vec<(usize, DetailTarget)> = resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| ids.contains(&r.id))
-        .map(|(i, r)| (i, r.id.clone()))
+        .filter_map(|(i, r)| {
+            ids.get(&r.id).map(|wanted| {
+                let target = DetailTarget {
+                    id: r.id.clone(),
+                    region: if r.region.is_empty() {
+                        listed.region.clone()
+                    } else {
+                        r.region.clone()
+                    },
+                    wanted: wanted.clone(),
+                };
+                (i, target)
+            })
+        })
         .collect();
     let region = listed.region.clone();
     let mut pending: Vec<BoxFuture<'_, (usize, Result<Attrs, ListError>)>> =
         Vec::with_capacity(wanted.len());
-    for (i, id) in wanted {
+    for (i, target) in wanted {
         let region = region.as_str();
         pending.push(Box::pin(async move {
-            (i, lister.details(region, spec, &id).await)
+            (i, lister.details(region, spec, &target).await)
         }));
     }
     let mut answers = futures::stream::iter(pending).buffer_unordered(MAX_CONCURRENT_DETAILS);
@@ -407,12 +439,14 @@ async fn list_one(
     loop {
         match tokio::time::timeout_at(end, answers.next()).await {
             Ok(Some((i, Ok(attrs)))) => {
+                // Zero for types whose calls count themselves.
                 listed.detail_calls += details.calls_per_resource;
                 resources[i].attrs.extend(attrs);
             }
             Ok(Some((_, Err(e)))) => {
-                // At least the call that failed was made.
-                listed.detail_calls += 1;
+                // At least the call that failed was made (types whose
+                // calls count themselves have counted it).
+                listed.detail_calls += usize::from(details.calls_per_resource > 0);
                 listed.detail_error.get_or_insert(e);
             }
             Ok(None) => break,

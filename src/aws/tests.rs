@@ -28,7 +28,10 @@ fn scripted_listing(_: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, List
     Box::pin(async { unreachable!("a scripted lister never runs a type's own listing") })
 }
 
-fn scripted_details<'a>(_: &'a Clients, _: &'a str) -> BoxFuture<'a, Result<Attrs, ListError>> {
+fn scripted_details<'a>(
+    _: &'a Clients,
+    _: &'a DetailTarget,
+) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async { unreachable!("a scripted lister never runs a type's own details") })
 }
 
@@ -271,7 +274,9 @@ fn managed() -> Managed {
     let mut m = Managed::new();
     m.insert(
         ("us-east-1".into(), DETAILED.tf_type),
-        ["t-1", "t-3", "t-9"].map(String::from).into(),
+        ["t-1", "t-3", "t-9"]
+            .map(|id| (id.to_string(), BTreeSet::new()))
+            .into(),
     );
     m
 }
@@ -407,7 +412,9 @@ async fn listings_and_detail_calls_are_bounded_in_how_many_run_at_once() {
     );
     let managed = Managed::from([(
         ("us-east-1".to_string(), DETAILED.tf_type),
-        many.iter().cloned().collect(),
+        many.iter()
+            .map(|id| (id.clone(), BTreeSet::new()))
+            .collect(),
     )]);
     let inv = scan_live(
         &lister,

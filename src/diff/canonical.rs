@@ -3,7 +3,7 @@
 //! strings are one, sets are sorted and de-duplicated, CIDRs and protocol
 //! names have one spelling. What is left after that is real drift.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -75,7 +75,8 @@ pub(super) fn compare(
     // Most attributes of most resources are in sync, and both sides are
     // already canonical: equal values cannot differ, whatever the kind. Not
     // for an object set with claimed elements, whose inline side is ignored.
-    if expected == actual && (kind != Kind::ObjectSet || claimed.is_empty()) {
+    let has_claims = matches!(kind, Kind::ObjectSet | Kind::PolicySet) && !claimed.is_empty();
+    if expected == actual && !has_claims {
         return;
     }
     match kind {
@@ -133,6 +134,39 @@ pub(super) fn compare(
             }
         }
         Kind::Policy => compare_policy(path, expected, actual, out),
+        Kind::PolicySet => {
+            let docs = |v: &Value| -> BTreeMap<String, Value> {
+                match v {
+                    Value::Object(m) => m
+                        .iter()
+                        .filter(|(_, d)| !is_empty(d))
+                        .map(|(k, d)| (k.clone(), d.clone()))
+                        .collect(),
+                    _ => BTreeMap::new(),
+                }
+            };
+            // As for object sets: once separate resources declare some of
+            // the policies, they are the only declaration (the provider
+            // copies every live policy into the parent's state on refresh).
+            let inline = if claimed.is_empty() {
+                docs(expected)
+            } else {
+                BTreeMap::new()
+            };
+            let live = docs(actual);
+            let names: BTreeSet<&String> = inline.keys().chain(live.keys()).collect();
+            for name in names {
+                if claimed.contains(&Value::String(name.clone()).to_string()) {
+                    continue; // compared on its own resource
+                }
+                compare_policy(
+                    &format!("{path}.{name}"),
+                    inline.get(name).unwrap_or(&Value::Null),
+                    live.get(name).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
         Kind::Tags => {
             let map = |v: &Value| -> Map<String, Value> {
                 match v {
@@ -176,11 +210,9 @@ pub(super) fn compare(
 fn compare_policy(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Change>) {
     let canon = |v: &Value| -> Option<Value> {
         match v {
-            Value::String(s) if !s.trim().is_empty() => {
-                Some(canonical_policy(s).unwrap_or_else(|| v.clone()))
-            }
-            Value::Object(_) => Some(canonical_document(v).unwrap_or_else(|| v.clone())),
             other if is_empty(other) => None,
+            Value::String(s) => Some(canonical_policy(s).unwrap_or_else(|| v.clone())),
+            Value::Object(_) => Some(canonical_document(v).unwrap_or_else(|| v.clone())),
             other => Some(other.clone()),
         }
     };
@@ -188,10 +220,24 @@ fn compare_policy(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Ch
     if e == a {
         return;
     }
-    let header = |d: &Value| (d.get("Version").cloned(), d.get("Id").cloned());
-    match (&e, &a) {
-        (Some(e), Some(a)) if e.is_object() && a.is_object() && header(e) == header(a) => {
-            let (before, after) = (policy_statements(e), policy_statements(a));
+    let statements = |d: &Option<Value>| -> Option<BTreeSet<String>> {
+        match d {
+            None => Some(BTreeSet::new()),
+            Some(d) if d.get("Statement").is_some_and(Value::is_array) => {
+                Some(policy_statements(d))
+            }
+            Some(_) => None, // not a document: compared whole
+        }
+    };
+    let header = |d: &Option<Value>| {
+        d.as_ref()
+            .map(|d| (d.get("Version").cloned(), d.get("Id").cloned()))
+    };
+    // Statement by statement, also when a whole policy appeared or went
+    // away: rules look at statements, and a reader wants to see them.
+    let same_header = e.is_none() || a.is_none() || header(&e) == header(&a);
+    match (statements(&e), statements(&a)) {
+        (Some(before), Some(after)) if same_header => {
             let at = format!("{path}.Statement");
             for added in after.difference(&before) {
                 out.push(Change::new(&at, &Value::Null, &parse(added)));
@@ -239,9 +285,62 @@ mod tests {
         // The reverse is a statement removed.
         let got = changes(Kind::Policy, json!(widened), json!(doc));
         assert_eq!((got.len(), got[0].actual.clone()), (1, Value::Null));
-        // A policy removed altogether is one whole change.
+        // A policy removed altogether is its statements removed, so rules
+        // and readers see what went.
         let got = changes(Kind::Policy, json!(doc), json!(null));
+        assert_eq!((got.len(), got[0].path.as_str()), (1, "attr.Statement"));
+        assert_eq!(got[0].actual, Value::Null);
+        // Text that is no policy is compared whole.
+        let got = changes(Kind::Policy, json!("not json"), json!(doc));
         assert_eq!((got.len(), got[0].path.as_str()), (1, "attr"));
+    }
+
+    #[test]
+    fn named_policies_are_compared_by_name_and_claimed_ones_skipped() {
+        let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let read_reformatted = json!({"Version": "2012-10-17", "Statement": {"Resource": ["*"], "Effect": "Allow", "Action": ["s3:GetObject"]}});
+        let admin = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        let compare_with = |expected: Value, actual: Value, claimed: &[&str]| {
+            let claimed: BTreeSet<String> = claimed.iter().map(|n| json!(n).to_string()).collect();
+            let mut out = Vec::new();
+            compare(
+                "inline_policy",
+                Kind::PolicySet,
+                &expected,
+                &actual,
+                &claimed,
+                &mut out,
+            );
+            out
+        };
+        // Reformatted: the same policy.
+        assert!(
+            compare_with(
+                json!({"read": read}),
+                json!({"read": read_reformatted}),
+                &[]
+            )
+            .is_empty()
+        );
+        // One nobody declares: its statements, under its name.
+        let got = compare_with(
+            json!({"read": read}),
+            json!({"read": read, "admin": admin}),
+            &[],
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].path, "inline_policy.admin.Statement");
+        assert_eq!(got[0].actual["Action"], json!(["*"]));
+        // Declared by its own resource: not compared here, while one the
+        // parent's refreshed copy holds but nobody declares still is.
+        assert!(compare_with(json!({}), json!({"read": read}), &["read"]).is_empty());
+        let got = compare_with(
+            json!({"read": read, "admin": admin}),
+            json!({"read": read, "admin": admin}),
+            &["read"],
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].path, "inline_policy.admin.Statement");
     }
 
     #[test]

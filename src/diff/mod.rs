@@ -61,11 +61,21 @@ pub fn diff(
     // Live objects some state accounts for, whatever the type filter:
     // only these are never unmanaged.
     let mut declared: HashSet<(String, String)> = HashSet::new();
+    // Attributes of a live object that a resource adopting it declares
+    // (an `aws_s3_bucket_versioning`'s `versioning`): the owner type's own
+    // copy of them is not compared, so a setting is reported once.
+    let mut shadowed: HashSet<(&str, String, &str)> = HashSet::new();
     for r in state {
         let spec = resources::find(&r.tf_type);
         let live_type = spec.map_or(r.tf_type.as_str(), |s| s.live_type());
+        let live_id = spec.map_or_else(|| r.id.clone(), |s| s.live_id_of(&r.id, &r.attrs));
         let region = r.region.as_deref().unwrap_or_default();
-        declared.insert((live_type.to_string(), ident(live_type, &r.id, region)));
+        declared.insert((live_type.to_string(), ident(live_type, &live_id, region)));
+        if let Some(s) = spec.filter(|s| s.live_type.is_some()) {
+            for (attr, _) in s.attrs {
+                shadowed.insert((live_type, live_id.clone(), attr));
+            }
+        }
         if let Some(also) = spec.and_then(|s| s.also_declares) {
             declared.extend(
                 also(&r.attrs)
@@ -124,7 +134,9 @@ pub fn diff(
             check_split_out(r, split, &live, inv, &region, &mut parent_sets, &mut out);
             continue;
         }
-        let Some(l) = live.get(&(spec.live_type(), ident(spec.live_type(), &r.id, &region))) else {
+        let live_id = spec.live_id_of(&r.id, &r.attrs);
+        let Some(l) = live.get(&(spec.live_type(), ident(spec.live_type(), &live_id, &region)))
+        else {
             match not_found(r, &region, spec.live_type(), inv) {
                 Ok(()) => out
                     .findings
@@ -140,6 +152,11 @@ pub fn diff(
             let (Some(e), Some(a)) = (expected.get(*attr), l.attrs.get(*attr)) else {
                 continue; // unknown on one side: not comparable
             };
+            if spec.live_type.is_none()
+                && shadowed.contains(&(spec.tf_type, live_id.clone(), *attr))
+            {
+                continue; // declared, and compared, by the resource adopting it
+            }
             // Sensitive values are never compared, so neither they nor the
             // live value at their place can reach a finding. Tags are
             // skipped key by key in the comparison itself.
@@ -148,7 +165,7 @@ pub fn diff(
                 continue;
             }
             let claimed = claims
-                .get(&(spec.live_type().to_string(), r.id.clone(), attr))
+                .get(&(spec.live_type().to_string(), live_id.clone(), attr))
                 .unwrap_or(&no_claims);
             canonical::compare(attr, *kind, e, a, claimed, &mut changes);
         }

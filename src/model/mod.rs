@@ -75,6 +75,13 @@ pub enum Kind {
     /// at a time under `PATH.Statement`, `expected: null` for a statement
     /// that appeared and `actual: null` for one that went away.
     Policy,
+    /// Named policy documents (a role's inline policies): a JSON object of
+    /// name → document. Each name is compared as a [`Kind::Policy`] under
+    /// `PATH.NAME`, so a statement added to one is reported at
+    /// `PATH.NAME.Statement`; a policy nobody declares appears as its
+    /// statements added. Names a separate resource declares (an
+    /// `aws_iam_role_policy`) are compared there, not here.
+    PolicySet,
     /// The digest of a secret value (an instance's user data), compared as
     /// a scalar: it says *that* the value changed, and is never offered as
     /// something to write into a configuration.

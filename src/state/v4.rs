@@ -138,12 +138,20 @@ fn address(module: Option<&str>, tf_type: &str, name: &str, key: Option<&Value>)
     out
 }
 
-/// The region a resource lives in, from its ARN or availability zone.
+/// The region a resource lives in, from its ARN, its own `region`
+/// attribute (an S3 bucket's ARN names none) or its availability zone.
 pub(crate) fn region_hint(attrs: &Map<String, Value>) -> Option<String> {
     if let Some(arn) = attrs.get("arn").and_then(Value::as_str) {
         if let Some(region) = arn.split(':').nth(3).filter(|r| !r.is_empty()) {
             return Some(region.to_string());
         }
+    }
+    if let Some(region) = attrs
+        .get("region")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+    {
+        return Some(region.to_string());
     }
     attrs
         .get("availability_zone")

@@ -208,7 +208,7 @@ impl Lister for CannedLister {
         &'a self,
         _region: &'a str,
         _spec: &'static TypeSpec,
-        _id: &'a str,
+        _target: &'a crate::aws::DetailTarget,
     ) -> BoxFuture<'a, Result<Attrs, ListError>> {
         Box::pin(async { Ok(Attrs::new()) })
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::aws::{ListError, Lister, LiveResource, TypeSpec};
+use crate::aws::{DetailTarget, ListError, Lister, LiveResource, TypeSpec};
 use crate::model::{Attrs, FailureKind};
 
 /// One call a lister received.
@@ -202,9 +202,10 @@ impl Lister for ScriptedLister {
         &'a self,
         region: &'a str,
         spec: &'static TypeSpec,
-        id: &'a str,
+        target: &'a DetailTarget,
     ) -> BoxFuture<'a, Result<Attrs, ListError>> {
         Box::pin(async move {
+            let id = target.id.as_str();
             let call = ListerCall::details(region, spec.tf_type, id);
             Ok(self
                 .answer(call, || self.details.get(id).cloned().unwrap_or_default())
@@ -308,12 +309,15 @@ impl<L: Lister> Lister for FailingLister<L> {
         &'a self,
         region: &'a str,
         spec: &'static TypeSpec,
-        id: &'a str,
+        target: &'a DetailTarget,
     ) -> BoxFuture<'a, Result<Attrs, ListError>> {
         Box::pin(async move {
-            self.fault(&ListerCall::details(region, spec.tf_type, id), Some(spec))
-                .await?;
-            self.inner.details(region, spec, id).await
+            self.fault(
+                &ListerCall::details(region, spec.tf_type, &target.id),
+                Some(spec),
+            )
+            .await?;
+            self.inner.details(region, spec, target).await
         })
     }
 

@@ -25,8 +25,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{
-    AUTOSCALED, Clients, Declared, Details, ListError, LiveResource, StateAttrs, TypeSpec,
-    name_tag, pick, put, s, string_set, tags,
+    AUTOSCALED, Clients, Declared, DetailTarget, Details, ListError, LiveResource, StateAttrs,
+    TypeSpec, name_tag, pick, put, s, string_set, tags,
 };
 use crate::model::{Attrs, Kind, user_data_digest};
 
@@ -209,7 +209,11 @@ fn normalise(i: &Instance) -> LiveResource {
 /// The three settings DescribeInstanceAttribute reads one at a time. The
 /// calls run one after the other: the listing already runs several
 /// instances at once, and EC2 rate-limits per account.
-fn details<'a>(c: &'a Clients, id: &'a str) -> BoxFuture<'a, Result<Attrs, ListError>> {
+fn details<'a>(
+    c: &'a Clients,
+    target: &'a DetailTarget,
+) -> BoxFuture<'a, Result<Attrs, ListError>> {
+    let id = target.id.as_str();
     Box::pin(async move {
         let ec2 = c.ec2().await;
         let ask = |attribute: InstanceAttributeName| {

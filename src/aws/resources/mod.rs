@@ -65,7 +65,7 @@ mod vpc;
 mod vpc_endpoint;
 mod vpc_security_group_rules;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_ec2::types::Tag;
 use futures::future::BoxFuture;
@@ -109,7 +109,20 @@ pub enum Scope {
 }
 
 /// Reads one resource's settings that no listing returns.
-pub type DetailFn = for<'a> fn(&'a Clients, &'a str) -> BoxFuture<'a, Result<Attrs, ListError>>;
+pub type DetailFn =
+    for<'a> fn(&'a Clients, &'a DetailTarget) -> BoxFuture<'a, Result<Attrs, ListError>>;
+
+/// The live object whose settings a [`DetailFn`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailTarget {
+    pub id: String,
+    /// The region the object lives in, which for a global listing (S3's
+    /// buckets) is not the region it was listed through.
+    pub region: String,
+    /// The attributes the states declare for it: a type whose settings
+    /// each cost a call of their own (S3) reads only these.
+    pub wanted: BTreeSet<&'static str>,
+}
 
 /// Settings read one resource at a time, because AWS has no batch read
 /// for them (`DescribeInstanceAttribute` takes one instance and one
@@ -118,7 +131,9 @@ pub type DetailFn = for<'a> fn(&'a Clients, &'a str) -> BoxFuture<'a, Result<Att
 pub struct Details {
     /// The operation, for errors, counts and the IAM policy.
     pub operation: &'static str,
-    /// Calls [`Details::fetch`] makes for one resource.
+    /// Calls [`Details::fetch`] makes for one resource; `0` when the
+    /// number depends on what is wanted and the calls count themselves
+    /// ([`Clients::count`]).
     pub calls_per_resource: usize,
     pub fetch: DetailFn,
 }
@@ -137,6 +152,9 @@ pub struct TypeSpec {
     pub changed_by: &'static [&'static str],
     /// Per-resource reads, for settings the listing does not return.
     pub details: Option<Details>,
+    /// Other calls its listing or details make (S3's GetBucketLocation,
+    /// IAM's ListAccessKeys), for the least-privilege policy and the docs.
+    pub extra_actions: &'static [&'static str],
     /// The attributes compared, and how.
     pub attrs: &'static [(&'static str, Kind)],
     pub list: Option<ListFn>,
@@ -150,9 +168,17 @@ pub struct TypeSpec {
     /// Other live objects a state resource of this type accounts for (an
     /// instance's `ebs_block_device` volumes), so they are never unmanaged.
     pub also_declares: Option<fn(&StateAttrs) -> Declared>,
-    /// For a type that adopts an object AWS created (`aws_default_*`): the
-    /// type whose listing holds its live object.
+    /// For a type that adopts an object AWS created (`aws_default_*`), or
+    /// that declares settings of another type's object (an
+    /// `aws_s3_bucket_versioning` of its bucket): the type whose listing
+    /// holds its live object. Such a resource is the declaration of the
+    /// attributes it compares: the owning type's own copy of them (a v4
+    /// `aws_s3_bucket`'s refreshed `versioning`) is then not compared, so
+    /// one setting is never reported twice.
     pub live_type: Option<&'static str>,
+    /// The id of the live object, when it is not the state id (an
+    /// `aws_s3_bucket_acl`'s id is `BUCKET,ACL`; its object is the bucket).
+    pub live_id: Option<fn(&StateAttrs) -> Option<String>>,
     /// Elements of *other* resources' sets that this resource accounts
     /// for, as (parent type, parent id, attribute, element): a NAT gateway
     /// associates its address with its own interface, which the `aws_eip`
@@ -183,6 +209,7 @@ impl TypeSpec {
         scope: Scope::Regional,
         changed_by: &[],
         details: None,
+        extra_actions: &[],
         attrs: &[],
         list: None,
         from_state: None,
@@ -190,6 +217,7 @@ impl TypeSpec {
         unmanaged_needs: &[],
         also_declares: None,
         live_type: None,
+        live_id: None,
         claims: None,
         id_is_regional: false,
         listed_with: None,
@@ -198,6 +226,14 @@ impl TypeSpec {
     /// The listed type that holds this type's live objects.
     pub fn live_type(&self) -> &'static str {
         self.live_type.unwrap_or(self.tf_type)
+    }
+
+    /// The id of the live object a state resource of this type is
+    /// compared with.
+    pub fn live_id_of(&self, id: &str, attrs: &StateAttrs) -> String {
+        self.live_id
+            .and_then(|f| f(attrs))
+            .unwrap_or_else(|| id.to_string())
     }
 
     /// The type whose listing brings this type's live objects.
@@ -229,6 +265,11 @@ impl TypeSpec {
         if let Some(d) = &self.details {
             out.push(format!("{}:{}", self.service, d.operation));
         }
+        out.extend(
+            self.extra_actions
+                .iter()
+                .map(|a| format!("{}:{a}", self.service)),
+        );
         out
     }
 
@@ -297,6 +338,9 @@ pub fn markdown_table() -> String {
             spec.operation.to_string()
         };
         let per_resource = match &spec.details {
+            Some(d) if d.calls_per_resource == 0 => {
+                format!("one per declared setting: {}", d.operation)
+            }
             Some(d) => format!("{} × {}", d.calls_per_resource, d.operation),
             None => "none".into(),
         };

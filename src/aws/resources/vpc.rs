@@ -6,7 +6,9 @@
 use aws_sdk_ec2::types::{Vpc, VpcAttributeName};
 use futures::future::BoxFuture;
 
-use super::{Clients, Details, ListError, LiveResource, TypeSpec, name_tag, put, s, tags};
+use super::{
+    Clients, DetailTarget, Details, ListError, LiveResource, TypeSpec, name_tag, put, s, tags,
+};
 use crate::model::{Attrs, Kind};
 
 /// The write calls that can change this type (tag calls included): an
@@ -48,7 +50,11 @@ pub(super) static SPEC: TypeSpec = TypeSpec {
 paginated_list!(describe_vpcs, 1000, normalise);
 
 /// The two DNS settings, one call each.
-fn details<'a>(c: &'a Clients, id: &'a str) -> BoxFuture<'a, Result<Attrs, ListError>> {
+fn details<'a>(
+    c: &'a Clients,
+    target: &'a DetailTarget,
+) -> BoxFuture<'a, Result<Attrs, ListError>> {
+    let id = target.id.as_str();
     Box::pin(async move {
         let ec2 = c.ec2().await;
         let ask = |attribute: VpcAttributeName| {
