@@ -5,22 +5,41 @@
 //! matched against the rules whose kind, type and path fit; a `fallback`
 //! rule applies only to changes no other rule matched. An unmanaged
 //! resource is graded on its live attributes, as if each had just been
-//! added, so an unmanaged group open to the world is graded like a changed
-//! one. A finding's severity is the worst of everything that matched, its
-//! reason that rule's, and it keeps the ids of every rule that matched.
+//! added, in the shapes the diff reports changes in: a list one element at
+//! a time, tags as `tags.KEY`, a policy document one statement at a time
+//! under `ATTR.Statement` (and a map of named documents, such as inline
+//! policies, under `ATTR.NAME.Statement`). So an unmanaged group open to
+//! the world, or an unmanaged policy granting `*` on `*`, is graded like a
+//! changed one. A finding's severity is the worst of everything that
+//! matched, its reason that rule's, and it keeps the ids of every rule
+//! that matched.
+//!
+//! What one finding cannot tell — which AWS accounts are the estate's own —
+//! comes in a [`GradeContext`].
 
 mod rules;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
 
-pub use rules::{ChangeKind, Rule, RuleError, parse_rules};
+pub use rules::{ChangeKind, Rule, RuleError, ValuePattern, parse_rules};
 
 use crate::model::{Attrs, Grade, Severity};
 use crate::model::{Change, Finding, FindingKind, glob};
 
 const BUILTIN: &str = include_str!("../../rules/default.hcl");
+
+/// What grading knows about the estate beyond the finding in hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GradeContext {
+    /// The AWS account ids (12 digits) the estate owns: a principal in any
+    /// other account is what `$foreign_account` matches. Empty, the
+    /// default, means "not known", and `$foreign_account` then matches
+    /// nothing rather than calling every account foreign.
+    pub known_accounts: BTreeSet<String>,
+}
 
 /// The rules in force: the defaults, with `--rules` files on top.
 #[derive(Debug, Clone)]
@@ -76,9 +95,16 @@ impl RuleSet {
         &self.rules
     }
 
-    /// Grades one finding; `live` is the resource's live attributes, which
-    /// unmanaged findings are graded on.
+    /// Grades one finding knowing nothing of the estate
+    /// ([`GradeContext::default`]); see [`RuleSet::grade_in`].
     pub fn grade(&self, f: &Finding, live: Option<&Attrs>) -> Grade {
+        self.grade_in(f, live, &GradeContext::default())
+    }
+
+    /// Grades one finding; `live` is the resource's live attributes, which
+    /// unmanaged findings are graded on, and `ctx` what is known of the
+    /// estate.
+    pub fn grade_in(&self, f: &Finding, live: Option<&Attrs>, ctx: &GradeContext) -> Grade {
         let applicable: Vec<&Rule> = self
             .rules
             .iter()
@@ -101,14 +127,14 @@ impl RuleSet {
             let hits: Vec<&Rule> = applicable
                 .iter()
                 .copied()
-                .filter(|r| !r.fallback && change_matches(r, c))
+                .filter(|r| !r.fallback && change_matches(r, c, ctx))
                 .collect();
             if hits.is_empty() {
                 matched.extend(
                     applicable
                         .iter()
                         .copied()
-                        .filter(|r| r.fallback && change_matches(r, c)),
+                        .filter(|r| r.fallback && change_matches(r, c, ctx)),
                 );
             } else {
                 matched.extend(hits);
@@ -132,32 +158,61 @@ impl RuleSet {
     }
 }
 
-/// An unmanaged resource's live attributes as changes from nothing.
+/// An unmanaged resource's live attributes as changes from nothing, in the
+/// shapes the diff reports: lists element by element, tags key by key, a
+/// policy document statement by statement.
 fn as_added(live: &Attrs) -> Vec<Change> {
+    let added = |path: String, v: &Value| Change {
+        path,
+        expected: Value::Null,
+        actual: v.clone(),
+    };
     let mut out = Vec::new();
     for (k, v) in live {
-        match v {
-            Value::Array(items) if items.iter().all(Value::is_object) => {
-                out.extend(items.iter().map(|e| Change {
-                    path: k.clone(),
-                    expected: Value::Null,
-                    actual: e.clone(),
-                }));
+        match (v, policy_statements(v)) {
+            (Value::Object(tags), _) if k == "tags" => {
+                out.extend(tags.iter().map(|(t, v)| added(format!("tags.{t}"), v)));
             }
-            Value::Object(tags) if k == "tags" => out.extend(tags.iter().map(|(t, v)| Change {
-                path: format!("tags.{t}"),
-                expected: Value::Null,
-                actual: v.clone(),
-            })),
-            v if !crate::model::is_empty(v) => out.push(Change {
-                path: k.clone(),
-                expected: Value::Null,
-                actual: v.clone(),
-            }),
+            (_, Some(statements)) => out.extend(
+                statements
+                    .into_iter()
+                    .map(|(at, s)| added(format!("{k}.{at}"), s)),
+            ),
+            // A rule element, or a managed policy ARN: what the diff
+            // reports one at a time.
+            (Value::Array(items), None) => out.extend(
+                items
+                    .iter()
+                    .filter(|e| !crate::model::is_empty(e))
+                    .map(|e| added(k.clone(), e)),
+            ),
+            (v, None) if !crate::model::is_empty(v) => out.push(added(k.clone(), v)),
             _ => {}
         }
     }
     out
+}
+
+/// The statements of a policy document (canonical: an object with a
+/// `Statement` list), each with the path below the attribute it is reported
+/// at: `Statement`, or `NAME.Statement` in an object of named documents
+/// (inline policies). `None` for anything else.
+fn policy_statements(v: &Value) -> Option<Vec<(String, &Value)>> {
+    fn statements(doc: &Value) -> Option<&Vec<Value>> {
+        doc.get("Statement")?.as_array()
+    }
+    if let Some(s) = statements(v) {
+        return Some(s.iter().map(|s| ("Statement".to_string(), s)).collect());
+    }
+    let mut out = Vec::new();
+    for (name, doc) in v.as_object().filter(|docs| !docs.is_empty())? {
+        out.extend(
+            statements(doc)?
+                .iter()
+                .map(|s| (format!("{name}.Statement"), s)),
+        );
+    }
+    Some(out)
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -168,7 +223,47 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn change_matches(r: &Rule, c: &Change) -> bool {
+/// The value at a dotted field path: `Principal.AWS` is the `AWS` field of
+/// the element's `Principal` object.
+fn field<'a>(element: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(element, |v, name| v.get(name))
+}
+
+/// The account a principal names: a 12-digit account id, or the account of
+/// an IAM or STS ARN (`arn:aws:iam::ID:...`, in any AWS partition).
+/// AWS-managed ARNs (`arn:aws:iam::aws:policy/...`) name none.
+fn account_of(principal: &str) -> Option<&str> {
+    let is_id = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if is_id(principal) {
+        return Some(principal);
+    }
+    let mut parts = principal.splitn(6, ':');
+    let head: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
+    match head {
+        [
+            Some("arn"),
+            Some(partition),
+            Some("iam" | "sts"),
+            Some(""),
+            Some(id),
+            Some(_),
+        ] if partition.starts_with("aws") && is_id(id) => Some(id),
+        _ => None,
+    }
+}
+
+fn value_matches(wanted: &ValuePattern, v: &str, ctx: &GradeContext) -> bool {
+    match wanted {
+        ValuePattern::Literal(w) => w == v,
+        // No known accounts: every account would be foreign, so none is.
+        ValuePattern::ForeignAccount => {
+            !ctx.known_accounts.is_empty()
+                && account_of(v).is_some_and(|id| !ctx.known_accounts.contains(id))
+        }
+    }
+}
+
+fn change_matches(r: &Rule, c: &Change, ctx: &GradeContext) -> bool {
     let Some(path) = &r.path else { return false };
     if !glob(path, &c.path) {
         return false;
@@ -197,15 +292,26 @@ fn change_matches(r: &Rule, c: &Change) -> bool {
     }
     // The element a rule looks into: the new one, or the one that went.
     let element = if new { &c.actual } else { &c.expected };
-    let holds = |field: &String, wanted: &Vec<String>| match element.get(field) {
-        Some(Value::Array(items)) => items.iter().filter_map(scalar).any(|v| wanted.contains(&v)),
-        Some(v) => scalar(v).is_some_and(|v| wanted.contains(&v)),
-        None => false,
+    let holds = |path: &String, wanted: &Vec<ValuePattern>| {
+        let values: Vec<String> = match field(element, path) {
+            Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+            Some(v) => scalar(v).into_iter().collect(),
+            None => Vec::new(),
+        };
+        values
+            .iter()
+            .any(|v| wanted.iter().any(|w| value_matches(w, v, ctx)))
     };
     if !r.value_any.is_empty() && !r.value_any.iter().any(|(f, w)| holds(f, w)) {
         return false;
     }
     if !r.value_all.iter().all(|(f, w)| holds(f, w)) {
+        return false;
+    }
+    if r.without
+        .iter()
+        .any(|f| field(element, f).is_some_and(|v| !crate::model::is_empty(v)))
+    {
         return false;
     }
     if let Some(port) = r.port {

@@ -11,6 +11,7 @@
 //!   to          = "optional"                        # the new value, for scalars
 //!   value_any   = { cidr_blocks = ["0.0.0.0/0"] }   # some listed field of the new element holds one of its values
 //!   value_all   = { action = ["allow"] }            # every listed field does
+//!   without     = ["Condition"]                     # the element has none of these fields (or they are empty)
 //!   port        = 22                                # the new rule element covers this port
 //!   fallback    = true                              # only for changes no other rule matched
 //!   reason      = "SSH (port 22) opened to the entire internet"
@@ -22,10 +23,24 @@
 //! (a `missing` or `unmanaged` resource). Rules are data: they are parsed
 //! and validated here, with errors that give file, line and column, and
 //! the grading code knows nothing about any particular rule.
+//!
+//! The fields of `value_any`, `value_all` and `without` are paths into
+//! the element: a `.` steps into a nested object, so
+//! `"Principal.AWS" = ["*"]` looks at a policy statement's `Principal`
+//! object and, in it, the `AWS` list. A listed value is compared as text,
+//! except the special values, which start with `$` (a value starting with
+//! `$` that is not one of them is an error, never a silent literal):
+//!
+//! - `$foreign_account`: an AWS account id, or an IAM or STS ARN
+//!   (`arn:aws:iam::ID:...`, `arn:aws:sts::ID:...`), whose account is not
+//!   one the estate knows ([`super::GradeContext`]). With no known
+//!   accounts it matches nothing: every account would look foreign, and a
+//!   rule that cries wolf on every trust policy is a rule people turn off.
+//!   `*` is not an account; match it with the value `"*"`.
 
 use std::collections::BTreeMap;
 
-use hcl::{Body, Expression};
+use hcl::{Body, Expression, ObjectKey};
 
 use crate::hcl_diag::{hcl_explanation, locate, locate_after, position_of_hcl_error};
 use crate::model::Severity;
@@ -41,6 +56,35 @@ pub enum ChangeKind {
     Any,
 }
 
+/// One value a `value_any` or `value_all` field may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuePattern {
+    /// The value itself, compared as text (`"*"` is a literal `*`).
+    Literal(String),
+    /// `$foreign_account`: an account id, or an IAM/STS ARN, of an account
+    /// the estate does not know.
+    ForeignAccount,
+}
+
+/// How `$foreign_account` is spelled in a rule file.
+const FOREIGN_ACCOUNT: &str = "$foreign_account";
+
+impl ValuePattern {
+    /// How the value is written in a rule file.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Literal(s) => s,
+            Self::ForeignAccount => FOREIGN_ACCOUNT,
+        }
+    }
+}
+
+impl Serialize for ValuePattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One rule, validated.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
@@ -52,8 +96,12 @@ pub struct Rule {
     pub change: ChangeKind,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub value_any: BTreeMap<String, Vec<String>>,
-    pub value_all: BTreeMap<String, Vec<String>>,
+    /// Field path (dotted) → values; some field holds one of its values.
+    pub value_any: BTreeMap<String, Vec<ValuePattern>>,
+    /// Field path (dotted) → values; every field holds one of its values.
+    pub value_all: BTreeMap<String, Vec<ValuePattern>>,
+    /// Field paths (dotted) the element must not have, or have empty.
+    pub without: Vec<String>,
     pub port: Option<i64>,
     pub fallback: bool,
     pub reason: String,
@@ -82,6 +130,7 @@ const FIELDS: &[&str] = &[
     "to",
     "value_any",
     "value_all",
+    "without",
     "port",
     "fallback",
     "reason",
@@ -215,14 +264,50 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
                 ));
             }
         };
+        // The rest of an error's line may hold several values: point at
+        // the one at fault, not just at its attribute.
+        let value_err = |key: &str, needle: &str, message: String| {
+            let (line, column) = locate_from(text, locate_after(text, &block_start, key), needle);
+            RuleError {
+                file: file.into(),
+                line,
+                column,
+                message: format!("rule \"{id}\": {message}"),
+            }
+        };
+        let field_path = |key: &str, field: &str| -> Result<String, RuleError> {
+            if field.split('.').any(str::is_empty) {
+                return Err(value_err(
+                    key,
+                    field,
+                    format!(
+                        "`{field}` is not a field path: names joined by `.`, e.g. \"Principal.AWS\""
+                    ),
+                ));
+            }
+            Ok(field.to_string())
+        };
         // `value_any`: any listed field holds one of its values;
         // `value_all`: every listed field does.
-        let value_map = |key: &str| -> Result<BTreeMap<String, Vec<String>>, RuleError> {
+        let value_map = |key: &str| -> Result<BTreeMap<String, Vec<ValuePattern>>, RuleError> {
             let mut map = BTreeMap::new();
             match attrs.get(key) {
                 None => {}
                 Some(Expression::Object(obj)) => {
                     for (k, v) in obj {
+                        let field = match k {
+                            ObjectKey::Identifier(i) => i.as_str(),
+                            ObjectKey::Expression(Expression::String(s)) => s.as_str(),
+                            other => {
+                                return Err(attr_err(
+                                    key,
+                                    format!(
+                                        "`{key}` keys are field names, found `{other}`; quote a dotted one: \"Principal.AWS\""
+                                    ),
+                                ));
+                            }
+                        };
+                        let field = field_path(key, field)?;
                         let Expression::Array(items) = v else {
                             return Err(attr_err(
                                 key,
@@ -232,15 +317,25 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
                         let values = items
                             .iter()
                             .map(|i| match i {
-                                Expression::String(s) => Ok(s.clone()),
-                                Expression::Number(n) => Ok(n.to_string()),
+                                Expression::String(s) if s == FOREIGN_ACCOUNT => {
+                                    Ok(ValuePattern::ForeignAccount)
+                                }
+                                Expression::String(s) if s.starts_with('$') => Err(value_err(
+                                    key,
+                                    s,
+                                    format!(
+                                        "unknown special value `{s}` (special values: {FOREIGN_ACCOUNT})"
+                                    ),
+                                )),
+                                Expression::String(s) => Ok(ValuePattern::Literal(s.clone())),
+                                Expression::Number(n) => Ok(ValuePattern::Literal(n.to_string())),
                                 other => Err(attr_err(
                                     key,
                                     format!("`{key}` values must be strings, found `{other}`"),
                                 )),
                             })
                             .collect::<Result<Vec<_>, _>>()?;
-                        map.insert(k.to_string(), values);
+                        map.insert(field, values);
                     }
                 }
                 Some(other) => {
@@ -254,6 +349,10 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
         };
         let value_any = value_map("value_any")?;
         let value_all = value_map("value_all")?;
+        let without = strings("without")?
+            .iter()
+            .map(|f| field_path("without", f))
+            .collect::<Result<Vec<_>, _>>()?;
         let port = match attrs.get("port") {
             None => None,
             Some(Expression::Number(n)) => Some(
@@ -284,6 +383,7 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
             && (change != ChangeKind::Any
                 || !value_any.is_empty()
                 || !value_all.is_empty()
+                || !without.is_empty()
                 || port.is_some()
                 || attrs.contains_key("from")
                 || attrs.contains_key("to"))
@@ -291,13 +391,25 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
             return Err(at(
                 &block_start,
                 format!(
-                    "rule \"{id}\": `change`, `from`, `to`, `value_any` and `port` look at a change, so they need a `path`"
+                    "rule \"{id}\": `change`, `from`, `to`, `value_any`, `value_all`, `without` and `port` look at a change, so they need a `path`"
                 ),
             ));
         }
         let types = strings("types")?;
         let from = string("from")?;
         let to = string("to")?;
+        // `from` and `to` compare text; a special value there would
+        // silently match nothing.
+        for (key, value) in [("from", &from), ("to", &to)] {
+            if let Some(v) = value.as_deref().filter(|v| v.starts_with('$')) {
+                return Err(attr_err(
+                    key,
+                    format!(
+                        "`{key}` is compared as text; special values such as `{v}` belong in `value_any` or `value_all`"
+                    ),
+                ));
+            }
+        }
         let remediation = string("remediation")?;
         rules.push(Rule {
             id: id.clone(),
@@ -310,6 +422,7 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
             to,
             value_any,
             value_all,
+            without,
             port,
             fallback,
             reason,
@@ -318,6 +431,29 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
         });
     }
     Ok(rules)
+}
+
+/// The first `needle` at or after `from` (1-based line and column), or
+/// `from` itself when there is none.
+fn locate_from(text: &str, from: (usize, usize), needle: &str) -> (usize, usize) {
+    let (line, column) = from;
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let start = line_start
+        + text[line_start..]
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum::<usize>();
+    let Some(found) = text[start..].find(needle) else {
+        return from;
+    };
+    let before = &text[..start + found];
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (before.matches('\n').count() + 1, column)
 }
 
 #[cfg(test)]
@@ -354,6 +490,41 @@ rule "imds-v1" {
     }
 
     #[test]
+    fn parses_dotted_fields_without_and_special_values() {
+        let rules = parse_rules(
+            r#"
+rule "trust-opened" {
+  severity  = "critical"
+  path      = "assume_role_policy.Statement"
+  value_all = { Effect = ["Allow"], "Principal.AWS" = ["*", "$foreign_account"] }
+  without   = ["Condition", "Principal.Federated"]
+  reason    = "r"
+}
+"#,
+            "t.hcl",
+        )
+        .unwrap();
+        let r = &rules[0];
+        assert_eq!(
+            r.value_all["Principal.AWS"],
+            [
+                ValuePattern::Literal("*".into()),
+                ValuePattern::ForeignAccount
+            ]
+        );
+        assert_eq!(
+            r.value_all["Effect"],
+            [ValuePattern::Literal("Allow".into())]
+        );
+        assert_eq!(r.without, ["Condition", "Principal.Federated"]);
+        // `rules list` and friends see a special value as it is written.
+        assert_eq!(
+            serde_json::to_value(&r.value_all["Principal.AWS"]).unwrap(),
+            serde_json::json!(["*", "$foreign_account"])
+        );
+    }
+
+    #[test]
     fn errors_give_file_line_and_column() {
         let cases = [
             (
@@ -374,7 +545,31 @@ rule "imds-v1" {
             ),
             (
                 "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  change = \"added\"\n}\n",
-                "t.hcl:1:6: rule \"a\": `change`, `from`, `to`, `value_any` and `port` look at a change",
+                "t.hcl:1:6: rule \"a\": `change`, `from`, `to`, `value_any`, `value_all`, `without` and `port` look at a change",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  without = [\"Condition\"]\n}\n",
+                "t.hcl:1:6: rule \"a\": `change`, `from`, `to`, `value_any`, `value_all`, `without` and `port` look at a change",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  path = \"p\"\n  value_any = { \"Principal.AWS\" = [\"*\", \"$foreign\"] }\n}\n",
+                "t.hcl:5:42: rule \"a\": unknown special value `$foreign` (special values: $foreign_account)",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  path = \"p\"\n  value_all = {\n    Effect = [\"Allow\"]\n    \"Principal..AWS\" = [\"*\"]\n  }\n}\n",
+                "t.hcl:7:6: rule \"a\": `Principal..AWS` is not a field path",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  path = \"p\"\n  without = [\"Condition.\"]\n}\n",
+                "t.hcl:5:15: rule \"a\": `Condition.` is not a field path",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  path = \"p\"\n  without = \"Condition\"\n}\n",
+                "t.hcl:5:3: rule \"a\": `without` must be a list of strings",
+            ),
+            (
+                "rule \"a\" {\n  severity = \"low\"\n  reason = \"x\"\n  path = \"p\"\n  to = \"$foreign_account\"\n}\n",
+                "t.hcl:5:3: rule \"a\": `to` is compared as text",
             ),
             ("policy \"a\" {\n}\n", "t.hcl:1:1: unknown block `policy`"),
             (
