@@ -138,9 +138,10 @@ pub fn diff(
         let Some(l) = live.get(&(spec.live_type(), ident(spec.live_type(), &live_id, &region)))
         else {
             match not_found(r, &region, spec.live_type(), inv) {
-                Ok(()) => out
-                    .findings
-                    .push(finding(FindingKind::Missing, r, &region, Vec::new())),
+                Ok(()) => out.findings.push(Finding {
+                    related: related(spec, r),
+                    ..finding(FindingKind::Missing, r, &region, Vec::new())
+                }),
                 Err(u) => out.unverified.push(u),
             }
             continue;
@@ -172,6 +173,7 @@ pub fn diff(
         if !changes.is_empty() {
             let mut f = finding(FindingKind::Changed, r, &l.region, changes);
             f.name = l.name.clone();
+            f.related = related(spec, r);
             out.findings.push(f);
         }
     }
@@ -304,6 +306,11 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
             history: None,
         })
         .collect()
+}
+
+/// The other resources a finding on `r` concerns (`TypeSpec::related`).
+fn related(spec: &resources::TypeSpec, r: &StateResource) -> Vec<String> {
+    spec.related.map(|f| f(&r.attrs)).unwrap_or_default()
 }
 
 fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Change>) -> Finding {

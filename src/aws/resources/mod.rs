@@ -46,6 +46,7 @@ mod default_security_group;
 mod ebs_volume;
 mod eip;
 mod eip_association;
+mod iam;
 mod instance;
 mod internet_gateway;
 mod key_pair;
@@ -176,6 +177,10 @@ pub struct TypeSpec {
     /// `aws_s3_bucket`'s refreshed `versioning`) is then not compared, so
     /// one setting is never reported twice.
     pub live_type: Option<&'static str>,
+    /// Ids of other resources that a finding on this one concerns, and
+    /// that CloudTrail names instead of it (an inline policy's role: the
+    /// event says `roleName`, never `ROLE:POLICY`).
+    pub related: Option<fn(&StateAttrs) -> Vec<String>>,
     /// The id of the live object, when it is not the state id (an
     /// `aws_s3_bucket_acl`'s id is `BUCKET,ACL`; its object is the bucket).
     pub live_id: Option<fn(&StateAttrs) -> Option<String>>,
@@ -218,6 +223,7 @@ impl TypeSpec {
         also_declares: None,
         live_type: None,
         live_id: None,
+        related: None,
         claims: None,
         id_is_regional: false,
         listed_with: None,
@@ -310,6 +316,21 @@ pub fn all() -> &'static [&'static TypeSpec] {
         &ebs_volume::SPEC,
         &volume_attachment::SPEC,
         &vpc_endpoint::SPEC,
+        &iam::ROLE,
+        &iam::ROLE_POLICY,
+        &iam::ROLE_POLICY_ATTACHMENT,
+        &iam::POLICY,
+        &iam::POLICY_ATTACHMENT,
+        &iam::USER,
+        &iam::USER_POLICY,
+        &iam::USER_POLICY_ATTACHMENT,
+        &iam::USER_GROUP_MEMBERSHIP,
+        &iam::GROUP,
+        &iam::GROUP_POLICY,
+        &iam::GROUP_POLICY_ATTACHMENT,
+        &iam::GROUP_MEMBERSHIP,
+        &iam::INSTANCE_PROFILE,
+        &iam::ACCESS_KEY,
     ];
     ALL
 }
