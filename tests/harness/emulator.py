@@ -3,15 +3,22 @@
 moto's server application, wrapped in a small WSGI middleware that gives the
 tests what the emulator alone cannot:
 
-* a count of API calls per action (``GET /_harness/calls``), so tests and the
-  benchmark can assert how many calls a scan made;
-* fault injection (``POST /_harness/faults``): answer a given action with an
-  AWS-shaped error (or a delay) a given number of times, so tests can prove
-  that a failed listing makes an incomplete scan instead of "missing"
-  resources;
-* CloudTrail, which moto lacks: every mutating EC2 call is recorded with
-  the caller's identity and ``LookupEvents`` answers from that record
-  (cloudtrail.py, control routes under ``/_harness/cloudtrail``).
+* a count of API calls per operation (``GET /_harness/calls``), so tests and
+  the benchmark can assert how many calls a scan made. Query and JSON
+  protocols are counted by their ``Action``/target (``DescribeVpcs``,
+  ``GetAccountAuthorizationDetails``); S3's REST calls by the operation they
+  are (``ListBuckets``, ``GetBucketPolicy``, ``PutBucketVersioning``,
+  ``GetAccountPublicAccessBlock``...: cloudtrail.s3_operation), since S3
+  sends no action name;
+* fault injection (``POST /_harness/faults``): answer a given operation
+  (same names as the counter) with an AWS-shaped error — XML, JSON or S3's
+  own ``<Error>`` document, as the service speaks — or a delay, a given
+  number of times, so tests can prove that a failed listing makes an
+  incomplete scan instead of "missing" resources;
+* CloudTrail, which moto lacks: every mutating EC2 and IAM call and every
+  S3 bucket-level write is recorded with the caller's identity and
+  ``LookupEvents`` answers from that record (cloudtrail.py, control routes
+  under ``/_harness/cloudtrail``).
 
 It listens on 127.0.0.1 only, prints ``PORT <n>`` on stdout once it accepts
 connections, and exits when its standard input closes: the process that
@@ -82,7 +89,8 @@ class Harness:
         body = _read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        action = _action(environ, body)
+        signature = cloudtrail.signature(environ)
+        action = _action(environ, body, signature)
         fault = None
         with self.lock:
             self.calls[action] = self.calls.get(action, 0) + 1
@@ -96,8 +104,8 @@ class Harness:
             if fault["delay_secs"]:
                 time.sleep(fault["delay_secs"])
             if fault["status"]:
-                return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ)
-        signature = cloudtrail.signature(environ)
+                return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ,
+                                  s3=signature.get("service") == "s3")
         if "CloudTrail_20131101." in environ.get("HTTP_X_AMZ_TARGET", ""):
             if action != "LookupEvents":
                 return _aws_error(start_response, {"status": 400, "code": "UnknownOperationException",
@@ -124,7 +132,7 @@ class Harness:
             if hasattr(result, "close"):
                 result.close()
         status = int(captured["status"].split()[0])
-        self.trail.record(environ, signature, action, cloudtrail.form_params(environ, body), status, data)
+        self.trail.record(environ, signature, action, body, status, data)
         start_response(captured["status"], captured["headers"])
         return [data]
 
@@ -137,10 +145,12 @@ def _read_body(environ):
     return environ["wsgi.input"].read(length) if length else b""
 
 
-def _action(environ, body):
+def _action(environ, body, signature):
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:  # JSON protocols: "CloudTrail_20131101.LookupEvents"
         return target.split(".")[-1]
+    if signature.get("service") == "s3":  # REST: no Action; before the body
+        return cloudtrail.s3_operation(environ)  # is read as a form (a policy is JSON)
     for source in (environ.get("QUERY_STRING", ""), body.decode("utf-8", "replace")):
         params = urllib.parse.parse_qs(source)
         if "Action" in params:
@@ -154,7 +164,16 @@ def _json(start_response, status, payload):
     return [data]
 
 
-def _aws_error(start_response, fault, json_protocol=False):
+def _aws_error(start_response, fault, json_protocol=False, s3=False):
+    if s3:  # S3's error document has no <Response>/<Errors> around it
+        data = (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            f"<Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></Error>"
+        ).encode()
+        start_response(f"{fault['status']} X", [("Content-Type", "application/xml"),
+                                                ("Content-Length", str(len(data)))])
+        return [data]
     if json_protocol:
         data = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
         start_response(f"{fault['status']} X", [("Content-Type", "application/x-amz-json-1.1"),
