@@ -2,18 +2,38 @@
 
 It sits in front of moto (see emulator.py) and does two things:
 
-* **Records** every mutating EC2 call that passes through, as CloudTrail
+* **Records** the management events that pass through, as CloudTrail
   would: who (the access key in the request signature, mapped through a
   harness table to an IAM user, an assumed role or an SSO session), the
-  event name, time, source IP, user agent, the request parameters in
-  CloudTrail's nested ``items`` shape, the response elements, the resource
-  ids named in the request and the response, and ``errorCode`` when the
-  call failed (CloudTrail records failed calls too).
+  event name, time, source IP, user agent, the request parameters, the
+  response elements, the resources the call named, and ``errorCode`` when
+  the call failed (CloudTrail records failed calls too). Recorded are:
+
+  - every mutating **EC2** call (not ``Describe``/``Get``/...), with the
+    request parameters in EC2's nested ``items`` shape and the resource ids
+    found in the request and the response;
+  - every mutating **IAM** call (not ``Get``/``List``/``Generate``/
+    ``Simulate``...), in ``us-east-1`` whatever the client's region, because
+    IAM is global and CloudTrail logs it there; parameters lower-camel-cased
+    as sent (policy documents stay JSON text), the response's ``...Result``
+    as ``responseElements``; secrets (``secretAccessKey``, passwords) are
+    dropped as CloudTrail drops them; resources are the roles, users,
+    groups, policy ARNs, access keys and instance profiles named;
+  - **S3** bucket-level writes (``PutBucketPolicy``, ``CreateBucket``,
+    ``DeletePublicAccessBlock``...: see ``S3_BUCKET_OPS``), in the
+    *bucket's* region, with ``bucketName``, the sub-resource
+    (``"policy": ""``), the XML body as a nested object and, for a bucket
+    policy, the policy as ``bucketPolicy``; the account-level public
+    access block (s3control) too. Object-level calls are data events, which
+    a trail does not log by default: they are not recorded.
 * **Answers** ``CloudTrail_20131101.LookupEvents`` in AWS's JSON shape:
   one lookup attribute at most, ``StartTime``/``EndTime``, ``MaxResults``
   of 1–50 (default 50), ``NextToken``, newest event first, events of the
   request's region only, and ``ThrottlingException`` when a region is asked
   more than twice in one second — the documented LookupEvents limit.
+
+It also names S3 REST requests by their operation (``s3_operation``), which
+the emulator's call counter and fault injection use.
 
 Control routes (under ``/_harness/cloudtrail``):
 
@@ -60,6 +80,89 @@ RESOURCE_TYPES = {
     "key": "AWS::EC2::KeyPair",
     "vpce": "AWS::EC2::VPCEndpoint",
 }
+# IAM: CloudTrail's readOnly calls are these too (GenerateCredentialReport,
+# SimulatePrincipalPolicy).
+IAM_READ_ONLY_PREFIXES = READ_ONLY_PREFIXES + ("Generate", "Simulate")
+# IAM (and in responses: any) parameter -> the resource type LookupEvents
+# lists it under, so ResourceName=<role name> finds the role's changes.
+IAM_RESOURCE_TYPES = {
+    "roleName": "AWS::IAM::Role",
+    "userName": "AWS::IAM::User",
+    "newUserName": "AWS::IAM::User",
+    "groupName": "AWS::IAM::Group",
+    "newGroupName": "AWS::IAM::Group",
+    "policyArn": "AWS::IAM::Policy",
+    "accessKeyId": "AWS::IAM::AccessKey",
+    "instanceProfileName": "AWS::IAM::InstanceProfile",
+}
+# Never in a CloudTrail event: it omits them (CreateAccessKey's secret,
+# CreateLoginProfile's password...). Lower-camel, as recorded.
+SECRETS = {
+    "secretAccessKey", "password", "oldPassword", "newPassword", "privateKey",
+    "servicePassword", "base32StringSeed", "qRCodePNG",
+}
+
+# S3 bucket sub-resource (the query key: ``/bucket?policy``) -> method ->
+# operation. Writes carry CloudTrail's event name, which for lifecycle is not
+# the SDK's (PutBucketLifecycleConfiguration is logged as PutBucketLifecycle);
+# reads carry the SDK's operation name (they are only counted, not recorded).
+S3_BUCKET_OPS = {
+    "policy": {"GET": "GetBucketPolicy", "PUT": "PutBucketPolicy", "DELETE": "DeleteBucketPolicy"},
+    "policyStatus": {"GET": "GetBucketPolicyStatus"},
+    "location": {"GET": "GetBucketLocation"},
+    "publicAccessBlock": {"GET": "GetPublicAccessBlock", "PUT": "PutBucketPublicAccessBlock",
+                          "DELETE": "DeleteBucketPublicAccessBlock"},
+    "versioning": {"GET": "GetBucketVersioning", "PUT": "PutBucketVersioning"},
+    "encryption": {"GET": "GetBucketEncryption", "PUT": "PutBucketEncryption", "DELETE": "DeleteBucketEncryption"},
+    "logging": {"GET": "GetBucketLogging", "PUT": "PutBucketLogging"},
+    "acl": {"GET": "GetBucketAcl", "PUT": "PutBucketAcl"},
+    "ownershipControls": {"GET": "GetBucketOwnershipControls", "PUT": "PutBucketOwnershipControls",
+                          "DELETE": "DeleteBucketOwnershipControls"},
+    "lifecycle": {"GET": "GetBucketLifecycleConfiguration", "PUT": "PutBucketLifecycle",
+                  "DELETE": "DeleteBucketLifecycle"},
+    "tagging": {"GET": "GetBucketTagging", "PUT": "PutBucketTagging", "DELETE": "DeleteBucketTagging"},
+    "cors": {"GET": "GetBucketCors", "PUT": "PutBucketCors", "DELETE": "DeleteBucketCors"},
+    "website": {"GET": "GetBucketWebsite", "PUT": "PutBucketWebsite", "DELETE": "DeleteBucketWebsite"},
+    "replication": {"GET": "GetBucketReplication", "PUT": "PutBucketReplication",
+                    "DELETE": "DeleteBucketReplication"},
+    "notification": {"GET": "GetBucketNotificationConfiguration", "PUT": "PutBucketNotification"},
+    "object-lock": {"GET": "GetObjectLockConfiguration", "PUT": "PutObjectLockConfiguration"},
+    "accelerate": {"GET": "GetBucketAccelerateConfiguration", "PUT": "PutAccelerateConfiguration"},
+    "requestPayment": {"GET": "GetBucketRequestPayment", "PUT": "PutBucketRequestPayment"},
+    "uploads": {"GET": "ListMultipartUploads"},
+    "versions": {"GET": "ListObjectVersions"},
+    "delete": {"POST": "DeleteObjects"},
+}
+# The bucket itself, no sub-resource.
+S3_BUCKET_DEFAULT = {"GET": "ListObjects", "HEAD": "HeadBucket", "PUT": "CreateBucket",
+                     "DELETE": "DeleteBucket", "POST": "PostObject"}
+# Query keys of a plain listing (and the Rust SDK's ``x-id``): not sub-resources.
+S3_LISTING_PARAMS = {
+    "prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type",
+    "continuation-token", "start-after", "fetch-owner", "x-id",
+}
+S3_OBJECT_OPS = {
+    "tagging": {"GET": "GetObjectTagging", "PUT": "PutObjectTagging", "DELETE": "DeleteObjectTagging"},
+    "acl": {"GET": "GetObjectAcl", "PUT": "PutObjectAcl"},
+    "retention": {"GET": "GetObjectRetention", "PUT": "PutObjectRetention"},
+    "legal-hold": {"GET": "GetObjectLegalHold", "PUT": "PutObjectLegalHold"},
+    "attributes": {"GET": "GetObjectAttributes"},
+    "uploads": {"POST": "CreateMultipartUpload"},
+    "uploadId": {"GET": "ListParts", "PUT": "UploadPart", "POST": "CompleteMultipartUpload",
+                 "DELETE": "AbortMultipartUpload"},
+}
+S3_OBJECT_DEFAULT = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+# s3control's account-level public access block: CloudTrail's names.
+S3_ACCOUNT_PAB_PATH = "/v20180820/configuration/publicAccessBlock"
+S3_ACCOUNT_PAB_OPS = {"GET": "GetAccountPublicAccessBlock", "PUT": "PutAccountPublicAccessBlock",
+                      "DELETE": "DeleteAccountPublicAccessBlock"}
+# The management events a trail logs for S3; object-level calls (and
+# DeleteObjects) are data events, which it does not log by default.
+S3_MANAGEMENT_WRITES = (
+    {name for ops in S3_BUCKET_OPS.values() for name in ops.values() if not name.startswith(READ_ONLY_PREFIXES)}
+    - {"DeleteObjects"}
+) | {"CreateBucket", "DeleteBucket", "PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"}
+
 LOOKUP_KEYS = {
     "EventId", "EventName", "ReadOnly", "Username", "ResourceType",
     "ResourceName", "EventSource", "AccessKeyId",
@@ -73,30 +176,52 @@ class Trail:
         self.events = []  # oldest first; each {"time": float, "region", "event"}
         self.identities = {}
         self.lookups = {}  # region -> recent LookupEvents times
+        # bucket -> region, from CreateBucket: S3 logs a bucket's events in
+        # the bucket's region, whatever region the client signed for.
+        self.bucket_regions = {}
 
     # -- recording ---------------------------------------------------------
     @staticmethod
     def records(signature, action):
-        return signature.get("service") == "ec2" and not action.startswith(READ_ONLY_PREFIXES)
+        service = signature.get("service")
+        if service == "ec2":
+            return not action.startswith(READ_ONLY_PREFIXES)
+        if service == "iam":
+            return not action.startswith(IAM_READ_ONLY_PREFIXES)
+        if service == "s3":
+            return action in S3_MANAGEMENT_WRITES
+        return False
 
-    def record(self, environ, signature, action, params, status, response_body):
+    def record(self, environ, signature, action, request_body, status, response_body):
+        """Records one call that ``records`` chose; ``status`` and
+        ``response_body`` are what moto answered."""
         key = signature.get("access_key", "")
         who = self.identities.get(key, {})
         identity, username = _identity(key, who)
-        request_ids = [m for v in params.values() for m in ID_PATTERN.findall(v)]
-        response_ids = ID_PATTERN.findall(response_body.decode("utf-8", "replace"))
         now = time.time()
+        ok = status < 300
+        service = signature.get("service")
+        if service == "iam":  # global: CloudTrail logs it in us-east-1
+            source, region = "iam.amazonaws.com", "us-east-1"
+            details = _iam_details(environ, request_body, ok, response_body)
+        elif service == "s3":
+            source = "s3.amazonaws.com"
+            region, details = self._s3_details(environ, signature, action, request_body, response_body)
+        else:
+            source, region = "ec2.amazonaws.com", signature.get("region", "us-east-1")
+            details = _ec2_details(environ, request_body, ok, response_body)
+        request_parameters, response_elements, resources, extra = details
         event = {
             "eventVersion": "1.09",
             "userIdentity": identity,
             "eventTime": _iso(now),
-            "eventSource": "ec2.amazonaws.com",
+            "eventSource": source,
             "eventName": action,
-            "awsRegion": signature.get("region", "us-east-1"),
+            "awsRegion": region,
             "sourceIPAddress": who.get("source_ip") or environ.get("REMOTE_ADDR", "127.0.0.1"),
             "userAgent": who.get("user_agent") or environ.get("HTTP_USER_AGENT", ""),
-            "requestParameters": _nest({k: v for k, v in params.items() if k not in ("Action", "Version")}),
-            "responseElements": None,
+            "requestParameters": request_parameters,
+            "responseElements": response_elements if ok else None,
             "requestID": str(uuid.uuid4()),
             "eventID": str(uuid.uuid4()),
             "readOnly": False,
@@ -105,25 +230,65 @@ class Trail:
             "recipientAccountId": ACCOUNT,
             "eventCategory": "Management",
         }
-        if status < 300:
-            event["responseElements"] = _xml_elements(response_body)
-        else:
-            code, message = _xml_error(response_body)
-            event["errorCode"] = code
-            event["errorMessage"] = message
-        resources = []
-        for rid in dict.fromkeys(request_ids + response_ids):
-            prefix = rid.split("-")[0]
-            resources.append({"ResourceType": RESOURCE_TYPES.get(prefix, "AWS::EC2::Unknown"), "ResourceName": rid})
+        event.update(extra)
+        if not ok:
+            event["errorCode"], event["errorMessage"] = _xml_error(response_body)
         with self.lock:
+            if ok and action == "CreateBucket":
+                self.bucket_regions[_s3_path(environ)[0]] = region
+            elif ok and action == "DeleteBucket":
+                self.bucket_regions.pop(_s3_path(environ)[0], None)
             self.events.append({
                 "time": now,
-                "region": event["awsRegion"],
+                "region": region,
                 "access_key": key,
                 "username": username,
                 "resources": resources,
                 "event": event,
             })
+
+    def _s3_details(self, environ, signature, action, body, response_body):
+        """(region, (requestParameters, responseElements, resources, extra
+        event fields)) of an S3 management write."""
+        params = {"Host": environ.get("HTTP_HOST", "")}
+        if action in (S3_ACCOUNT_PAB_OPS["PUT"], S3_ACCOUNT_PAB_OPS["DELETE"]):
+            account = environ.get("HTTP_X_AMZ_ACCOUNT_ID", ACCOUNT)
+            params.update(_s3_body(body))
+            return signature.get("region", "us-east-1"), (
+                params, None, [{"ResourceType": "AWS::::Account", "ResourceName": account}], {})
+        bucket, _ = _s3_path(environ)
+        if action == "CreateBucket":
+            constraint = re.search(rb"<LocationConstraint>([^<]+)</LocationConstraint>", body)
+            region = constraint.group(1).decode() if constraint else "us-east-1"
+            region = {"EU": "eu-west-1"}.get(region, region)
+        else:
+            with self.lock:
+                region = self.bucket_regions.get(bucket) or signature.get("region", "us-east-1")
+        params["bucketName"] = bucket
+        for sub, _ in urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+            if sub in S3_BUCKET_OPS:
+                params[sub] = ""
+        if action == "PutBucketPolicy":
+            # CloudTrail shows the policy as a JSON object, not as text.
+            text = body.decode("utf-8", "replace")
+            try:
+                params["bucketPolicy"] = json.loads(text)
+            except ValueError:
+                params["bucketPolicy"] = text
+        else:
+            params.update(_s3_body(body))
+        if "HTTP_X_AMZ_ACL" in environ:
+            params["x-amz-acl"] = [environ["HTTP_X_AMZ_ACL"]]
+        extra = {
+            "additionalEventData": {
+                "SignatureVersion": "SigV4",
+                "AuthenticationMethod": signature.get("auth", "AuthHeader"),
+                "bytesTransferredIn": len(body),
+                "bytesTransferredOut": len(response_body),
+            },
+            "resources": [{"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}],
+        }
+        return region, (params, None, [{"ResourceType": "AWS::S3::Bucket", "ResourceName": bucket}], extra)
 
     # -- LookupEvents ------------------------------------------------------
     def lookup(self, signature, body, start_response):
@@ -206,12 +371,18 @@ class Trail:
 
 
 def signature(environ):
-    """Access key, region and service from a SigV4 Authorization header."""
+    """Access key, region and service from a SigV4 Authorization header, or
+    from a presigned URL's ``X-Amz-Credential`` (S3 accepts both); ``auth``
+    says which, as S3's CloudTrail events do."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     m = re.search(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", auth)
-    if not m:
-        return {}
-    return {"access_key": m.group(1), "region": m.group(2), "service": m.group(3)}
+    if m:
+        return {"access_key": m.group(1), "region": m.group(2), "service": m.group(3), "auth": "AuthHeader"}
+    query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    m = re.fullmatch(r"([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", query.get("X-Amz-Credential", ""))
+    if m:
+        return {"access_key": m.group(1), "region": m.group(2), "service": m.group(3), "auth": "QueryString"}
+    return {}
 
 
 def form_params(environ, body):
@@ -220,6 +391,177 @@ def form_params(environ, body):
         for k, v in urllib.parse.parse_qsl(source, keep_blank_values=True):
             params[k] = v
     return params
+
+
+def s3_operation(environ):
+    """The operation an S3 REST request (path-style, SigV4 service ``s3``)
+    is, by method, path and sub-resource: ``PUT /b?policy`` is
+    ``PutBucketPolicy``. S3 has no ``Action`` parameter; the call counter,
+    fault injection and the trail all need the name. A request this table
+    does not know gets ``"METHOD bucket?key"``, never a name it is not (an
+    unknown ``PUT /b?analytics`` must not count, or be recorded, as
+    ``CreateBucket``)."""
+    method = environ["REQUEST_METHOD"]
+    path = environ.get("PATH_INFO") or "/"
+    query = [k for k, _ in urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)]
+    if path.startswith("/v20180820/"):  # s3control, signed as "s3"
+        if path.rstrip("/") == S3_ACCOUNT_PAB_PATH and method in S3_ACCOUNT_PAB_OPS:
+            return S3_ACCOUNT_PAB_OPS[method]
+        return f"{method} s3control {path[len('/v20180820/'):]}"
+    bucket, key = _s3_path(environ)
+    if not bucket:
+        return "ListBuckets" if method == "GET" else f"{method} /"
+    table, default = (S3_OBJECT_OPS, S3_OBJECT_DEFAULT) if key else (S3_BUCKET_OPS, S3_BUCKET_DEFAULT)
+    for sub in query:
+        if sub in table:
+            return table[sub].get(method, f"{method} {bucket}?{sub}")
+    unknown = [q for q in query if q not in S3_LISTING_PARAMS and not q.startswith(("X-Amz-", "versionId"))]
+    if unknown and not key:
+        return f"{method} {bucket}?{unknown[0]}"
+    name = default.get(method, f"{method} {bucket}")
+    if name == "ListObjects" and "list-type" in query:
+        return "ListObjectsV2"
+    if key and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+        return {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}.get(name, name)
+    return name
+
+
+def _s3_path(environ):
+    """(bucket, key) of a path-style S3 request."""
+    path = (environ.get("PATH_INFO") or "/").lstrip("/")
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def _s3_body(body):
+    """An S3 XML request body as CloudTrail shows it:
+    ``{"VersioningConfiguration": {"Status": "Suspended", "xmlns": ...}}``,
+    with ``true``/``false`` as booleans and repeated elements as lists."""
+    if not body.strip():
+        return {}
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return {}
+
+    def convert(el):
+        children = list(el)
+        if not children:
+            text = (el.text or "").strip()
+            return {"true": True, "false": False}.get(text, text)
+        out = {}
+        for c in children:
+            name, value = _local(c.tag), convert(c)
+            if name not in out:
+                out[name] = value
+            elif isinstance(out[name], list):
+                out[name].append(value)
+            else:
+                out[name] = [out[name], value]
+        return out
+
+    value = convert(root) if list(root) else {}
+    if root.tag.startswith("{"):
+        value["xmlns"] = root.tag[1:].split("}")[0]
+    return {_local(root.tag): value}
+
+
+def _ec2_details(environ, body, ok, response_body):
+    """(requestParameters, responseElements, resources, extra fields) of an
+    EC2 call: parameters in EC2's ``items`` shape, resources the ids found
+    in the request and the response."""
+    params = form_params(environ, body)
+    request_ids = [m for v in params.values() for m in ID_PATTERN.findall(v)]
+    response_ids = ID_PATTERN.findall(response_body.decode("utf-8", "replace"))
+    resources = []
+    for rid in dict.fromkeys(request_ids + response_ids):
+        prefix = rid.split("-")[0]
+        resources.append({"ResourceType": RESOURCE_TYPES.get(prefix, "AWS::EC2::Unknown"), "ResourceName": rid})
+    request_parameters = _nest({k: v for k, v in params.items() if k not in ("Action", "Version")})
+    return request_parameters, (_xml_elements(response_body) if ok else None), resources, {}
+
+
+def _iam_details(environ, body, ok, response_body):
+    """(requestParameters, responseElements, resources, extra fields) of an
+    IAM call, as CloudTrail shows them: ``{"roleName": ..., "policyDocument":
+    "<JSON text>"}`` and ``{"accessKey": {"accessKeyId": ...}}`` without the
+    secret."""
+    params = _iam_params(form_params(environ, body))
+    response = _iam_response(response_body) if ok else None
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in IAM_RESOURCE_TYPES and isinstance(v, str):
+                    found.append((IAM_RESOURCE_TYPES[k], v))
+                elif k == "policy" and isinstance(v, dict) and isinstance(v.get("arn"), str):
+                    found.append(("AWS::IAM::Policy", v["arn"]))  # CreatePolicy's answer
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for k, v in params.items():  # the request's own names first
+        if k in IAM_RESOURCE_TYPES and isinstance(v, str):
+            found.append((IAM_RESOURCE_TYPES[k], v))
+    walk(response)
+    resources = [{"ResourceType": t, "ResourceName": n} for t, n in dict.fromkeys(found)]
+    return params, response, resources, {}
+
+
+def _iam_params(params):
+    """Flat query parameters (``RoleName``, ``Tags.member.1.Key``) as
+    CloudTrail shows IAM's: lower-camel keys, lists as lists
+    (``{"tags": [{"key": ...}]}``), values as sent, secrets dropped."""
+    root = {}
+    for key, value in params.items():
+        if key in ("Action", "Version"):
+            continue
+        parts = [p for p in key.split(".") if p != "member"]
+        node = root
+        for i, part in enumerate(parts):
+            name = part if part.isdigit() else _camel(part)
+            if i == len(parts) - 1:
+                node[name] = value
+            else:
+                node = node.setdefault(name, {})
+
+    def lists(node):
+        if not isinstance(node, dict):
+            return node
+        if node and all(k.isdigit() for k in node):
+            return [lists(node[k]) for k in sorted(node, key=int)]
+        return {k: lists(v) for k, v in node.items() if k not in SECRETS}
+
+    return lists(root)
+
+
+def _iam_response(body):
+    """The ``...Result`` of an IAM query-protocol answer as CloudTrail's
+    responseElements: lower-camel keys, ``member`` lists as lists, secrets
+    dropped; None when the call returns nothing (PutRolePolicy)."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    result = next((c for c in root if _local(c.tag).endswith("Result")), None)
+    if result is None or not list(result):
+        return None
+
+    def convert(el):
+        children = list(el)
+        if not children:
+            return el.text
+        if all(_local(c.tag) == "member" for c in children):
+            return [convert(c) for c in children]
+        return {_camel(_local(c.tag)): convert(c) for c in children if _camel(_local(c.tag)) not in SECRETS}
+
+    return convert(result)
+
+
+def _camel(name):
+    return name[:1].lower() + name[1:]
 
 
 def _identity(key, who):

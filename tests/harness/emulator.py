@@ -3,15 +3,27 @@
 moto's server application, wrapped in a small WSGI middleware that gives the
 tests what the emulator alone cannot:
 
-* a count of API calls per action (``GET /_harness/calls``), so tests and the
-  benchmark can assert how many calls a scan made;
-* fault injection (``POST /_harness/faults``): answer a given action with an
-  AWS-shaped error (or a delay) a given number of times, so tests can prove
-  that a failed listing makes an incomplete scan instead of "missing"
-  resources;
-* CloudTrail, which moto lacks: every mutating EC2 call is recorded with
-  the caller's identity and ``LookupEvents`` answers from that record
-  (cloudtrail.py, control routes under ``/_harness/cloudtrail``).
+* a count of API calls per operation (``GET /_harness/calls``), so tests and
+  the benchmark can assert how many calls a scan made. Query and JSON
+  protocols are counted by their ``Action``/target (``DescribeVpcs``,
+  ``GetAccountAuthorizationDetails``); S3's REST calls by the operation they
+  are (``ListBuckets``, ``GetBucketPolicy``, ``PutBucketVersioning``,
+  ``GetAccountPublicAccessBlock``...: cloudtrail.s3_operation), since S3
+  sends no action name;
+* fault injection (``POST /_harness/faults``): answer a given operation
+  (same names as the counter) with an AWS-shaped error — XML, JSON or S3's
+  own ``<Error>`` document, as the service speaks — or a delay, a given
+  number of times, so tests can prove that a failed listing makes an
+  incomplete scan instead of "missing" resources;
+* CloudTrail, which moto lacks: every mutating EC2 and IAM call and every
+  S3 bucket-level write is recorded with the caller's identity and
+  ``LookupEvents`` answers from that record (cloudtrail.py, control routes
+  under ``/_harness/cloudtrail``).
+
+moto starts with AWS's managed IAM policies loaded
+(``MOTO_IAM_LOAD_MANAGED_POLICIES``), so a test can attach
+``arn:aws:iam::aws:policy/AdministratorAccess`` as one would in AWS; what
+that costs, and three IAM answers made AWS's, in ``_iam_as_aws_answers``.
 
 It listens on 127.0.0.1 only, prints ``PORT <n>`` on stdout once it accepts
 connections, and exits when its standard input closes: the process that
@@ -28,12 +40,61 @@ import time
 import urllib.parse
 import uuid
 
-from werkzeug.serving import make_server
+# moto reads this when it creates an account's IAM backend (lazily: at the
+# account's first IAM or STS call), so it only has to be set before the
+# first request; setting it before moto is imported leaves no doubt. It costs
+# that first call about 0.15-0.2 s (1,582 policies). Without it AWS-managed
+# policies do not exist and attaching one fails with NoSuchEntity. The bench
+# and the demo import this module, so they get it too; an explicit "false"
+# in the environment still wins.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
-from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from werkzeug.serving import make_server  # noqa: E402
 
-import cloudtrail
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
+
+import cloudtrail  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy  # noqa: E402
+
+
+def _iam_as_aws_answers():
+    """moto's IAM with AWS-managed policies, made cheaper and more like AWS.
+
+    * The policies are loaded in the ``aws`` partition only. moto looks up
+      the account of every request's access key in every partition's IAM
+      backend of every known account, creating them: after the first IAM or
+      STS call, the next call of any service built six backends of 1,582
+      policies each (about 1 s here) instead of one (0.15 s).
+    * GetAccountAuthorizationDetails lists AWS-managed policies only when
+      something is attached to them, as AWS does. moto lists all of them: a
+      6 MB answer that takes it about 3 s to write, on every IAM scan of
+      every test. Customer-managed policies are all listed, attached or not.
+    * Its ``Policies`` (ManagedPolicyDetail) carry ``PolicyName`` and
+      ``PolicyId``: moto's serializer finds no attribute of those names on
+      its policy objects (for GetPolicy's ``Policy`` shape it does) and
+      leaves them out.
+    """
+    if getattr(IAMBackend.get_account_authorization_details, "harness_trimmed", False):
+        return  # imported twice (the bench loads this module under another name)
+    original = IAMBackend.get_account_authorization_details
+
+    def details(self, policy_filter):
+        out = original(self, policy_filter)
+        out["managed_policies"] = [
+            p for p in out["managed_policies"] if not isinstance(p, AWSManagedPolicy) or p.attachment_count > 0
+        ]
+        return out
+
+    details.harness_trimmed = True
+    IAMBackend.get_account_authorization_details = details
+    load_policies = IAMBackend._init_aws_policies
+    IAMBackend._init_aws_policies = lambda self: load_policies(self) if self.partition == "aws" else []
+    ManagedPolicy.policy_name = property(lambda self: self.name)
+    ManagedPolicy.policy_id = property(lambda self: self.id)
+
+
+_iam_as_aws_answers()
 
 
 class Harness:
@@ -82,7 +143,8 @@ class Harness:
         body = _read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        action = _action(environ, body)
+        signature = cloudtrail.signature(environ)
+        action = _action(environ, body, signature)
         fault = None
         with self.lock:
             self.calls[action] = self.calls.get(action, 0) + 1
@@ -96,8 +158,8 @@ class Harness:
             if fault["delay_secs"]:
                 time.sleep(fault["delay_secs"])
             if fault["status"]:
-                return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ)
-        signature = cloudtrail.signature(environ)
+                return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ,
+                                  s3=signature.get("service") == "s3")
         if "CloudTrail_20131101." in environ.get("HTTP_X_AMZ_TARGET", ""):
             if action != "LookupEvents":
                 return _aws_error(start_response, {"status": 400, "code": "UnknownOperationException",
@@ -124,7 +186,7 @@ class Harness:
             if hasattr(result, "close"):
                 result.close()
         status = int(captured["status"].split()[0])
-        self.trail.record(environ, signature, action, cloudtrail.form_params(environ, body), status, data)
+        self.trail.record(environ, signature, action, body, status, data)
         start_response(captured["status"], captured["headers"])
         return [data]
 
@@ -137,10 +199,12 @@ def _read_body(environ):
     return environ["wsgi.input"].read(length) if length else b""
 
 
-def _action(environ, body):
+def _action(environ, body, signature):
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:  # JSON protocols: "CloudTrail_20131101.LookupEvents"
         return target.split(".")[-1]
+    if signature.get("service") == "s3":  # REST: no Action; before the body
+        return cloudtrail.s3_operation(environ)  # is read as a form (a policy is JSON)
     for source in (environ.get("QUERY_STRING", ""), body.decode("utf-8", "replace")):
         params = urllib.parse.parse_qs(source)
         if "Action" in params:
@@ -154,7 +218,16 @@ def _json(start_response, status, payload):
     return [data]
 
 
-def _aws_error(start_response, fault, json_protocol=False):
+def _aws_error(start_response, fault, json_protocol=False, s3=False):
+    if s3:  # S3's error document has no <Response>/<Errors> around it
+        data = (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            f"<Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></Error>"
+        ).encode()
+        start_response(f"{fault['status']} X", [("Content-Type", "application/xml"),
+                                                ("Content-Length", str(len(data)))])
+        return [data]
     if json_protocol:
         data = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
         start_response(f"{fault['status']} X", [("Content-Type", "application/x-amz-json-1.1"),
