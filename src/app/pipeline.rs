@@ -297,8 +297,23 @@ pub async fn scan(
         .filter(|f| opts.only.as_ref().is_none_or(|k| k.contains(&f.kind)))
         .collect();
     let (mut findings, mut ignored) = opts.ignore.apply(findings);
+    // The accounts the estate knows: the scanned one and every one its
+    // states name. A trust policy opened to any other is foreign.
+    let ctx = crate::grade::GradeContext {
+        known_accounts: inventory
+            .account
+            .iter()
+            .cloned()
+            .chain(
+                states
+                    .iter()
+                    .flat_map(|s| &s.resources)
+                    .filter_map(|r| r.account.clone()),
+            )
+            .collect(),
+    };
     for f in findings.iter_mut().chain(ignored.iter_mut()) {
-        f.grade = Some(opts.rules.grade(f, f.live.as_ref()));
+        f.grade = Some(opts.rules.grade_in(f, f.live.as_ref(), &ctx));
     }
     // Worst first within each kind.
     let severity =

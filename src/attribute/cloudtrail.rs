@@ -20,28 +20,45 @@ use crate::model::FailureKind;
 use crate::sdk::AwsConfig;
 
 pub struct CloudTrailSource {
-    clients: HashMap<String, aws_sdk_cloudtrail::Client>,
+    aws: AwsConfig,
+    /// Clients by the key findings are grouped under (a region, or
+    /// `global`), made on first use: an S3 bucket's events are in its own
+    /// region, which the scan may not otherwise cover.
+    clients: tokio::sync::Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
 }
 
 impl CloudTrailSource {
     pub async fn new(regions: &[String], aws: &AwsConfig) -> Self {
-        let mut clients = HashMap::new();
+        let source = Self {
+            aws: aws.clone(),
+            clients: tokio::sync::Mutex::default(),
+        };
+        for r in regions {
+            source.client(r).await;
+        }
+        source
+    }
+
+    async fn client(&self, key: &str) -> aws_sdk_cloudtrail::Client {
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(key) {
+            return c.clone();
+        }
         // Global services (IAM) record their events in us-east-1, whatever
         // region the scan covers: findings under `global` are looked up
         // there.
-        let global = (crate::aws::GLOBAL.to_string(), "us-east-1".to_string());
-        let pairs = regions
-            .iter()
-            .map(|r| (r.clone(), r.clone()))
-            .chain(std::iter::once(global));
-        for (key, region) in pairs {
-            let config = aws.region(Some(&region)).await;
-            let config = aws_sdk_cloudtrail::config::Builder::from(&config)
-                .retry_config(RetryConfig::disabled())
-                .build();
-            clients.insert(key, aws_sdk_cloudtrail::Client::from_conf(config));
-        }
-        Self { clients }
+        let region = if key == crate::aws::GLOBAL {
+            "us-east-1"
+        } else {
+            key
+        };
+        let config = self.aws.region(Some(region)).await;
+        let config = aws_sdk_cloudtrail::config::Builder::from(&config)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let client = aws_sdk_cloudtrail::Client::from_conf(config);
+        clients.insert(key.to_string(), client.clone());
+        client
     }
 }
 
@@ -54,13 +71,7 @@ impl EventSource for CloudTrailSource {
         req: &'a LookupRequest,
     ) -> BoxFuture<'a, Result<EventPage, ListError>> {
         Box::pin(async move {
-            let Some(client) = self.clients.get(region) else {
-                return Err(ListError {
-                    operation: OPERATION,
-                    kind: FailureKind::Service,
-                    message: format!("no CloudTrail client for {region}"),
-                });
-            };
+            let client = self.client(region).await;
             let (key, value) = match &req.lookup {
                 Lookup::WriteEvents => (LookupAttributeKey::ReadOnly, "false"),
                 Lookup::Resource(id) => (LookupAttributeKey::ResourceName, id.as_str()),

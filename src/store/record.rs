@@ -464,7 +464,12 @@ fn resolve_unseen(
         acknowledged,
     } in open
     {
-        let in_scope = scan.regions.contains(&region)
+        // A global type's listing covers every region its objects live
+        // in (an S3 bucket is listed once, under `global`).
+        let global = crate::aws::resources::find(&tf_type)
+            .is_some_and(|s| s.scope == crate::aws::Scope::Global);
+        let in_scope = (scan.regions.contains(&region)
+            || (global && scan.regions.iter().any(|r| r == crate::aws::GLOBAL)))
             && scan.types.contains(&tf_type)
             && scan
                 .only

@@ -433,3 +433,33 @@ pub fn assert_one_call_per_listing(calls: &HashMap<String, u64>, instances: u64,
         assert_eq!(*n, want, "{op}: {calls:?}");
     }
 }
+
+/// Out-of-band changes through boto3 (tests/harness/oob.py), signed with
+/// `access_key` so the emulator's CloudTrail names whoever
+/// [`Emulator::identities`] maps it to: `calls` is a list of
+/// `[service, method, kwargs]`. Returns the responses; a failed call fails
+/// the test.
+pub fn oob(emu: &Emulator, access_key: &str, region: &str, calls: Value) -> Vec<Value> {
+    let mut child = Command::new(python())
+        .arg(repo().join("tests/harness/oob.py"))
+        .args(["--endpoint", &emu.endpoint(), "--access-key", access_key])
+        .args(["--region", region, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oob.py");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(calls.to_string().as_bytes())
+        .expect("write calls");
+    let out = child.wait_with_output().expect("oob.py output");
+    assert!(
+        out.status.success(),
+        "oob.py failed: {}\ncalls: {calls:#}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("oob.py prints JSON")
+}

@@ -242,9 +242,15 @@ impl TypeSpec {
             .unwrap_or_else(|| id.to_string())
     }
 
-    /// The type whose listing brings this type's live objects.
+    /// The type whose listing brings this type's live objects, followed
+    /// to the end (an exclusive policy attachment's object is a policy,
+    /// which rides on the roles' listing).
     pub fn listing_type(&self) -> &'static str {
-        self.listed_with.unwrap_or_else(|| self.live_type())
+        let next = self.listed_with.unwrap_or_else(|| self.live_type());
+        if next == self.tf_type {
+            return next;
+        }
+        find(next).map_or(next, |s| s.listing_type())
     }
 
     /// Whether the type has a listing of its own (split-out and adopting
@@ -512,12 +518,18 @@ mod tests {
         for spec in all() {
             if let Some(split) = &spec.split_out {
                 assert!(
-                    find(split.parent_type).is_some_and(|p| p.lists()),
+                    find(split.parent_type)
+                        .and_then(|p| find(p.listing_type()))
+                        .is_some_and(|p| p.lists()),
                     "{}",
                     spec.tf_type
                 );
-            } else if let Some(live) = spec.live_type.or(spec.listed_with) {
-                assert!(find(live).is_some_and(|p| p.lists()), "{}", spec.tf_type);
+            } else if spec.live_type.or(spec.listed_with).is_some() {
+                assert!(
+                    find(spec.listing_type()).is_some_and(|p| p.lists()),
+                    "{}",
+                    spec.tf_type
+                );
             } else {
                 assert!(
                     spec.lists(),

@@ -1,0 +1,233 @@
+//! IAM and S3, end to end: real Terraform (provider 3.39.0) applies
+//! `fixtures/tf/iam_s3` to the emulator, people change things out of band
+//! with boto3 under their own access keys (tests/harness/oob.py), and
+//! `tfdrift scan` must see each change — graded by the default rules and
+//! attributed to its author — and nothing else: no noise on a fresh
+//! apply, none from a policy re-ordered by hand, none from what AWS
+//! creates itself.
+
+mod common;
+
+use common::{Emulator, Workspace, brief, oob, scan_json};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+fn people(emu: &Emulator) {
+    emu.identities(json!({
+        "AKIAALICE": {"user": "alice"},
+        "AKIAMALLORY": {"user": "mallory"},
+        "AKIAJANE": {"sso": "AdministratorAccess", "session": "jane@example.com"},
+    }));
+}
+
+/// Every finding on `who` (an address, or an id for unmanaged ones).
+fn findings_on<'a>(report: &'a Value, who: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["address"] == json!(who) || f["id"] == json!(who))
+        .collect()
+}
+
+fn one<'a>(report: &'a Value, who: &str) -> &'a Value {
+    let found = findings_on(report, who);
+    assert_eq!(found.len(), 1, "one finding on {who} in {report:#}");
+    found[0]
+}
+
+fn rules_of(f: &Value) -> Vec<&str> {
+    f["rules"]
+        .as_array()
+        .expect("graded")
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+/// A trust policy, as the IAM API takes it.
+fn trust(principal: Value) -> String {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+    .to_string()
+}
+
+#[test]
+fn a_fresh_apply_of_every_iam_and_s3_type_reports_nothing() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "iam_s3");
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 0, "{}\n{report:#}", run.stderr);
+    assert_eq!(brief(&report), vec![]);
+    assert_eq!(report["scan"]["complete"], json!(true));
+    assert_eq!(
+        report["scan"]["not_checked_types"],
+        json!({}),
+        "every type of the estate is checked"
+    );
+    assert_eq!(report["scan"]["unverified"], json!([]));
+    // IAM is listed once, whatever the regions.
+    assert!(
+        report["scan"]["regions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("global"))
+    );
+}
+
+#[test]
+fn iam_changes_are_graded_by_the_default_rules_and_name_their_author() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "iam_s3");
+    people(&emu);
+    let app_logs = "tfd-app-logs";
+    let app_logs_doc: Value = {
+        let state: Value =
+            serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+        let policy = state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "aws_iam_role_policy")
+            .unwrap()["instances"][0]["attributes"]["policy"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        serde_json::from_str(&policy).unwrap()
+    };
+    let mut widened = app_logs_doc.clone();
+    widened["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}));
+    // Mallory: admin by hand, a trust opened to a stranger's account, a
+    // statement slipped into an inline policy, a key, a role and a policy
+    // of her own.
+    let made = oob(
+        &emu,
+        "AKIAMALLORY",
+        "us-east-1",
+        json!([
+            ["iam", "attach_role_policy", {"RoleName": "tfd-worker", "PolicyArn": ADMIN}],
+            ["iam", "update_assume_role_policy", {"RoleName": "tfd-ci",
+                "PolicyDocument": trust(json!({"AWS": "999988887777"}))}],
+            ["iam", "put_role_policy", {"RoleName": "tfd-app", "PolicyName": app_logs,
+                "PolicyDocument": widened.to_string()}],
+            ["iam", "create_access_key", {"UserName": "tfd-bob"}],
+            ["iam", "create_role", {"RoleName": "tfd-handmade",
+                "AssumeRolePolicyDocument": trust(json!({"Service": "ec2.amazonaws.com"}))}],
+            ["iam", "create_policy", {"PolicyName": "tfd-everything",
+                "PolicyDocument": json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"}]}).to_string()}],
+        ]),
+    );
+    let new_key = made[3]["AccessKey"]["AccessKeyId"].as_str().unwrap().to_string();
+    assert!(
+        !made[3]["AccessKey"]["SecretAccessKey"].is_null(),
+        "boto3 got a secret, which must never surface below"
+    );
+    // Jane, through SSO: AWS creates a service-linked role for her, and
+    // she re-saves the legacy policy with its statements in another order
+    // and different whitespace: neither is drift.
+    let legacy = ws.id("aws_iam_policy.legacy");
+    let legacy_now = oob(
+        &emu,
+        "AKIAJANE",
+        "us-east-1",
+        json!([["iam", "get_policy_version", {"PolicyArn": legacy, "VersionId": "v1"}]]),
+    );
+    let doc: Value = match &legacy_now[0]["PolicyVersion"]["Document"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    let mut reordered = doc.clone();
+    if let Some(statements) = reordered["Statement"].as_array_mut() {
+        statements.reverse();
+    }
+    oob(
+        &emu,
+        "AKIAJANE",
+        "us-east-1",
+        json!([
+            ["iam", "create_service_linked_role", {"AWSServiceName": "elasticloadbalancing.amazonaws.com"}],
+            ["iam", "create_policy_version", {"PolicyArn": legacy,
+                "PolicyDocument": serde_json::to_string_pretty(&reordered).unwrap(), "SetAsDefault": true}],
+        ]),
+    );
+
+    let (run, report) = scan_json(&emu, &ws, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report["scan"]["complete"], json!(true), "{report:#}");
+
+    let worker = one(&report, "aws_iam_role.worker");
+    assert_eq!(worker["changes"][0]["path"], json!("managed_policy_arns"));
+    assert_eq!(worker["changes"][0]["actual"], json!(ADMIN));
+    assert_eq!(worker["severity"], json!("critical"));
+    assert!(rules_of(worker).contains(&"iam-admin-attached"));
+
+    let ci = one(&report, "aws_iam_role.ci");
+    assert!(rules_of(ci).contains(&"iam-trust-opened"), "{ci:#}");
+    assert_eq!(ci["severity"], json!("critical"));
+    assert!(
+        ci["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["path"] == json!("assume_role_policy.Statement")),
+        "{ci:#}"
+    );
+
+    // The statement added to an inline policy, at the statement.
+    let logs = one(&report, "aws_iam_role_policy.app_logs");
+    assert_eq!(logs["changes"].as_array().unwrap().len(), 1, "{logs:#}");
+    assert_eq!(logs["changes"][0]["path"], json!("policy.Statement"));
+    assert_eq!(logs["changes"][0]["actual"]["Action"], json!(["iam:PassRole"]));
+    assert!(rules_of(logs).contains(&"iam-passrole-any"));
+    // ... and not a second time on the role that holds it.
+    assert!(findings_on(&report, "aws_iam_role.app").is_empty(), "{report:#}");
+
+    let key = one(&report, &new_key);
+    assert_eq!((key["kind"].as_str(), key["type"].as_str()), (Some("unmanaged"), Some("aws_iam_access_key")));
+    assert!(rules_of(key).contains(&"iam-access-key-new"));
+    assert_eq!(key["severity"], json!("high"));
+
+    let role = one(&report, "tfd-handmade");
+    assert_eq!(role["kind"], json!("unmanaged"));
+    let everything: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["type"] == json!("aws_iam_policy") && f["kind"] == json!("unmanaged"))
+        .collect();
+    assert_eq!(everything.len(), 1, "{report:#}");
+    assert!(rules_of(everything[0]).contains(&"iam-policy-admin"));
+    assert_eq!(everything[0]["severity"], json!("critical"));
+
+    // AWS's own role and a re-formatted policy are not drift.
+    for f in report["findings"].as_array().unwrap() {
+        assert!(
+            !f["id"].as_str().unwrap_or_default().contains("AWSServiceRole"),
+            "a service-linked role reported: {f:#}"
+        );
+    }
+    assert!(findings_on(&report, "aws_iam_policy.legacy").is_empty(), "{report:#}");
+    assert_eq!(brief(&report).len(), 6, "{:#?}", brief(&report));
+
+    // Each change names Mallory, through the call that made it.
+    for (who, event) in [
+        ("aws_iam_role.worker", "AttachRolePolicy"),
+        ("aws_iam_role.ci", "UpdateAssumeRolePolicy"),
+        ("aws_iam_role_policy.app_logs", "PutRolePolicy"),
+        (new_key.as_str(), "CreateAccessKey"),
+        ("tfd-handmade", "CreateRole"),
+    ] {
+        let a = &one(&report, who)["attribution"];
+        assert_eq!(a["actor"], json!("mallory"), "{who}: {a:#}");
+        assert_eq!(a["event"], json!(event), "{who}");
+    }
+    assert_eq!(everything[0]["attribution"]["actor"], json!("mallory"));
+    // No secret anywhere in what the scan printed.
+    let secret = made[3]["AccessKey"]["SecretAccessKey"].as_str().unwrap();
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+}
