@@ -25,7 +25,8 @@ echo "demo: AWS emulator on 127.0.0.1:$PORT" >&2
 
 mkdir -p "$WORK/infra"
 cp fixtures/tf/provider.tf fixtures/tf/core/*.tf "$WORK/infra/"
-echo "demo: terraform apply (about 40 s)" >&2
+cp fixtures/tf/iam_s3/main.tf "$WORK/infra/iam_s3.tf"
+echo "demo: terraform apply (about 60 s)" >&2
 TF_CLI_CONFIG_FILE="$CACHE/terraformrc" TF_VAR_endpoint="$AWS_ENDPOINT_URL" \
   "$PY" tests/harness/tf.py apply "$WORK/infra" >/dev/null
 
@@ -33,7 +34,7 @@ echo "demo: a fresh apply has no drift:" >&2
 "$CARGO_TARGET_DIR/debug/tfdrift" scan -C "$WORK/infra" || true
 
 echo >&2
-echo "demo: now someone opens SSH to the world, retags the VPC, deletes a subnet and clicks a group together..." >&2
+echo "demo: now someone opens SSH to the world, retags the VPC, deletes a subnet, clicks a group together, makes a role admin and unblocks public access to a bucket..." >&2
 "$PY" - "$WORK/infra/terraform.tfstate" <<'PY'
 import json, sys, boto3
 state = json.load(open(sys.argv[1]))
@@ -57,6 +58,11 @@ jane.authorize_security_group_ingress(GroupId=ids["aws_security_group.web"], IpP
 sam.create_tags(Resources=[ids["aws_vpc.main"]], Tags=[{"Key": "Team", "Value": "data"}])
 sam.delete_subnet(SubnetId=ids["aws_subnet.private[1]"])
 jane.create_security_group(GroupName="temp-access", Description="made in the console", VpcId=ids["aws_vpc.main"])
+boto3.client("iam", aws_access_key_id="AKIAJANE", aws_secret_access_key="x").attach_role_policy(
+    RoleName="tfd-worker", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+from botocore.config import Config
+boto3.client("s3", aws_access_key_id="AKIASAM", aws_secret_access_key="x",
+             config=Config(s3={"addressing_style": "path"})).delete_public_access_block(Bucket="tfd-data")
 PY
 
 echo "demo: tfdrift scan -C $WORK/infra" >&2
