@@ -83,8 +83,24 @@ fn run(case: &Case) -> DiffOutcome {
         account: case.account.clone(),
         ..Inventory::default()
     };
+    // Global types are listed once, under `global`.
+    for spec in resources::all()
+        .iter()
+        .filter(|s| s.lists() && s.scope == crate::aws::Scope::Global)
+    {
+        if !case
+            .failed
+            .iter()
+            .any(|(fr, ft)| fr == crate::aws::GLOBAL && ft == spec.tf_type)
+        {
+            inv.listed.insert((crate::aws::GLOBAL.to_string(), spec.tf_type));
+        }
+    }
     for r in &case.regions {
-        for spec in resources::all().iter().filter(|s| s.lists()) {
+        for spec in resources::all()
+            .iter()
+            .filter(|s| s.lists() && s.scope == crate::aws::Scope::Regional)
+        {
             if !case
                 .failed
                 .iter()
