@@ -67,6 +67,34 @@ fn a_fresh_apply_of_every_iam_and_s3_type_reports_nothing() {
         "every type of the estate is checked"
     );
     assert_eq!(report["scan"]["unverified"], json!([]));
+    // The access key's secret and SMTP password in the state reach
+    // neither the report nor the history.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+    let key = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "aws_iam_access_key")
+        .unwrap()["instances"][0]["attributes"]
+        .clone();
+    for name in ["secret", "ses_smtp_password_v4"] {
+        let secret = key[name].as_str().unwrap();
+        assert!(secret.len() > 10, "{name} is in the state");
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{name}");
+        let history = std::fs::read_dir(ws.path().join(".local/share/tfdrift"))
+            .map(|d| {
+                d.filter_map(|e| std::fs::read(e.unwrap().path()).ok())
+                    .flatten()
+                    .collect::<Vec<u8>>()
+            })
+            .expect("the scan is recorded in the history");
+        assert!(!history.is_empty());
+        assert!(
+            !history.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{name} in the history database"
+        );
+    }
     // IAM is listed once, whatever the regions.
     assert!(
         report["scan"]["regions"]

@@ -30,6 +30,7 @@ const SECRET_NAMES: &[&str] = &[
     "auth_token",
     "ses_smtp_password_v4",
     "encrypted_secret",
+    "encrypted_ses_smtp_password_v4",
 ];
 
 fn is_secret_name(name: &str) -> bool {
