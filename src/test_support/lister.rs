@@ -348,7 +348,18 @@ mod tests {
         let spec = crate::aws::resources::find("aws_vpc").expect("a supported type");
         assert!(lister.list("us-east-1", spec).await.unwrap().is_empty());
         assert_eq!(
-            lister.details(GLOBAL, spec, "r").await.unwrap()["max_session_duration"],
+            lister
+                .details(
+                    GLOBAL,
+                    spec,
+                    &crate::aws::DetailTarget {
+                        id: "r".into(),
+                        region: "us-east-1".into(),
+                        wanted: Default::default(),
+                    }
+                )
+                .await
+                .unwrap()["max_session_duration"],
             3600
         );
         assert_eq!(lister.caller_account().await.unwrap(), "111122223333");
