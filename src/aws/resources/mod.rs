@@ -58,6 +58,7 @@ mod network_interface;
 mod route;
 mod route_table;
 mod route_table_association;
+mod s3;
 pub(crate) mod security_group;
 mod security_group_rule;
 mod subnet;
@@ -337,6 +338,16 @@ pub fn all() -> &'static [&'static TypeSpec] {
         &iam::GROUP_MEMBERSHIP,
         &iam::INSTANCE_PROFILE,
         &iam::ACCESS_KEY,
+        &s3::BUCKET,
+        &s3::BUCKET_POLICY,
+        &s3::BUCKET_PUBLIC_ACCESS_BLOCK,
+        &s3::BUCKET_VERSIONING,
+        &s3::BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+        &s3::BUCKET_OWNERSHIP_CONTROLS,
+        &s3::BUCKET_ACL,
+        &s3::BUCKET_LOGGING,
+        &s3::BUCKET_LIFECYCLE_CONFIGURATION,
+        &s3::ACCOUNT_PUBLIC_ACCESS_BLOCK,
     ];
     ALL
 }
