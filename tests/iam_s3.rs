@@ -57,9 +57,14 @@ fn trust(principal: Value) -> String {
 fn a_fresh_apply_of_every_iam_and_s3_type_reports_nothing() {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "iam_s3");
+    emu.reset_calls();
     let (run, report) = scan_json(&emu, &ws, &[]);
     assert_eq!(run.code, 0, "{}\n{report:#}", run.stderr);
     assert_eq!(brief(&report), vec![]);
+    // A setting is read only for buckets whose state declares it: the
+    // bare bucket declares no encryption (S3's default), so its
+    // encryption is not asked for.
+    assert_eq!(emu.calls().get("GetBucketEncryption"), Some(&3));
     assert_eq!(report["scan"]["complete"], json!(true));
     assert_eq!(
         report["scan"]["not_checked_types"],
@@ -81,7 +86,10 @@ fn a_fresh_apply_of_every_iam_and_s3_type_reports_nothing() {
     for name in ["secret", "ses_smtp_password_v4"] {
         let secret = key[name].as_str().unwrap();
         assert!(secret.len() > 10, "{name} is in the state");
-        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{name}");
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{name}"
+        );
         let history = std::fs::read_dir(ws.path().join(".local/share/tfdrift"))
             .map(|d| {
                 d.filter_map(|e| std::fs::read(e.unwrap().path()).ok())
@@ -91,7 +99,9 @@ fn a_fresh_apply_of_every_iam_and_s3_type_reports_nothing() {
             .expect("the scan is recorded in the history");
         assert!(!history.is_empty());
         assert!(
-            !history.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            !history
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
             "{name} in the history database"
         );
     }
@@ -150,7 +160,10 @@ fn iam_changes_are_graded_by_the_default_rules_and_name_their_author() {
                     {"Effect": "Allow", "Action": "*", "Resource": "*"}]}).to_string()}],
         ]),
     );
-    let new_key = made[3]["AccessKey"]["AccessKeyId"].as_str().unwrap().to_string();
+    let new_key = made[3]["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         !made[3]["AccessKey"]["SecretAccessKey"].is_null(),
         "boto3 got a secret, which must never surface below"
@@ -210,13 +223,22 @@ fn iam_changes_are_graded_by_the_default_rules_and_name_their_author() {
     let logs = one(&report, "aws_iam_role_policy.app_logs");
     assert_eq!(logs["changes"].as_array().unwrap().len(), 1, "{logs:#}");
     assert_eq!(logs["changes"][0]["path"], json!("policy.Statement"));
-    assert_eq!(logs["changes"][0]["actual"]["Action"], json!(["iam:PassRole"]));
+    assert_eq!(
+        logs["changes"][0]["actual"]["Action"],
+        json!(["iam:PassRole"])
+    );
     assert!(rules_of(logs).contains(&"iam-passrole-any"));
     // ... and not a second time on the role that holds it.
-    assert!(findings_on(&report, "aws_iam_role.app").is_empty(), "{report:#}");
+    assert!(
+        findings_on(&report, "aws_iam_role.app").is_empty(),
+        "{report:#}"
+    );
 
     let key = one(&report, &new_key);
-    assert_eq!((key["kind"].as_str(), key["type"].as_str()), (Some("unmanaged"), Some("aws_iam_access_key")));
+    assert_eq!(
+        (key["kind"].as_str(), key["type"].as_str()),
+        (Some("unmanaged"), Some("aws_iam_access_key"))
+    );
     assert!(rules_of(key).contains(&"iam-access-key-new"));
     assert_eq!(key["severity"], json!("high"));
 
@@ -235,11 +257,17 @@ fn iam_changes_are_graded_by_the_default_rules_and_name_their_author() {
     // AWS's own role and a re-formatted policy are not drift.
     for f in report["findings"].as_array().unwrap() {
         assert!(
-            !f["id"].as_str().unwrap_or_default().contains("AWSServiceRole"),
+            !f["id"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("AWSServiceRole"),
             "a service-linked role reported: {f:#}"
         );
     }
-    assert!(findings_on(&report, "aws_iam_policy.legacy").is_empty(), "{report:#}");
+    assert!(
+        findings_on(&report, "aws_iam_policy.legacy").is_empty(),
+        "{report:#}"
+    );
     assert_eq!(brief(&report).len(), 6, "{:#?}", brief(&report));
 
     // Each change names Mallory, through the call that made it.
@@ -288,15 +316,26 @@ fn an_iam_and_s3_estate_costs_one_listing_plus_the_calls_s3_cannot_batch() {
     assert_eq!(n("ListAccessKeys"), 10, "one per user");
     assert_eq!(n("ListInstanceProfiles"), 1);
     assert_eq!(n("ListBuckets"), 1);
-    assert_eq!(n("GetBucketLocation"), 20, "the emulator's ListBuckets gives no region");
+    assert_eq!(
+        n("GetBucketLocation"),
+        20,
+        "the emulator's ListBuckets gives no region"
+    );
     // Only what the v3 buckets declare is read, once per bucket.
-    for op in ["GetBucketVersioning", "GetBucketEncryption", "GetBucketPolicy"] {
+    for op in [
+        "GetBucketVersioning",
+        "GetBucketEncryption",
+        "GetBucketPolicy",
+    ] {
         assert_eq!(n(op), 20, "{op}");
     }
     assert_eq!(n("GetPublicAccessBlock"), 0, "no state declares a block");
     // The report counts the same calls.
     assert_eq!(report["scan"]["detail_calls"]["ListAccessKeys"], json!(10));
-    assert_eq!(report["scan"]["detail_calls"]["GetBucketLocation"], json!(20));
+    assert_eq!(
+        report["scan"]["detail_calls"]["GetBucketLocation"],
+        json!(20)
+    );
 }
 
 /// The S3 changes every test below makes, as Alice, to the `iam_s3`
@@ -351,13 +390,19 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         .iter()
         .map(|c| c["path"].as_str().unwrap())
         .collect();
-    assert!(paths.contains(&"sse_algorithm") && paths.contains(&"logging_target_bucket"), "{data:#}");
+    assert!(
+        paths.contains(&"sse_algorithm") && paths.contains(&"logging_target_bucket"),
+        "{data:#}"
+    );
     assert!(rules_of(data).contains(&"s3-encryption-removed"));
     assert!(rules_of(data).contains(&"s3-logging-removed"));
     assert_eq!(data["severity"], json!("high"));
 
     let assets = one(&report, "aws_s3_bucket.assets");
-    assert!(rules_of(assets).contains(&"s3-versioning-suspended"), "{assets:#}");
+    assert!(
+        rules_of(assets).contains(&"s3-versioning-suspended"),
+        "{assets:#}"
+    );
     assert_eq!(assets["severity"], json!("medium"));
 
     let bare = one(&report, "aws_s3_bucket.bare");
@@ -379,7 +424,11 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         "aws_s3_bucket.bare",
         "tfd-handmade-eu",
     ] {
-        assert_eq!(one(&report, who)["attribution"]["actor"], json!("alice"), "{who}");
+        assert_eq!(
+            one(&report, who)["attribution"]["actor"],
+            json!("alice"),
+            "{who}"
+        );
     }
     assert_eq!(brief(&report).len(), 5, "{:#?}", brief(&report));
 }
@@ -390,7 +439,13 @@ fn s3_facts(report: &Value) -> (Vec<String>, Vec<String>) {
     let mut facts = Vec::new();
     let mut rules = Vec::new();
     for f in report["findings"].as_array().unwrap() {
-        let bucket = f["id"].as_str().unwrap().split(',').next().unwrap().to_string();
+        let bucket = f["id"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string();
         rules.extend(rules_of(f).iter().map(|r| r.to_string()));
         let changes = f["changes"].as_array().cloned().unwrap_or_default();
         if changes.is_empty() {
@@ -424,20 +479,36 @@ fn the_same_estate_in_provider_3_and_4_shapes_yields_the_same_findings() {
         .args(["-o", split.to_str().unwrap(), "--endpoint", &emu.endpoint()])
         .output()
         .expect("run make.py");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Both shapes are clean on a fresh apply...
     let scan = |state: &std::path::Path| {
         let run = common::tfdrift(
             &emu,
             ws.path(),
-            &["scan", "--format", "json", "--no-attribution", "--state", state.to_str().unwrap()],
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--no-attribution",
+                "--state",
+                state.to_str().unwrap(),
+            ],
         );
         (run.code, run.report())
     };
     for state in [ws.state_path(), split.clone()] {
         let (code, report) = scan(&state);
-        assert_eq!((code, brief(&report)), (0, vec![]), "{}: {report:#}", state.display());
+        assert_eq!(
+            (code, brief(&report)),
+            (0, vec![]),
+            "{}: {report:#}",
+            state.display()
+        );
     }
     // ... and see the same drift, each change once.
     s3_changes(&emu);
@@ -451,6 +522,12 @@ fn the_same_estate_in_provider_3_and_4_shapes_yields_the_same_findings() {
     assert!(v4_facts.len() >= 9, "{v4_facts:#?}");
     // In the split shape each setting is reported on the resource that
     // declares it, not also on its bucket.
-    assert!(!findings_on(&v4, "aws_s3_bucket_versioning.assets").is_empty(), "{v4:#}");
-    assert!(findings_on(&v4, "aws_s3_bucket.assets").is_empty(), "{v4:#}");
+    assert!(
+        !findings_on(&v4, "aws_s3_bucket_versioning.assets").is_empty(),
+        "{v4:#}"
+    );
+    assert!(
+        findings_on(&v4, "aws_s3_bucket.assets").is_empty(),
+        "{v4:#}"
+    );
 }

@@ -129,13 +129,21 @@ fn managed_ids(states: &[State]) -> Managed {
             aws::Scope::Regional => r.region.clone().unwrap_or_default(),
         };
         // Every state resource on the same object adds what it declares
-        // (a bucket and its split-out versioning, encryption, policy).
+        // (a bucket and its split-out versioning, encryption, policy), and
+        // only that: a v3 bucket without an encryption block has nothing
+        // to compare its encryption with, so it is not read.
+        let declared = own.canonical_state(&r.attrs);
         managed
             .entry((region, spec.tf_type))
             .or_default()
             .entry(own.live_id_of(&r.id, &r.attrs))
             .or_default()
-            .extend(own.attrs.iter().map(|(name, _)| *name));
+            .extend(
+                own.attrs
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .filter(|name| declared.contains_key(*name)),
+            );
     }
     managed
 }

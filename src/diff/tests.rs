@@ -93,7 +93,8 @@ fn run(case: &Case) -> DiffOutcome {
             .iter()
             .any(|(fr, ft)| fr == crate::aws::GLOBAL && ft == spec.tf_type)
         {
-            inv.listed.insert((crate::aws::GLOBAL.to_string(), spec.tf_type));
+            inv.listed
+                .insert((crate::aws::GLOBAL.to_string(), spec.tf_type));
         }
     }
     for r in &case.regions {

@@ -136,6 +136,24 @@ class Harness:
             return _json(start_response, 200, {})
         return _json(start_response, 404, {"error": f"no harness route {method} {path}"})
 
+    def _versioning_as_aws_answers(self, environ, start_response):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            data = _versioning_root(b"".join(result))
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = [(k, str(len(data)) if k.lower() == "content-length" else v)
+                   for k, v in captured["headers"]]
+        start_response(captured["status"], headers)
+        return [data]
+
     # -- WSGI --------------------------------------------------------------
     def __call__(self, environ, start_response):
         if environ["PATH_INFO"].startswith("/_harness/"):
@@ -170,6 +188,8 @@ class Harness:
                 with self.lock:
                     self.calls["LookupEvents.Throttled"] = self.calls.get("LookupEvents.Throttled", 0) + 1
             return response
+        if action == "GetBucketVersioning":
+            return self._versioning_as_aws_answers(environ, start_response)
         if not self.trail.records(signature, action):
             return self.app(environ, start_response)
         # Buffer the response: CloudTrail records what the call returned.
@@ -189,6 +209,14 @@ class Harness:
         self.trail.record(environ, signature, action, body, status, data)
         start_response(captured["status"], captured["headers"])
         return [data]
+
+
+def _versioning_root(body):
+    """moto 5.2.5 answers GetBucketVersioning with a ``<GetBucketVersioningResponse>``
+    root; S3 (and every SDK that checks, the Rust one among them) has
+    ``<VersioningConfiguration>``."""
+    return body.replace(b"<GetBucketVersioningResponse", b"<VersioningConfiguration").replace(
+        b"</GetBucketVersioningResponse>", b"</VersioningConfiguration>")
 
 
 def _read_body(environ):

@@ -154,9 +154,11 @@ pub struct TypeSpec {
     pub changed_by: &'static [&'static str],
     /// Per-resource reads, for settings the listing does not return.
     pub details: Option<Details>,
-    /// Other calls its listing or details make (S3's GetBucketLocation,
-    /// IAM's ListAccessKeys), for the least-privilege policy and the docs.
-    pub extra_actions: &'static [&'static str],
+    /// The IAM permissions its listing and details need, where they are
+    /// not `service:operation` of the calls above (S3's `ListBuckets` is
+    /// `s3:ListAllMyBuckets`) or more calls are made (one per bucket
+    /// setting, `ListUsers` before `ListAccessKeys`); empty: derived.
+    pub iam_actions: &'static [&'static str],
     /// The attributes compared, and how.
     pub attrs: &'static [(&'static str, Kind)],
     pub list: Option<ListFn>,
@@ -215,7 +217,7 @@ impl TypeSpec {
         scope: Scope::Regional,
         changed_by: &[],
         details: None,
-        extra_actions: &[],
+        iam_actions: &[],
         attrs: &[],
         list: None,
         from_state: None,
@@ -274,15 +276,13 @@ impl TypeSpec {
         if !self.lists() {
             return Vec::new();
         }
+        if !self.iam_actions.is_empty() {
+            return self.iam_actions.iter().map(|a| a.to_string()).collect();
+        }
         let mut out = vec![format!("{}:{}", self.service, self.operation)];
         if let Some(d) = &self.details {
             out.push(format!("{}:{}", self.service, d.operation));
         }
-        out.extend(
-            self.extra_actions
-                .iter()
-                .map(|a| format!("{}:{a}", self.service)),
-        );
         out
     }
 
@@ -380,7 +380,14 @@ pub fn markdown_table() -> String {
                 format!("one per declared setting: {}", d.operation)
             }
             Some(d) => format!("{} × {}", d.calls_per_resource, d.operation),
-            None => "none".into(),
+            // A setting of another type's object is read with it (an S3
+            // bucket's versioning, for an `aws_s3_bucket_versioning`).
+            None => match spec.live_type.and_then(find) {
+                Some(owner) if owner.details.is_some() => {
+                    format!("its settings' reads on its `{}`", owner.tf_type)
+                }
+                _ => "none".into(),
+            },
         };
         let actions = spec.actions();
         let actions = if actions.is_empty() {

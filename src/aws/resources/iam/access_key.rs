@@ -18,7 +18,7 @@ pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
     operation: "ListAccessKeys",
     service: "iam",
     scope: Scope::Global,
-    extra_actions: &["ListUsers"],
+    iam_actions: &["iam:ListUsers", "iam:ListAccessKeys"],
     changed_by: &["CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey"],
     attrs: &[("user", Kind::Scalar), ("status", Kind::Scalar)],
     list: Some(list),

@@ -36,7 +36,8 @@ pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
     }),
     // IAM's name for S3 Control's GetPublicAccessBlock (STS's
     // GetCallerIdentity needs no permission).
-    extra_actions: &["GetAccountPublicAccessBlock"],
+    // Reading the account id needs no permission.
+    iam_actions: &["s3:GetAccountPublicAccessBlock"],
     attrs: ATTRS,
     list: Some(list),
     from_state: Some(from_state),

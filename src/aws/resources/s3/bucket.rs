@@ -49,12 +49,20 @@ pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
     // IAM's names for the calls, where they differ from the operations':
     // ListBuckets is s3:ListAllMyBuckets, GetBucketEncryption
     // s3:GetEncryptionConfiguration, GetBucketLifecycleConfiguration
-    // s3:GetLifecycleConfiguration; `GetBucket*` covers the others.
-    extra_actions: &[
-        "ListAllMyBuckets",
-        "GetBucketLocation",
-        "GetEncryptionConfiguration",
-        "GetLifecycleConfiguration",
+    // s3:GetLifecycleConfiguration, GetPublicAccessBlock
+    // s3:GetBucketPublicAccessBlock.
+    iam_actions: &[
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLogging",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetBucketTagging",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketOwnershipControls",
     ],
     details: Some(Details {
         operation: "GetBucket*",
