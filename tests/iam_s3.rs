@@ -340,9 +340,10 @@ fn an_iam_and_s3_estate_costs_one_listing_plus_the_calls_s3_cannot_batch() {
 
 /// The S3 changes every test below makes, as Alice, to the `iam_s3`
 /// estate: the data bucket's public access block deleted, its encryption
-/// removed and its logging turned off; versioning suspended on the
-/// assets bucket; a public policy put on the bare one; and a bucket of
-/// her own, in a region the scan does not cover.
+/// downgraded from KMS to S3-managed keys and its logging turned off;
+/// versioning suspended and encryption removed on the assets bucket; a
+/// public policy put on the bare one; and a bucket of her own, in a region
+/// the scan does not cover.
 fn s3_changes(emu: &Emulator) {
     people(emu);
     oob(
@@ -351,10 +352,13 @@ fn s3_changes(emu: &Emulator) {
         "us-east-1",
         json!([
             ["s3", "delete_public_access_block", {"Bucket": "tfd-data"}],
-            ["s3", "delete_bucket_encryption", {"Bucket": "tfd-data"}],
+            ["s3", "put_bucket_encryption", {"Bucket": "tfd-data",
+                "ServerSideEncryptionConfiguration": {"Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}}],
             ["s3", "put_bucket_logging", {"Bucket": "tfd-data", "BucketLoggingStatus": {}}],
             ["s3", "put_bucket_versioning", {"Bucket": "tfd-assets",
                 "VersioningConfiguration": {"Status": "Suspended"}}],
+            ["s3", "delete_bucket_encryption", {"Bucket": "tfd-assets"}],
             ["s3", "put_bucket_policy", {"Bucket": "tfd-bare", "Policy": json!({
                 "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tfd-bare/*"}]}).to_string()}],
@@ -394,7 +398,7 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         paths.contains(&"sse_algorithm") && paths.contains(&"logging_target_bucket"),
         "{data:#}"
     );
-    assert!(rules_of(data).contains(&"s3-encryption-removed"));
+    assert!(rules_of(data).contains(&"s3-encryption-downgraded"), "{data:#}");
     assert!(rules_of(data).contains(&"s3-logging-removed"));
     assert_eq!(data["severity"], json!("high"));
 
@@ -403,7 +407,8 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         rules_of(assets).contains(&"s3-versioning-suspended"),
         "{assets:#}"
     );
-    assert_eq!(assets["severity"], json!("medium"));
+    assert!(rules_of(assets).contains(&"s3-encryption-removed"), "{assets:#}");
+    assert_eq!(assets["severity"], json!("high"));
 
     let bare = one(&report, "aws_s3_bucket.bare");
     assert!(rules_of(bare).contains(&"s3-policy-public"), "{bare:#}");
@@ -431,6 +436,25 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         );
     }
     assert_eq!(brief(&report).len(), 5, "{:#?}", brief(&report));
+
+    // Remembered, and resolved where it lives: once the hand-made bucket
+    // is gone, the next complete scan closes its finding although the
+    // scan covers no resource in eu-west-1.
+    let open = |emu: &Emulator| {
+        common::tfdrift(emu, ws.path(), &["history", "open", "--format", "json"]).stdout
+    };
+    assert!(open(&emu).contains("tfd-handmade-eu"));
+    oob(
+        &emu,
+        "AKIAALICE",
+        "eu-west-1",
+        json!([["s3", "delete_bucket", {"Bucket": "tfd-handmade-eu"}]]),
+    );
+    let (run, _) = scan_json(&emu, &ws, &["--no-attribution"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let still_open = open(&emu);
+    assert!(!still_open.contains("tfd-handmade-eu"), "{still_open}");
+    assert!(still_open.contains("tfd-bare"), "{still_open}");
 }
 
 /// What a finding says about the live estate, whatever the state's shape:

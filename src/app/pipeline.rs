@@ -70,6 +70,9 @@ impl ScanOptions {
     }
 }
 
+/// Why the bucket a scan read its states from is not unmanaged.
+const STATE_BUCKET: &str = "holds the Terraform states this scan read";
+
 /// Validates `--type` names against the registry.
 pub fn parse_types(names: &[String]) -> Result<Option<BTreeSet<&'static str>>, ScanError> {
     if names.is_empty() {
@@ -290,7 +293,22 @@ pub async fn scan(
     let clock = Instant::now();
     let specs = listing_specs(opts.types.as_ref());
     let managed = managed_ids(states);
-    let inventory = aws::scan_live(lister, regions, &specs, opts.listing_timeout, &managed).await;
+    let mut inventory =
+        aws::scan_live(lister, regions, &specs, opts.listing_timeout, &managed).await;
+    // The buckets the states were read from are Terraform's own storage,
+    // made before any state could hold them: never unmanaged drift.
+    let state_buckets: BTreeSet<&str> = states
+        .iter()
+        .filter_map(|s| s.source.strip_prefix("s3://"))
+        .filter_map(|rest| rest.split('/').next())
+        .collect();
+    for r in inventory
+        .resources
+        .iter_mut()
+        .filter(|r| r.tf_type == "aws_s3_bucket" && state_buckets.contains(r.id.as_str()))
+    {
+        r.implicit.get_or_insert(STATE_BUCKET);
+    }
     // By reference: a copy of every state resource doubled the memory of
     // large scans (bench/results.md).
     let all_resources: Vec<&crate::state::StateResource> =

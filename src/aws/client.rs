@@ -31,6 +31,8 @@ pub struct Clients {
     /// S3 clients by bucket region: a bucket's settings are read in the
     /// region it lives in, whichever region listed it.
     s3: tokio::sync::Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    /// The account the credentials belong to, asked of STS once.
+    account: OnceCell<String>,
     counter: Counter,
 }
 
@@ -49,6 +51,7 @@ impl Clients {
             iam: OnceCell::new(),
             s3control: OnceCell::new(),
             s3: tokio::sync::Mutex::default(),
+            account: OnceCell::new(),
             counter,
         }
     }
@@ -101,6 +104,24 @@ impl Clients {
         self.sts
             .get_or_init(|| async { aws_sdk_sts::Client::new(&self.sdk().await) })
             .await
+    }
+
+    /// The account these credentials act in (STS `GetCallerIdentity`),
+    /// asked once however many listings want it.
+    pub async fn account_id(&self) -> Result<String, ListError> {
+        self.account
+            .get_or_try_init(|| async {
+                let id = self
+                    .sts()
+                    .await
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| ListError::from_sdk("GetCallerIdentity", e))?;
+                Ok(id.account().unwrap_or_default().to_string())
+            })
+            .await
+            .cloned()
     }
 
     pub async fn iam(&self) -> &aws_sdk_iam::Client {
@@ -218,15 +239,11 @@ impl Lister for AwsLister {
 
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {
         Box::pin(async move {
-            let clients = self.clients(GLOBAL, "GetCallerIdentity")?;
-            let id = clients
-                .sts()
+            // The global bundle's: the account's public access block asks
+            // the same cell.
+            self.clients(GLOBAL, "GetCallerIdentity")?
+                .account_id()
                 .await
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| ListError::from_sdk("GetCallerIdentity", e))?;
-            Ok(id.account().unwrap_or_default().to_string())
         })
     }
 }

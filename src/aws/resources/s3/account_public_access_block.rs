@@ -36,7 +36,6 @@ pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
     }),
     // IAM's name for S3 Control's GetPublicAccessBlock (STS's
     // GetCallerIdentity needs no permission).
-    // Reading the account id needs no permission.
     iam_actions: &["s3:GetAccountPublicAccessBlock"],
     attrs: ATTRS,
     list: Some(list),
@@ -51,14 +50,9 @@ const NOT_CONFIGURED: &str = "NoSuchPublicAccessBlockConfiguration";
 
 fn list(c: &Clients) -> BoxFuture<'_, Result<Vec<LiveResource>, ListError>> {
     Box::pin(async move {
-        let id = c
-            .sts()
-            .await
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| ListError::from_sdk(SPEC.operation, e))?;
-        Ok(vec![account(id.account().unwrap_or_default())])
+        // Asked of STS once per scan: the scan's own account check shares it.
+        let id = c.account_id().await?;
+        Ok(vec![account(&id)])
     })
 }
 
