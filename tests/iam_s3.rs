@@ -398,7 +398,10 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         paths.contains(&"sse_algorithm") && paths.contains(&"logging_target_bucket"),
         "{data:#}"
     );
-    assert!(rules_of(data).contains(&"s3-encryption-downgraded"), "{data:#}");
+    assert!(
+        rules_of(data).contains(&"s3-encryption-downgraded"),
+        "{data:#}"
+    );
     assert!(rules_of(data).contains(&"s3-logging-removed"));
     assert_eq!(data["severity"], json!("high"));
 
@@ -407,7 +410,10 @@ fn s3_changes_are_graded_by_the_default_rules_and_name_their_author() {
         rules_of(assets).contains(&"s3-versioning-suspended"),
         "{assets:#}"
     );
-    assert!(rules_of(assets).contains(&"s3-encryption-removed"), "{assets:#}");
+    assert!(
+        rules_of(assets).contains(&"s3-encryption-removed"),
+        "{assets:#}"
+    );
     assert_eq!(assets["severity"], json!("high"));
 
     let bare = one(&report, "aws_s3_bucket.bare");
