@@ -51,6 +51,7 @@ fn finding(rules: &RuleSet, n: usize, value: usize) -> Finding {
         tf_type: tf_type.into(),
         id: format!("{}-{n:017x}", &tf_type[4..7]),
         region: "eu-west-1".into(),
+        account: None,
         state: Some("s3://tf-state/prod/terraform.tfstate".into()),
         name: Some(format!("resource-{n}")),
         changes,
@@ -126,6 +127,7 @@ fn main() {
                 attribution: None,
                 detail_calls: BTreeMap::new(),
                 account_mismatch: None,
+                accounts: Vec::new(),
             },
             summary: Summary {
                 managed: resources_n,

@@ -14,7 +14,23 @@
 //!     webhook_env = "TFDRIFT_SLACK_PRODUCTION"
 //!   }
 //! }
+//!
+//! workspace "platform" {
+//!   states = ["s3://tf-state/accounts/"]
+//!   organization {
+//!     role_name = "tfdrift-read"
+//!     include   = ["ou-ab12-prod1234"]
+//!   }
+//!   account "111111111111" {
+//!     role_name       = "tfdrift-read"
+//!     external_id_env = "TFDRIFT_EXTERNAL_ID"
+//!   }
+//! }
 //! ```
+//!
+//! A workspace with `account` blocks or an `organization` scans those
+//! accounts through STS `AssumeRole` (docs/accounts.md); without, the
+//! credentials' own account.
 //!
 //! Secrets never live in this file: a Slack webhook is named by the
 //! environment variable that holds it. Every error gives file, line and
@@ -56,6 +72,59 @@ pub struct Workspace {
     pub schedule: Option<String>,
     pub slack: Option<Slack>,
     pub digest: Option<Digest>,
+    /// Accounts named one by one (`account "ID" { ... }`).
+    pub accounts: Vec<Account>,
+    /// Accounts discovered through AWS Organizations.
+    pub organization: Option<Organization>,
+    /// Most AWS calls in flight at once in one scan, all accounts
+    /// together.
+    pub max_concurrent_calls: Option<u32>,
+    /// Most AWS calls in flight at once in any one account.
+    pub max_concurrent_calls_per_account: Option<u32>,
+}
+
+impl Workspace {
+    /// Whether it scans named or discovered accounts rather than the
+    /// credentials' own.
+    pub fn is_multi_account(&self) -> bool {
+        !self.accounts.is_empty() || self.organization.is_some()
+    }
+}
+
+/// How to reach an account: the role to assume there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Role {
+    /// The role's name (`arn:aws:iam::ID:role/NAME`); `None` uses the base
+    /// credentials, which must then be this account's.
+    pub role_name: Option<String>,
+    /// The environment variable holding the external id the role's trust
+    /// policy requires.
+    pub external_id_env: Option<String>,
+    /// The session name CloudTrail shows for tfdrift's calls.
+    pub session_name: Option<String>,
+}
+
+/// `account "ID" { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub role: Role,
+    /// Globs over the workspace's state sources (paths or `s3://` URLs):
+    /// their resources that name no account belong to this one.
+    pub states: Vec<String>,
+    /// Regions to scan in this account beyond the workspace's.
+    pub regions: Vec<String>,
+}
+
+/// `organization { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organization {
+    pub role: Role,
+    /// Account ids, OU ids (`ou-...`) or root ids (`r-...`) to scan; empty
+    /// is every active account.
+    pub include: Vec<String>,
+    /// Account or OU ids never to scan.
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -164,11 +233,17 @@ impl Config {
         for w in &mut self.workspaces {
             w.dir = join(&w.dir);
             w.rules = w.rules.as_deref().map(join);
-            for s in &mut w.states {
+            let rebase = |s: &mut String| {
                 if !s.starts_with("s3://") && !Path::new(s.as_str()).is_absolute() {
                     *s = base.join(&*s).display().to_string();
                 }
-            }
+            };
+            w.states.iter_mut().for_each(rebase);
+            // An account's globs match the states' names, rebased alike.
+            w.accounts
+                .iter_mut()
+                .flat_map(|a| a.states.iter_mut())
+                .for_each(rebase);
         }
     }
 }
@@ -182,7 +257,30 @@ pub fn implied_name(dir: &Path) -> String {
 }
 
 const TOP: &[&str] = &["database", "retention_days"];
-const WORKSPACE: &[&str] = &["dir", "states", "regions", "profile", "rules", "schedule"];
+const WORKSPACE: &[&str] = &[
+    "dir",
+    "states",
+    "regions",
+    "profile",
+    "rules",
+    "schedule",
+    "max_concurrent_calls",
+    "max_concurrent_calls_per_account",
+];
+const ACCOUNT: &[&str] = &[
+    "role_name",
+    "external_id_env",
+    "session_name",
+    "states",
+    "regions",
+];
+const ORGANIZATION: &[&str] = &[
+    "role_name",
+    "external_id_env",
+    "session_name",
+    "include",
+    "exclude",
+];
 const SLACK: &[&str] = &["webhook_env", "allow_any_webhook_host"];
 const DIGEST: &[&str] = &["enabled", "schedule", "timezone", "days"];
 
@@ -268,6 +366,16 @@ impl Parser<'_> {
         } else {
             self.err(locate_after(self.text, anchor, key), message)
         }
+    }
+
+    /// The first `block` after `anchor`.
+    fn block_err(&self, anchor: &str, block: &str, message: String) -> ConfigError {
+        let start = self.text.find(anchor).unwrap_or(0);
+        let offset = self.text[start..].find(block).map_or(start, |o| start + o);
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        self.err((line, column), message)
     }
 
     fn attributes<'b>(
@@ -390,6 +498,12 @@ impl Parser<'_> {
             profile: self.string(&attrs, "profile", &anchor)?,
             rules: self.string(&attrs, "rules", &anchor)?.map(PathBuf::from),
             schedule: self.string(&attrs, "schedule", &anchor)?,
+            max_concurrent_calls: self.number(&attrs, "max_concurrent_calls", &anchor)?,
+            max_concurrent_calls_per_account: self.number(
+                &attrs,
+                "max_concurrent_calls_per_account",
+                &anchor,
+            )?,
             name,
             ..Workspace::default()
         };
@@ -444,16 +558,159 @@ impl Parser<'_> {
                     }
                     w.digest = Some(d);
                 }
+                "account" => {
+                    let account = self.account(inner, &anchor)?;
+                    if w.accounts.iter().any(|a| a.id == account.id) {
+                        return Err(self.at_last(
+                            &format!("account \"{}\"", account.id),
+                            format!("account {} is declared twice in {anchor}", account.id),
+                        ));
+                    }
+                    w.accounts.push(account);
+                }
+                "organization" => {
+                    if w.organization.is_some() {
+                        return Err(self.at_last(
+                            "organization",
+                            format!("{anchor} has two `organization` blocks"),
+                        ));
+                    }
+                    let a = self.attributes(inner.body(), ORGANIZATION, "organization", &place)?;
+                    let role = self.role(&a, "organization")?;
+                    if role.role_name.is_none() {
+                        return Err(self.block_err(
+                            &anchor,
+                            "organization",
+                            format!(
+                                "{place}: `role_name` (the role tfdrift assumes in each account) is required"
+                            ),
+                        ));
+                    }
+                    let include = self.strings(&a, "include", "organization")?;
+                    let exclude = self.strings(&a, "exclude", "organization")?;
+                    for (key, ids) in [("include", &include), ("exclude", &exclude)] {
+                        if let Some(bad) = ids.iter().find(|i| !is_org_target(i)) {
+                            return Err(self.key_err(
+                                "organization",
+                                key,
+                                format!(
+                                    "`{key}` holds account ids (12 digits), OU ids (ou-...) or root ids (r-...); {bad:?} is none"
+                                ),
+                            ));
+                        }
+                    }
+                    w.organization = Some(Organization {
+                        role,
+                        include,
+                        exclude,
+                    });
+                }
                 other => {
                     return Err(self.at(
                         other,
-                        format!("unknown block `{other}` in {anchor} (blocks: slack, digest)"),
+                        format!(
+                            "unknown block `{other}` in {anchor} (blocks: slack, digest, account, organization)"
+                        ),
                     ));
                 }
             }
         }
         Ok(w)
     }
+
+    fn account(&self, block: &Block, anchor: &str) -> Result<Account, ConfigError> {
+        let id = block
+            .labels()
+            .first()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default();
+        if !is_account_id(&id) {
+            return Err(self.at(
+                &format!("account \"{id}\""),
+                format!(
+                    "{anchor}: an account block is `account \"123456789012\" {{ ... }}`, with the 12-digit account id; found {id:?}"
+                ),
+            ));
+        }
+        let place = format!("{anchor} account \"{id}\"");
+        // Keys are located after the block's own label.
+        let at = format!("account \"{id}\"");
+        let a = self.attributes(block.body(), ACCOUNT, &at, &place)?;
+        let states = self.strings(&a, "states", &at)?;
+        if let Some((g, e)) = states
+            .iter()
+            .find_map(|g| glob::Pattern::new(g).err().map(|e| (g, e)))
+        {
+            return Err(self.key_err(&at, "states", format!("`states` glob {g:?}: {e}")));
+        }
+        Ok(Account {
+            role: self.role(&a, &at)?,
+            states,
+            regions: self.strings(&a, "regions", &at)?,
+            id,
+        })
+    }
+
+    fn role(&self, a: &Attrs, anchor: &str) -> Result<Role, ConfigError> {
+        let role = Role {
+            role_name: self.string(a, "role_name", anchor)?,
+            external_id_env: self.string(a, "external_id_env", anchor)?,
+            session_name: self.string(a, "session_name", anchor)?,
+        };
+        if let Some(name) = &role.role_name {
+            // A name, not an ARN: the account's id is the block's.
+            if name.starts_with("arn:") || name.contains(':') {
+                return Err(self.key_err(
+                    anchor,
+                    "role_name",
+                    format!(
+                        "`role_name` is the role's name (with its path, if any), not an ARN: {name:?}"
+                    ),
+                ));
+            }
+        }
+        if let Some(env) = &role.external_id_env {
+            if !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(self.key_err(
+                    anchor,
+                    "external_id_env",
+                    "`external_id_env` names an environment variable (letters, digits, _); \
+                     the external id itself never goes in this file"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(session) = &role.session_name {
+            // STS: 2-64 characters of [\w+=,.@-].
+            let ok = (2..=64).contains(&session.len())
+                && session
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            if !ok {
+                return Err(self.key_err(
+                    anchor,
+                    "session_name",
+                    format!(
+                        "`session_name` must be 2-64 letters, digits or _+=,.@- (STS's rule); found {session:?}"
+                    ),
+                ));
+            }
+        }
+        Ok(role)
+    }
+}
+
+/// A 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// An account, OU or root id, as `organization`'s include and exclude
+/// take.
+fn is_org_target(s: &str) -> bool {
+    is_account_id(s)
+        || (s.starts_with("ou-") && s.len() > 3)
+        || (s.starts_with("r-") && s.len() > 2)
 }
 
 #[cfg(test)]
@@ -558,6 +815,93 @@ workspace "staging" {}
             (
                 "workspace \"p\" {\n  digest {\n    timezone = \"Mars/Olympus\"\n  }\n}\n",
                 "c.hcl:3:5: unknown time zone \"Mars/Olympus\"",
+            ),
+        ] {
+            let err = parse(text, "c.hcl").unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn accounts_and_an_organization() {
+        let c = parse(
+            r#"
+workspace "platform" {
+  states = ["states/*.tfstate"]
+  max_concurrent_calls = 40
+  organization {
+    role_name = "tfdrift-read"
+    include   = ["ou-ab12-cdef3456", "r-ab12"]
+    exclude   = ["123456789012"]
+  }
+  account "111111111111" {
+    role_name       = "audit/tfdrift-read"
+    external_id_env = "TFDRIFT_EXTERNAL_ID"
+    session_name    = "tfdrift@ci"
+    states          = ["states/prod-*"]
+    regions         = ["eu-west-1"]
+  }
+  account "222222222222" {}
+}
+"#,
+            "c.hcl",
+        )
+        .unwrap();
+        let w = &c.workspaces[0];
+        assert!(w.is_multi_account());
+        assert_eq!(w.max_concurrent_calls, Some(40));
+        assert_eq!(w.max_concurrent_calls_per_account, None);
+        let org = w.organization.as_ref().unwrap();
+        assert_eq!(org.role.role_name.as_deref(), Some("tfdrift-read"));
+        assert_eq!(org.include, ["ou-ab12-cdef3456", "r-ab12"]);
+        assert_eq!(org.exclude, ["123456789012"]);
+        assert_eq!(w.accounts.len(), 2);
+        let a = &w.accounts[0];
+        assert_eq!(a.id, "111111111111");
+        assert_eq!(a.role.role_name.as_deref(), Some("audit/tfdrift-read"));
+        assert_eq!(
+            a.role.external_id_env.as_deref(),
+            Some("TFDRIFT_EXTERNAL_ID")
+        );
+        assert_eq!(a.states, ["states/prod-*"]);
+        assert_eq!(w.accounts[1].role, Role::default());
+        assert!(!c.workspaces.is_empty() && !Workspace::default().is_multi_account());
+    }
+
+    #[test]
+    fn account_errors_give_file_line_and_column() {
+        for (text, want) in [
+            (
+                "workspace \"p\" {\n  account \"1234\" {}\n}\n",
+                "c.hcl:2:3: workspace \"p\": an account block is `account \"123456789012\"",
+            ),
+            (
+                "workspace \"p\" {\n  account \"111111111111\" {}\n  account \"111111111111\" {}\n}\n",
+                "c.hcl:3:3: account 111111111111 is declared twice",
+            ),
+            (
+                "workspace \"p\" {\n  account \"111111111111\" {\n    role_name = \"arn:aws:iam::111111111111:role/x\"\n  }\n}\n",
+                "c.hcl:3:5: `role_name` is the role's name",
+            ),
+            (
+                "workspace \"p\" {\n  account \"111111111111\" {\n    external_id = \"s3cret\"\n  }\n}\n",
+                "c.hcl:3:5: unknown field `external_id`",
+            ),
+            (
+                "workspace \"p\" {\n  organization {\n    include = [\"prod\"]\n    role_name = \"r\"\n  }\n}\n",
+                "c.hcl:3:5: `include` holds account ids",
+            ),
+            (
+                "workspace \"p\" {\n  organization {\n    include = []\n  }\n}\n",
+                "c.hcl:2:3: workspace \"p\" organization: `role_name`",
+            ),
+            (
+                "workspace \"p\" {\n  max_concurrent_calls = 0\n}\n",
+                "c.hcl:2:3: `max_concurrent_calls` must be a whole number above 0",
+            ),
+            (
+                "workspace \"p\" {\n  account \"111111111111\" {\n    session_name = \"a b\"\n  }\n}\n",
+                "c.hcl:3:5: `session_name` must be 2-64",
             ),
         ] {
             let err = parse(text, "c.hcl").unwrap_err().to_string();

@@ -1,6 +1,6 @@
 //! AWS SDK configuration, built in one place for every client tfdrift
 //! makes: the listing clients (EC2 and the services that follow), STS,
-//! CloudTrail and the S3 state reader.
+//! CloudTrail, Organizations and the S3 state reader.
 //!
 //! Credentials, region, SSO and `AWS_ENDPOINT_URL` come from `aws-config`'s
 //! default chain, so tfdrift behaves like the AWS CLI. The workspace's
@@ -8,17 +8,37 @@
 //! environment (which the daemon shares between workspaces). Every call
 //! gets a connect and per-attempt timeout and the SDK's standard retry
 //! (exponential backoff with jitter, throttling-aware), so a hung or
-//! throttling endpoint fails a call instead of hanging a scan. One
-//! configuration is loaded per region and shared by every client of that
-//! region.
+//! throttling endpoint fails a call instead of hanging a scan.
+//!
+//! The chain is loaded once; each region's configuration is that one with
+//! its region set, so credentials (and their cache) are shared by every
+//! region. Another account is reached with [`AwsConfig::assume_role`]: STS
+//! `AssumeRole` from these credentials, cached by the SDK's identity cache
+//! and refreshed before the session expires, shared by all the account's
+//! regions (one `AssumeRole` per account, not per region).
+//!
+//! [`CallLimits`] bound how many HTTP calls are in flight at once, in the
+//! whole scan and per account. They sit in the HTTP layer, under the
+//! SDK's retry, so they count every attempt of every client (listings,
+//! per-resource reads, STS, CloudTrail) and a call waiting out a backoff
+//! holds no slot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::sync::{OnceCell, Semaphore};
 
 /// How to talk to AWS: which profile, how long to wait, how often to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +61,111 @@ impl Default for AwsSettings {
     }
 }
 
+/// Calls in flight at once: one pool for the whole scan, one for the
+/// account these credentials reach. Cheap to clone: clones share both.
+#[derive(Debug, Clone)]
+pub struct CallLimits {
+    global: Arc<Semaphore>,
+    account: Arc<Semaphore>,
+    per_account: usize,
+}
+
+impl CallLimits {
+    /// At most `global` calls in flight in all, `per_account` in any one
+    /// account (both at least 1).
+    pub fn new(global: usize, per_account: usize) -> Self {
+        let per_account = per_account.max(1);
+        Self {
+            global: Arc::new(Semaphore::new(global.max(1))),
+            account: Arc::new(Semaphore::new(per_account)),
+            per_account,
+        }
+    }
+
+    /// The same scan-wide pool, and a pool of its own for another account.
+    pub fn for_another_account(&self) -> Self {
+        Self {
+            global: self.global.clone(),
+            account: Arc::new(Semaphore::new(self.per_account)),
+            per_account: self.per_account,
+        }
+    }
+
+    /// The SDK's default HTTPS client, with every call holding a slot of
+    /// both pools while it is in flight.
+    fn client(&self) -> SharedHttpClient {
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
+        SharedHttpClient::new(Limited {
+            inner,
+            limits: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Limited {
+    inner: SharedHttpClient,
+    limits: CallLimits,
+}
+
+impl HttpClient for Limited {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(LimitedConnector {
+            inner: self.inner.http_connector(settings, components),
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct LimitedConnector {
+    inner: SharedHttpConnector,
+    limits: CallLimits,
+}
+
+impl HttpConnector for LimitedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let limits = self.limits.clone();
+        HttpConnectorFuture::new(async move {
+            // The account's slot first, then the scan's: a call never
+            // holds a scan-wide slot while it waits for its account, so
+            // one busy account cannot starve the others. The pools are
+            // never closed, so acquiring cannot fail.
+            let _account = limits.account.acquire_owned().await.ok();
+            let _global = limits.global.acquire_owned().await.ok();
+            inner.call(request).await
+        })
+    }
+}
+
+/// A role to assume in another account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: String,
+    /// The external id the role's trust policy demands, if any. Never
+    /// logged.
+    pub external_id: Option<String>,
+}
+
 /// The SDK configuration of each region, loaded once and shared. Cheap to
 /// clone: clones share the cache.
 #[derive(Clone)]
 pub struct AwsConfig {
     settings: AwsSettings,
+    limits: Option<CallLimits>,
+    /// Set for another account's configuration: `base` assumes `role`.
+    assume: Option<(Box<AwsConfig>, AssumeRole)>,
+    root: Arc<OnceCell<SdkConfig>>,
     loaded: Arc<tokio::sync::Mutex<HashMap<Option<String>, SdkConfig>>>,
 }
 
@@ -53,6 +173,7 @@ impl std::fmt::Debug for AwsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AwsConfig")
             .field("settings", &self.settings)
+            .field("role", &self.assume.as_ref().map(|(_, r)| &r.role_arn))
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +182,32 @@ impl AwsConfig {
     pub fn new(settings: AwsSettings) -> Self {
         Self {
             settings,
+            limits: None,
+            assume: None,
+            root: Arc::default(),
+            loaded: Arc::default(),
+        }
+    }
+
+    /// These settings, with every call under `limits`.
+    pub fn with_limits(settings: AwsSettings, limits: CallLimits) -> Self {
+        Self {
+            limits: Some(limits),
+            ..Self::new(settings)
+        }
+    }
+
+    /// The configuration of another account: `role` assumed from these
+    /// credentials (STS in `sts_region`), its calls under `limits`.
+    /// Nothing is called until a client is used; the first call that
+    /// needs credentials assumes the role, and fails with STS's answer
+    /// when it cannot be.
+    pub fn assume_role(&self, role: AssumeRole, limits: Option<CallLimits>) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            limits,
+            assume: Some((Box::new(self.clone()), role)),
+            root: Arc::default(),
             loaded: Arc::default(),
         }
     }
@@ -69,13 +216,55 @@ impl AwsConfig {
         &self.settings
     }
 
-    /// The configuration for `region` (`None`: the chain's own region).
-    pub async fn region(&self, region: Option<&str>) -> SdkConfig {
-        let key = region.map(str::to_string);
-        let mut loaded = self.loaded.lock().await;
-        if let Some(c) = loaded.get(&key) {
-            return c.clone();
-        }
+    /// The role these credentials assume, if they do.
+    pub fn role(&self) -> Option<&AssumeRole> {
+        self.assume.as_ref().map(|(_, r)| r)
+    }
+
+    /// The configuration every region's is made from: the default chain
+    /// (or the assumed role), loaded once.
+    fn root(&self) -> futures::future::BoxFuture<'_, SdkConfig> {
+        // Boxed: an assumed role's root awaits its base's.
+        Box::pin(async move {
+            self.root
+                .get_or_init(|| async {
+                    match &self.assume {
+                        None => self.load_chain().await,
+                        Some((base, role)) => {
+                            let base_config = base.root().await;
+                            // STS needs a region; the chain may name none.
+                            let sts_region = base_config
+                                .region()
+                                .cloned()
+                                .unwrap_or_else(|| aws_config::Region::new("us-east-1"));
+                            let mut provider =
+                                aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
+                                    .session_name(&role.session_name)
+                                    .region(sts_region)
+                                    .configure(&base_config);
+                            if let Some(id) = &role.external_id {
+                                provider = provider.external_id(id);
+                            }
+                            let provider = provider.build().await;
+                            let mut builder = base_config
+                                .to_builder()
+                                .credentials_provider(SharedCredentialsProvider::new(provider))
+                                // Its own cache: the base's holds the base's
+                                // credentials.
+                                .identity_cache(IdentityCache::lazy().build());
+                            if let Some(l) = &self.limits {
+                                builder = builder.http_client(l.client());
+                            }
+                            builder.build()
+                        }
+                    }
+                })
+                .await
+                .clone()
+        })
+    }
+
+    async fn load_chain(&self) -> SdkConfig {
         let s = &self.settings;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
@@ -88,10 +277,27 @@ impl AwsConfig {
         if let Some(p) = &s.profile {
             loader = loader.profile_name(p);
         }
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r.to_string()));
+        if let Some(l) = &self.limits {
+            loader = loader.http_client(l.client());
         }
-        let config = loader.load().await;
+        loader.load().await
+    }
+
+    /// The configuration for `region` (`None`: the chain's own region).
+    pub async fn region(&self, region: Option<&str>) -> SdkConfig {
+        let key = region.map(str::to_string);
+        let mut loaded = self.loaded.lock().await;
+        if let Some(c) = loaded.get(&key) {
+            return c.clone();
+        }
+        let root = self.root().await;
+        let config = match region {
+            Some(r) => root
+                .to_builder()
+                .region(aws_config::Region::new(r.to_string()))
+                .build(),
+            None => root,
+        };
         loaded.insert(key, config.clone());
         config
     }

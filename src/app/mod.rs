@@ -6,9 +6,12 @@
 //!   diff, grade, attribute, record in the history.
 //! * [`briefing`] — build and deliver one workspace's briefing for one
 //!   period, exactly once.
+//! * [`accounts`] — the accounts a workspace scans (named, or discovered
+//!   in an Organization) and which of them each state resource is in.
 //! * [`pipeline`] — the pure scan pipeline those build on: states and a
 //!   [`crate::aws::Lister`] in, a report out.
 
+pub mod accounts;
 pub mod briefing;
 pub mod pipeline;
 pub mod scan;

@@ -8,12 +8,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use time::OffsetDateTime;
 
 use crate::aws::{self, Lister, Managed, resources};
 use crate::diff;
 use crate::model::{FindingKind, UnverifiedReason};
-use crate::report::{AccountMismatch, Report, ScanInfo, Summary};
+use crate::report::{AccountMismatch, AccountScan, Report, ScanInfo, Summary};
 use crate::state::{State, StateError, StateSource};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum ScanError {
     NoRegion,
     #[error("unknown resource type {0:?} in --type; `tfdrift types` lists the supported ones")]
     UnknownType(String),
+    #[error("cannot tell which account the credentials reach: {0}")]
+    Account(aws::ListError),
 }
 
 /// What a scan covers and reports.
@@ -49,6 +52,8 @@ pub struct ScanOptions {
     /// whose unverified resources belong to another account is
     /// incomplete.
     pub min_verified_percent: f64,
+    /// Accounts listed at once in a scan of several.
+    pub accounts_in_flight: usize,
 }
 
 /// A scan that verified less than half of what it manages because the
@@ -66,6 +71,7 @@ impl ScanOptions {
             rules: crate::grade::RuleSet::builtin(),
             attribution: Some(crate::attribute::AttributeOptions::last_days(7)),
             min_verified_percent: DEFAULT_MIN_VERIFIED_PERCENT,
+            accounts_in_flight: 8,
         }
     }
 }
@@ -113,9 +119,9 @@ fn listing_specs(wanted: Option<&BTreeSet<&'static str>>) -> Vec<&'static resour
 
 /// The ids of managed resources whose type reads per-resource details,
 /// by (region, type): only these are worth a call each.
-fn managed_ids(states: &[State]) -> Managed {
+fn managed_ids<'r>(resources: impl Iterator<Item = &'r crate::state::StateResource>) -> Managed {
     let mut managed = Managed::new();
-    for r in states.iter().flat_map(|s| &s.resources) {
+    for r in resources {
         // The listing that holds the live object decides (an adopting
         // `aws_default_*` type is read through its live type's listing).
         let Some(own) = resources::find(&r.tf_type) else {
@@ -278,10 +284,34 @@ pub fn needs_default_region(states: &[State], extra: &[String]) -> bool {
     unresolved || (extra.is_empty() && all.count() == 0)
 }
 
-/// Lists, diffs, grades, attributes (with `events`) and summarises.
-/// Never fails: what could not be listed is recorded in the report, which
-/// is then incomplete; what could not be attributed is recorded too, but
-/// leaves the scan complete.
+/// One account a scan covers, and how to see into it.
+pub struct AccountTarget<'a> {
+    /// Its id; `None`: whichever account the credentials reach (a scan of
+    /// one account, which STS names).
+    pub id: Option<String>,
+    /// The role assumed to reach it, for the report.
+    pub role_arn: Option<String>,
+    /// Regions to list in it.
+    pub regions: Vec<String>,
+    pub reach: Reach<'a>,
+}
+
+/// How an account is seen, or why it cannot be.
+pub enum Reach<'a> {
+    Listed {
+        lister: &'a dyn Lister,
+        /// CloudTrail of the same account; `None` attributes nothing.
+        events: Option<&'a dyn crate::attribute::EventSource>,
+    },
+    /// Its credentials could not be had (the role could not be
+    /// assumed): nothing in it is listed, missing or resolved.
+    Failed(aws::ListError),
+}
+
+/// Lists, diffs, grades, attributes (with `events`) and summarises the
+/// credentials' own account. Never fails: what could not be listed is
+/// recorded in the report, which is then incomplete; what could not be
+/// attributed is recorded too, but leaves the scan complete.
 pub async fn scan(
     states: &[State],
     regions: &[String],
@@ -289,12 +319,46 @@ pub async fn scan(
     events: Option<&dyn crate::attribute::EventSource>,
     opts: &ScanOptions,
 ) -> Report {
+    let target = AccountTarget {
+        id: None,
+        role_arn: None,
+        regions: regions.to_vec(),
+        reach: Reach::Listed { lister, events },
+    };
+    scan_accounts(states, &[target], opts).await
+}
+
+/// What one account's listing and diff produced.
+struct AccountOutcome {
+    outcome: diff::DiffOutcome,
+    /// The account STS named (a scan of one account) or the target's.
+    account: Option<String>,
+    alias: Option<String>,
+    failures: Vec<crate::model::ListFailure>,
+    detail_calls: std::collections::BTreeMap<&'static str, usize>,
+    /// Resources that belong to it.
+    managed: usize,
+}
+
+/// Scans every target: each account is listed with its own lister and
+/// diffed against the state resources that belong to it; a resource
+/// belongs to the target its `account` names (in a scan of one account
+/// with `id: None`, to that one). A resource of an account no target
+/// names is unverified, never missing; so is every resource of a target
+/// that could not be reached. Accounts are listed concurrently, at most
+/// `opts.accounts_in_flight` at once; each account's calls are bounded
+/// below this, in the HTTP layer (`sdk::CallLimits`).
+pub async fn scan_accounts(
+    states: &[State],
+    targets: &[AccountTarget<'_>],
+    opts: &ScanOptions,
+) -> Report {
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
     let specs = listing_specs(opts.types.as_ref());
-    let managed = managed_ids(states);
-    let mut inventory =
-        aws::scan_live(lister, regions, &specs, opts.listing_timeout, &managed).await;
+    let only_types: Option<std::collections::HashSet<&str>> =
+        opts.types.as_ref().map(|t| t.iter().copied().collect());
+    let multi = targets.iter().any(|t| t.id.is_some());
     // The buckets the states were read from are Terraform's own storage,
     // made before any state could hold them: never unmanaged drift.
     let state_buckets: BTreeSet<&str> = states
@@ -302,20 +366,177 @@ pub async fn scan(
         .filter_map(|s| s.source.strip_prefix("s3://"))
         .filter_map(|rest| rest.split('/').next())
         .collect();
-    for r in inventory
-        .resources
-        .iter_mut()
-        .filter(|r| r.tf_type == "aws_s3_bucket" && state_buckets.contains(r.id.as_str()))
-    {
-        r.implicit.get_or_insert(STATE_BUCKET);
+
+    // Each resource to the target it belongs to. By reference: a copy of
+    // every state resource doubled the memory of large scans
+    // (bench/results.md).
+    let mut owned: Vec<Vec<&crate::state::StateResource>> = vec![Vec::new(); targets.len()];
+    let mut unassigned: Vec<crate::model::Unverified> = Vec::new();
+    let unverified = |r: &crate::state::StateResource, reason| crate::model::Unverified {
+        address: r.address.clone(),
+        tf_type: r.tf_type.clone(),
+        id: r.id.clone(),
+        region: r.region.clone().unwrap_or_default(),
+        reason,
+        account: r.account.clone(),
+    };
+    for r in states.iter().flat_map(|s| &s.resources) {
+        let wanted = only_types
+            .as_ref()
+            .is_none_or(|t| t.contains(r.tf_type.as_str()));
+        let index = if multi {
+            targets
+                .iter()
+                .position(|t| t.id.is_some() && t.id == r.account)
+        } else {
+            Some(0)
+        };
+        match index {
+            Some(i) => owned[i].push(r),
+            // Counted as managed only where the diff would count it.
+            None if !wanted || resources::find(&r.tf_type).is_none() => {}
+            None => unassigned.push(unverified(
+                r,
+                if r.account.is_some() {
+                    UnverifiedReason::AccountNotScanned
+                } else {
+                    UnverifiedReason::AccountUnassigned
+                },
+            )),
+        }
     }
-    // By reference: a copy of every state resource doubled the memory of
-    // large scans (bench/results.md).
-    let all_resources: Vec<&crate::state::StateResource> =
-        states.iter().flat_map(|s| s.resources.iter()).collect();
-    let only_types: Option<std::collections::HashSet<&str>> =
-        opts.types.as_ref().map(|t| t.iter().copied().collect());
-    let outcome = diff::diff(&all_resources, &inventory, only_types.as_ref());
+
+    let mut pending: Vec<futures::future::BoxFuture<'_, AccountOutcome>> = Vec::new();
+    for (target, resources) in targets.iter().zip(owned) {
+        let specs = &specs;
+        let state_buckets = &state_buckets;
+        let only_types = only_types.as_ref();
+        pending.push(Box::pin(async move {
+            let (lister, _) = match &target.reach {
+                Reach::Listed { lister, events } => (*lister, events),
+                Reach::Failed(e) => {
+                    // Nothing of it was seen: all of it unverified.
+                    let managed = resources
+                        .iter()
+                        .filter(|r| resources::find(&r.tf_type).is_some())
+                        .filter(|r| only_types.is_none_or(|t| t.contains(r.tf_type.as_str())))
+                        .count();
+                    let outcome = diff::DiffOutcome {
+                        managed,
+                        unverified: resources
+                            .iter()
+                            .filter(|r| resources::find(&r.tf_type).is_some())
+                            .filter(|r| only_types.is_none_or(|t| t.contains(r.tf_type.as_str())))
+                            .map(|r| unverified(r, UnverifiedReason::AccountInaccessible))
+                            .collect(),
+                        ..Default::default()
+                    };
+                    return AccountOutcome {
+                        outcome,
+                        account: target.id.clone(),
+                        alias: None,
+                        failures: vec![crate::model::ListFailure {
+                            stage: crate::model::Stage::Listing,
+                            account: target.id.clone(),
+                            region: aws::GLOBAL.to_string(),
+                            tf_type: None,
+                            operation: e.operation,
+                            kind: e.kind,
+                            message: e.message.clone(),
+                        }],
+                        detail_calls: Default::default(),
+                        managed,
+                    };
+                }
+            };
+            let managed_ids = managed_ids(resources.iter().copied());
+            let alias = async {
+                if multi {
+                    lister.account_alias().await
+                } else {
+                    None
+                }
+            };
+            let (mut inventory, alias) = futures::join!(
+                aws::scan_live(
+                    lister,
+                    &target.regions,
+                    specs,
+                    opts.listing_timeout,
+                    &managed_ids
+                ),
+                alias
+            );
+            for r in inventory
+                .resources
+                .iter_mut()
+                .filter(|r| r.tf_type == "aws_s3_bucket" && state_buckets.contains(r.id.as_str()))
+            {
+                r.implicit.get_or_insert(STATE_BUCKET);
+            }
+            if inventory.account.is_none() {
+                // STS failed; the target's id is still what was reached.
+                inventory.account.clone_from(&target.id);
+            }
+            let outcome = diff::diff(&resources, &inventory, only_types);
+            let mut failures = std::mem::take(&mut inventory.failures);
+            if multi {
+                for f in &mut failures {
+                    f.account.clone_from(&inventory.account);
+                }
+            }
+            AccountOutcome {
+                managed: outcome.managed,
+                outcome,
+                account: inventory.account.clone(),
+                alias,
+                failures,
+                detail_calls: inventory.detail_calls,
+            }
+        }));
+    }
+    let outcomes: Vec<AccountOutcome> = futures::stream::iter(pending)
+        .buffered(opts.accounts_in_flight.max(1))
+        .collect()
+        .await;
+
+    // One outcome for the whole scan, each finding labelled by the diff
+    // with its account.
+    let mut outcome = diff::DiffOutcome::default();
+    let mut errors = Vec::new();
+    let mut detail_calls: std::collections::BTreeMap<String, usize> = Default::default();
+    for o in &outcomes {
+        outcome.managed += o.outcome.managed;
+        outcome.found += o.outcome.found;
+        outcome.autoscaling += o.outcome.autoscaling;
+        outcome.findings.extend(o.outcome.findings.iter().cloned());
+        outcome
+            .unverified
+            .extend(o.outcome.unverified.iter().cloned());
+        for (t, n) in &o.outcome.not_checked {
+            *outcome.not_checked.entry(t.clone()).or_default() += n;
+        }
+        for (op, n) in &o.detail_calls {
+            *detail_calls.entry(op.to_string()).or_default() += n;
+        }
+        errors.extend(o.failures.iter().cloned());
+    }
+    outcome.managed += unassigned.len();
+    outcome.unverified.extend(unassigned);
+    outcome.unverified.sort_by(|a, b| {
+        (&a.account, &a.tf_type, &a.address).cmp(&(&b.account, &b.tf_type, &b.address))
+    });
+    errors.sort_by(|a, b| {
+        (&a.account, &a.region, a.tf_type, a.operation).cmp(&(
+            &b.account,
+            &b.region,
+            b.tf_type,
+            b.operation,
+        ))
+    });
+    let scanned_account = (!multi)
+        .then(|| outcomes.first().and_then(|o| o.account.clone()))
+        .flatten();
 
     let findings: Vec<_> = outcome
         .findings
@@ -323,13 +544,12 @@ pub async fn scan(
         .filter(|f| opts.only.as_ref().is_none_or(|k| k.contains(&f.kind)))
         .collect();
     let (mut findings, mut ignored) = opts.ignore.apply(findings);
-    // The accounts the estate knows: the scanned one and every one its
+    // The accounts the estate knows: every one scanned and every one its
     // states name. A trust policy opened to any other is foreign.
     let ctx = crate::grade::GradeContext {
-        known_accounts: inventory
-            .account
+        known_accounts: outcomes
             .iter()
-            .cloned()
+            .filter_map(|o| o.account.clone())
             .chain(
                 states
                     .iter()
@@ -341,18 +561,18 @@ pub async fn scan(
     for f in findings.iter_mut().chain(ignored.iter_mut()) {
         f.grade = Some(opts.rules.grade_in(f, f.live.as_ref(), &ctx));
     }
-    // Worst first within each kind.
-    let severity =
-        |f: &crate::model::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
-    findings.sort_by_key(|f| (f.kind, severity(f)));
     let verified = outcome.managed.saturating_sub(outcome.unverified.len());
     let verified_percent = percent(verified, outcome.managed).unwrap_or(100.0);
-    let account_mismatch = account_mismatch(
-        &outcome.unverified,
-        inventory.account.as_deref(),
-        verified_percent,
-        opts,
-    );
+    let account_mismatch = if multi {
+        None
+    } else {
+        account_mismatch(
+            &outcome.unverified,
+            scanned_account.as_deref(),
+            verified_percent,
+            opts,
+        )
+    };
     if let Some(m) = &account_mismatch {
         tracing::error!("{}", m.message());
         // The live resources of the wrong account are unmanaged only in
@@ -360,17 +580,94 @@ pub async fn scan(
         // remembering) them would bury the one finding that matters.
         findings.retain(|f| f.kind != FindingKind::Unmanaged);
     }
-    let complete = inventory.failures.is_empty() && account_mismatch.is_none();
-    let mut errors = inventory.failures;
-    let mut attribution = None;
-    if let (Some(source), Some(a), false) = (events, &opts.attribution, findings.is_empty()) {
-        let (info, failed) = crate::attribute::attribute(&mut findings, source, a).await;
-        for e in &failed {
-            tracing::warn!(region = %e.region, error = %e.message, "attribution incomplete; the scan is not");
+    let complete = errors.is_empty() && account_mismatch.is_none();
+
+    // Attribution, per account: each account's CloudTrail knows only its
+    // own changes, and is paced on its own.
+    let mut attribution: Option<crate::attribute::AttributionInfo> = None;
+    if let (Some(a), false) = (&opts.attribution, findings.is_empty()) {
+        let mut groups: Vec<(
+            Vec<crate::model::Finding>,
+            &dyn crate::attribute::EventSource,
+        )> = Vec::new();
+        let mut rest = Vec::new();
+        for f in findings {
+            let source = targets
+                .iter()
+                .zip(&outcomes)
+                .find_map(|(t, o)| match &t.reach {
+                    Reach::Listed {
+                        events: Some(e), ..
+                    } if o.account == f.account || !multi => Some(*e),
+                    _ => None,
+                });
+            match source {
+                Some(source) => {
+                    match groups
+                        .iter_mut()
+                        .find(|(g, s)| std::ptr::addr_eq(*s, source) && !g.is_empty())
+                    {
+                        Some((g, _)) => g.push(f),
+                        None => groups.push((vec![f], source)),
+                    }
+                }
+                None => rest.push(f),
+            }
         }
-        errors.extend(failed);
-        attribution = Some(info);
+        let runs = groups.iter_mut().map(|(group, source)| async move {
+            let account = group.first().and_then(|f| f.account.clone());
+            let (info, mut failed) = crate::attribute::attribute(group, *source, a).await;
+            for e in &mut failed {
+                tracing::warn!(region = %e.region, account = ?account, error = %e.message, "attribution incomplete; the scan is not");
+                if multi {
+                    e.account.clone_from(&account);
+                }
+            }
+            (info, failed)
+        });
+        for (info, failed) in futures::future::join_all(runs).await {
+            errors.extend(failed);
+            attribution = Some(match attribution.take() {
+                None => info,
+                Some(mut sum) => {
+                    sum.since = sum.since.min(info.since);
+                    sum.until = sum.until.max(info.until);
+                    sum.lookups += info.lookups;
+                    sum.events_read += info.events_read;
+                    sum.attributed += info.attributed;
+                    sum.unattributed += info.unattributed;
+                    sum
+                }
+            });
+        }
+        findings = groups
+            .into_iter()
+            .flat_map(|(g, _)| g)
+            .chain(rest)
+            .collect();
     }
+    // Worst first within each kind.
+    let severity =
+        |f: &crate::model::Finding| std::cmp::Reverse(f.grade.as_ref().map(|g| g.severity));
+    findings.sort_by(|a, b| {
+        (
+            a.kind,
+            severity(a),
+            &a.account,
+            &a.tf_type,
+            &a.address,
+            &a.id,
+        )
+            .cmp(&(
+                b.kind,
+                severity(b),
+                &b.account,
+                &b.tf_type,
+                &b.address,
+                &b.id,
+            ))
+    });
+
     let mut by_severity = std::collections::BTreeMap::new();
     for g in findings.iter().filter_map(|f| f.grade.as_ref()) {
         *by_severity
@@ -390,6 +687,67 @@ pub async fn scan(
             0.0
         },
     );
+    let lists_global = specs
+        .iter()
+        .any(|s| s.lists() && s.scope == aws::Scope::Global);
+    let with_global = |regions: &[String]| -> Vec<String> {
+        regions
+            .iter()
+            .cloned()
+            .chain(lists_global.then(|| aws::GLOBAL.to_string()))
+            .collect()
+    };
+    let accounts: Vec<AccountScan> = targets
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(t, o)| {
+            let id = o.account.clone()?;
+            let mine = |f: &&crate::model::Finding| f.account.as_deref() == Some(id.as_str());
+            let kind =
+                |k: FindingKind| findings.iter().filter(mine).filter(|f| f.kind == k).count();
+            let mut by_severity = std::collections::BTreeMap::new();
+            for g in findings
+                .iter()
+                .filter(mine)
+                .filter_map(|f| f.grade.as_ref())
+            {
+                *by_severity
+                    .entry(g.severity.as_str().to_string())
+                    .or_insert(0usize) += 1;
+            }
+            Some(AccountScan {
+                alias: o.alias.clone(),
+                role_arn: t.role_arn.clone(),
+                regions: match t.reach {
+                    Reach::Listed { .. } => with_global(&t.regions),
+                    Reach::Failed(_) => Vec::new(),
+                },
+                complete: o
+                    .failures
+                    .iter()
+                    .all(|e| e.stage == crate::model::Stage::Attribution)
+                    && (multi || account_mismatch.is_none()),
+                error: match &t.reach {
+                    Reach::Failed(e) => Some(e.to_string()),
+                    Reach::Listed { .. } => None,
+                },
+                managed: o.managed,
+                changed: kind(FindingKind::Changed),
+                missing: kind(FindingKind::Missing),
+                unmanaged: kind(FindingKind::Unmanaged),
+                unverified: o.outcome.unverified.len(),
+                by_severity,
+                id,
+            })
+        })
+        .collect();
+    let mut regions: Vec<String> = targets
+        .iter()
+        .flat_map(|t| t.regions.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    regions = with_global(&regions);
     Report {
         version: crate::report::REPORT_VERSION,
         tool: crate::report::Tool::current(),
@@ -397,19 +755,10 @@ pub async fn scan(
             started_at,
             finished_at,
             duration_ms: clock.elapsed().as_millis() as u64,
-            account: inventory.account.clone(),
+            account: scanned_account,
             // `global` too when global types were listed: the history
             // resolves a finding only inside the regions a scan covered.
-            regions: regions
-                .iter()
-                .cloned()
-                .chain(
-                    specs
-                        .iter()
-                        .any(|s| s.lists() && s.scope == aws::Scope::Global)
-                        .then(|| aws::GLOBAL.to_string()),
-                )
-                .collect(),
+            regions,
             states: states.iter().map(|s| s.source.clone()).collect(),
             types: match &opts.types {
                 Some(t) => t.iter().map(|t| t.to_string()).collect(),
@@ -424,12 +773,9 @@ pub async fn scan(
             unverified: outcome.unverified.clone(),
             not_checked_types: outcome.not_checked.clone(),
             attribution,
-            detail_calls: inventory
-                .detail_calls
-                .iter()
-                .map(|(op, n)| (op.to_string(), *n))
-                .collect(),
+            detail_calls,
             account_mismatch,
+            accounts,
         },
         summary: Summary {
             managed: outcome.managed,
@@ -466,6 +812,7 @@ mod tests {
             region: region.map(str::to_string),
             region_defaulted: false,
             account: None,
+            provider: None,
             attrs: attrs.as_object().unwrap().clone(),
             source: "s".into(),
         }

@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use super::pipeline::{self, ScanError, ScanOptions};
 use crate::attribute::{AttributeOptions, CloudTrailSource, EventSource};
-use crate::aws::AwsLister;
+use crate::aws::{AwsLister, Lister};
 use crate::config::Workspace;
 use crate::diff::{IgnoreError, IgnoreRules};
 use crate::grade::{RuleError, RuleSet};
 use crate::model::FindingKind;
 use crate::report::Report;
 use crate::sdk::{AwsConfig, AwsSettings};
-use crate::state::{LocalFile, S3Location, StateSource, discover_sources, s3_sources};
+use crate::state::{
+    LocalFile, S3Location, StateSource, discover_sources, provider_accounts, s3_sources,
+};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("state {pattern}: {message}")]
     StateGlob { pattern: String, message: String },
+    #[error(transparent)]
+    Accounts(#[from] super::accounts::AccountsError),
 }
 
 /// What to scan and how. Built by a front end from its own inputs (flags,
@@ -59,6 +63,9 @@ pub struct ScanRequest {
     /// scan whose other resources belong to another account is
     /// incomplete: the credentials are almost certainly the wrong ones.
     pub min_verified_percent: f64,
+    /// Scan only these of the workspace's accounts (`--account`); empty
+    /// is all of them.
+    pub accounts: Vec<String>,
 }
 
 impl ScanRequest {
@@ -75,6 +82,7 @@ impl ScanRequest {
             attribution_days: None,
             attribution_pages: 20,
             min_verified_percent: pipeline::DEFAULT_MIN_VERIFIED_PERCENT,
+            accounts: Vec::new(),
         }
     }
 }
@@ -114,11 +122,15 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         )?);
     }
     let timeout = Duration::from_secs(req.timeout.as_secs().max(1));
-    let aws = AwsConfig::new(AwsSettings {
-        profile: ws.profile.clone(),
-        attempt_timeout: AwsSettings::default().attempt_timeout.min(timeout),
-        ..AwsSettings::default()
-    });
+    let limits = super::accounts::limits(ws);
+    let aws = AwsConfig::with_limits(
+        AwsSettings {
+            profile: ws.profile.clone(),
+            attempt_timeout: AwsSettings::default().attempt_timeout.min(timeout),
+            ..AwsSettings::default()
+        },
+        limits.clone(),
+    );
     let sources: Vec<Box<dyn StateSource>> = if ws.states.is_empty() {
         discover_sources(&ws.dir, &aws)
             .await
@@ -136,13 +148,6 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         None
     };
     let regions = pipeline::resolve_regions(&mut states, &ws.regions, default.as_deref())?;
-    tracing::info!(workspace = %ws.name, regions = ?regions, states = states.len(), "scanning");
-    let lister = AwsLister::new(&regions, &aws);
-    let trail = if req.attribution {
-        Some(CloudTrailSource::new(&regions, &aws).await)
-    } else {
-        None
-    };
     let mut opts = ScanOptions::new(timeout);
     let since = match (&store, req.attribution_days) {
         (Some(s), None) => s
@@ -160,8 +165,87 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
     opts.only = req.only.clone();
     opts.ignore = ignore;
     opts.min_verified_percent = req.min_verified_percent;
-    let events = trail.as_ref().map(|t| t as &dyn EventSource);
-    let mut report = pipeline::scan(&states, &regions, &lister, events, &opts).await;
+
+    let mut report = if ws.is_multi_account() {
+        let planned = super::accounts::plan(ws, &aws, &limits, &req.accounts).await?;
+        let providers = provider_accounts(&ws.dir).map_err(ScanError::from)?;
+        super::accounts::assign(&mut states, &planned, &providers);
+        tracing::info!(workspace = %ws.name, accounts = planned.len(), states = states.len(), "scanning");
+        let mut listers = Vec::new();
+        for a in &planned {
+            let regions = super::accounts::regions_of(&states, a, &ws.regions, &regions);
+            let lister = AwsLister::new(&regions, &a.config);
+            let trail = if req.attribution {
+                Some(CloudTrailSource::new(&regions, &a.config).await)
+            } else {
+                None
+            };
+            listers.push((a, regions, lister, trail));
+        }
+        // Each account's credentials first, all at once: an account
+        // whose role cannot be assumed is left out with STS's reason,
+        // and none of its resources is called missing.
+        let reached = futures::future::join_all(listers.iter().map(|(a, _, lister, _)| async {
+            match &a.unreachable {
+                Some(e) => Err(e.clone()),
+                None => lister
+                    .caller_account()
+                    .await
+                    .map_err(|e| crate::aws::ListError {
+                        operation: "AssumeRole",
+                        message: match &a.role_arn {
+                            Some(arn) => format!("cannot assume {arn}: {}", e.message),
+                            None => e.message,
+                        },
+                        ..e
+                    }),
+            }
+        }))
+        .await;
+        let targets: Vec<pipeline::AccountTarget<'_>> = listers
+            .iter()
+            .zip(reached)
+            .map(
+                |((a, regions, lister, trail), reached)| pipeline::AccountTarget {
+                    id: Some(a.id.clone()),
+                    role_arn: a.role_arn.clone(),
+                    regions: regions.clone(),
+                    reach: match reached {
+                        Ok(_) => pipeline::Reach::Listed {
+                            lister,
+                            events: trail.as_ref().map(|t| t as &dyn EventSource),
+                        },
+                        Err(e) => {
+                            tracing::error!(account = %a.id, error = %e, "account not scanned");
+                            pipeline::Reach::Failed(e)
+                        }
+                    },
+                },
+            )
+            .collect();
+        pipeline::scan_accounts(&states, &targets, &opts).await
+    } else {
+        tracing::info!(workspace = %ws.name, regions = ?regions, states = states.len(), "scanning");
+        let lister = AwsLister::new(&regions, &aws);
+        if !req.accounts.is_empty() {
+            // One account: `--account` says which one the user means.
+            let reached = lister.caller_account().await.map_err(ScanError::Account)?;
+            if !req.accounts.contains(&reached) {
+                return Err(super::accounts::AccountsError::OtherAccount {
+                    wanted: req.accounts.join(", "),
+                    reached,
+                }
+                .into());
+            }
+        }
+        let trail = if req.attribution {
+            Some(CloudTrailSource::new(&regions, &aws).await)
+        } else {
+            None
+        };
+        let events = trail.as_ref().map(|t| t as &dyn EventSource);
+        pipeline::scan(&states, &regions, &lister, events, &opts).await
+    };
     let mut not_recorded = None;
     if let Some(store) = store.as_mut() {
         match store.record(&ws.name, &report) {

@@ -254,6 +254,7 @@ async fn attribute_region(
     let mut found: Vec<Option<Attribution>> = vec![None; targets.len()];
     let mut left = targets.len();
     let failure = |kind, message: String| ListFailure {
+        account: None,
         stage: Stage::Attribution,
         region: region.to_string(),
         tf_type: None,

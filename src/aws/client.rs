@@ -237,6 +237,20 @@ impl Lister for AwsLister {
         self.clients[GLOBAL].counted()
     }
 
+    fn account_alias(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let clients = self.clients(GLOBAL, "ListAccountAliases").ok()?;
+            match clients.iam().await.list_account_aliases().send().await {
+                Ok(out) => out.account_aliases().first().cloned(),
+                Err(e) => {
+                    let e = ListError::from_sdk("ListAccountAliases", e);
+                    tracing::info!(error = %e, "no account alias; the account is labelled by its id");
+                    None
+                }
+            }
+        })
+    }
+
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>> {
         Box::pin(async move {
             // The global bundle's: the account's public access block asks

@@ -11,6 +11,7 @@
 //! missing.
 
 mod client;
+pub mod organization;
 pub(crate) mod resources;
 #[cfg(test)]
 mod tests;
@@ -177,6 +178,13 @@ pub trait Lister: Send + Sync {
 
     /// The account the credentials belong to (STS GetCallerIdentity).
     fn caller_account(&self) -> BoxFuture<'_, Result<String, ListError>>;
+
+    /// The account's alias (IAM `ListAccountAliases`), for labels: `None`
+    /// when it has none or the call fails (a label is not worth failing a
+    /// scan over; the failure is logged).
+    fn account_alias(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
 
     /// Per-resource calls that counted themselves (S3's per-bucket reads,
     /// IAM's ListAccessKeys per user), by operation, since the lister
@@ -349,6 +357,7 @@ async fn scan_live_inner(
 
 fn failure(stage: Stage, region: &str, spec: &'static TypeSpec, e: ListError) -> ListFailure {
     ListFailure {
+        account: None,
         stage,
         region: region.to_string(),
         tf_type: Some(spec.tf_type),

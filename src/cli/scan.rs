@@ -40,6 +40,12 @@ pub struct ScanArgs {
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
 
+    /// Scan only this account of a workspace that scans several
+    /// (repeatable, or comma-separated); with one account, fail unless
+    /// the credentials reach it.
+    #[arg(long = "account", value_name = "ID", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -169,6 +175,7 @@ pub async fn run(
     req.attribution_days = args.attribution_days;
     req.attribution_pages = args.attribution_pages;
     req.min_verified_percent = args.min_verified_percent;
+    req.accounts = args.accounts.clone();
     let result = scan_workspace(&req).await?;
     let report = result.report;
     let text = match args.format {

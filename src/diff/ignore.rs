@@ -236,6 +236,7 @@ mod tests {
             tf_type: ty.into(),
             id: id.into(),
             region: "us-east-1".into(),
+            account: None,
             state: None,
             name: None,
             changes: paths

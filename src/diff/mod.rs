@@ -192,6 +192,10 @@ pub fn diff(
             .into_iter()
             .filter(|f| wanted(&f.tf_type)),
     );
+    // Everything this diff saw is in the one account it was given.
+    for f in &mut out.findings {
+        f.account.clone_from(&inv.account);
+    }
     out.findings.sort_by(|a, b| {
         (a.kind, &a.tf_type, &a.address, &a.id).cmp(&(b.kind, &b.tf_type, &b.address, &b.id))
     });
@@ -296,6 +300,7 @@ fn unmanaged(inv: &Inventory, declared: &HashSet<(String, String)>) -> Vec<Findi
             tf_type: r.tf_type.to_string(),
             id: r.id.clone(),
             region: r.region.clone(),
+            account: None,
             state: None,
             name: r.name.clone(),
             changes: Vec::new(),
@@ -320,6 +325,7 @@ fn finding(kind: FindingKind, r: &StateResource, region: &str, changes: Vec<Chan
         tf_type: r.tf_type.clone(),
         id: r.id.clone(),
         region: region.to_string(),
+        account: None,
         state: Some(r.source.clone()),
         name: None,
         changes,

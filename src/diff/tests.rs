@@ -75,6 +75,7 @@ fn run(case: &Case) -> DiffOutcome {
             region: Some(region.clone()),
             region_defaulted: s.region_defaulted,
             account: crate::state::account_of(&s.attributes).or(s.state_account.clone()),
+            provider: None,
             attrs: s.attributes.clone(),
             source: "fixture.tfstate".into(),
         })

@@ -14,6 +14,7 @@ fn finding(kind: FindingKind, ty: &str, changes: &[(&str, Value, Value)]) -> Fin
         tf_type: ty.into(),
         id: "id-1".into(),
         region: "us-east-1".into(),
+        account: None,
         state: None,
         name: None,
         changes: changes

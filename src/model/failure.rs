@@ -42,6 +42,10 @@ pub enum Stage {
 #[derive(Debug, Clone, Serialize)]
 pub struct ListFailure {
     pub stage: Stage,
+    /// The account it happened in, in a scan of several; `None` in a
+    /// scan of the credentials' own account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub region: String,
     /// The resource type listed; `None` for attribution errors.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]

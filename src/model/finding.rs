@@ -60,6 +60,10 @@ pub struct Finding {
     pub tf_type: String,
     pub id: String,
     pub region: String,
+    /// The AWS account it lives in: the scanned account (STS), or in a
+    /// scan of many accounts the one it was found in. `None` only when
+    /// STS could not say.
+    pub account: Option<String>,
     /// The state the resource is declared in; `None` for unmanaged.
     pub state: Option<String>,
     /// A human name (Name tag, group name) when the resource has one.
@@ -113,6 +117,14 @@ pub enum UnverifiedReason {
     /// Nothing said which region it lives in, and the assumed one did
     /// not have it.
     RegionUnknown,
+    /// It belongs to an account the workspace does not scan.
+    AccountNotScanned,
+    /// The workspace scans several accounts and nothing (ARN, provider
+    /// `assume_role`, an account's `states`) says which one it is in.
+    AccountUnassigned,
+    /// Its account is scanned, but the role there could not be assumed:
+    /// nothing in that account could be seen.
+    AccountInaccessible,
 }
 
 impl UnverifiedReason {
@@ -126,6 +138,13 @@ impl UnverifiedReason {
             }
             Self::RegionUnknown => {
                 "not found in the default region, and the state does not say which region it is in"
+            }
+            Self::AccountNotScanned => "it belongs to an account this workspace does not scan",
+            Self::AccountUnassigned => {
+                "nothing says which of the scanned accounts it belongs to (no ARN, provider assume_role or account `states` glob)"
+            }
+            Self::AccountInaccessible => {
+                "its account's role could not be assumed, so nothing in that account was seen"
             }
         }
     }

@@ -76,6 +76,49 @@ pub struct ScanInfo {
     /// incomplete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_mismatch: Option<AccountMismatch>,
+    /// Each account scanned: the credentials' own, or every account of a
+    /// workspace that names `account` blocks or an `organization`. Empty
+    /// only when STS could not say which account the credentials reach.
+    pub accounts: Vec<AccountScan>,
+}
+
+/// One account of a scan: how it was reached, what was covered, whether
+/// all of it could be seen, and what was found in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountScan {
+    pub id: String,
+    /// The account alias (IAM `ListAccountAliases`), when it has one and
+    /// the role may read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The role assumed to scan it; `None`: the base credentials.
+    pub role_arn: Option<String>,
+    /// Regions listed in it, `global` included when global types were.
+    pub regions: Vec<String>,
+    /// False when its role could not be assumed or any of its listings
+    /// failed: its findings are then a lower bound, and nothing in it is
+    /// resolved in the history.
+    pub complete: bool,
+    /// Why nothing in it could be seen (the role could not be assumed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub managed: usize,
+    pub changed: usize,
+    pub missing: usize,
+    pub unmanaged: usize,
+    pub unverified: usize,
+    /// Its reported findings by severity, acknowledged ones included.
+    pub by_severity: BTreeMap<String, usize>,
+}
+
+impl AccountScan {
+    /// `alias (id)`, or the id alone.
+    pub fn label(&self) -> String {
+        match &self.alias {
+            Some(a) => format!("{a} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
 }
 
 /// The credentials scanned one account; the state's resources belong to

@@ -15,14 +15,40 @@ use crate::model::{Finding, FindingKind};
 pub fn render_table(r: &Report) -> String {
     let mut out = String::new();
     let s = &r.summary;
+    // A scan of several accounts labels each finding with its account
+    // (alias and id) and ends with a line per account.
+    let multi = r.scan.account.is_none() && !r.scan.accounts.is_empty();
+    let labels: BTreeMap<&str, String> = r
+        .scan
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.label()))
+        .collect();
+    let account_of = |id: Option<&String>| -> String {
+        match id {
+            Some(id) if multi => {
+                let label = labels
+                    .get(id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| id.clone());
+                format!(", {label}")
+            }
+            _ => String::new(),
+        }
+    };
     let state_word = if r.scan.states.len() == 1 {
         "state"
     } else {
         "states"
     };
+    let accounts = if multi {
+        format!("{} accounts, ", r.scan.accounts.len())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "tfdrift scan of {} managed resources from {} {state_word}, in {}: {}",
+        "tfdrift scan of {} managed resources from {} {state_word}, in {accounts}{}: {}",
         s.managed,
         r.scan.states.len(),
         r.scan.regions.join(", "),
@@ -58,7 +84,12 @@ pub fn render_table(r: &Report) -> String {
                 .as_ref()
                 .map(|g| format!("{:<8} ", g.severity.as_str().to_uppercase()))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  {mark} {severity}{what}{name}  ({})", f.region);
+            let _ = writeln!(
+                out,
+                "  {mark} {severity}{what}{name}  ({}{})",
+                f.region,
+                account_of(f.account.as_ref())
+            );
             if let Some(g) = &f.grade {
                 let _ = writeln!(out, "      {}", g.reason);
             }
@@ -117,7 +148,11 @@ pub fn render_table(r: &Report) -> String {
                 .and_then(Value::as_str)
                 .unwrap_or("error")
                 .to_string();
-            let place = format!("{} {}", e.region, e.tf_type.unwrap_or_default());
+            let place = match (&e.account, e.tf_type) {
+                (Some(a), None) => a.clone(),
+                (Some(a), Some(t)) => format!("{a} {} {t}", e.region),
+                (None, t) => format!("{} {}", e.region, t.unwrap_or_default()),
+            };
             match causes
                 .iter_mut()
                 .find(|(k, m, _)| *k == kind && *m == e.message)
@@ -143,6 +178,9 @@ pub fn render_table(r: &Report) -> String {
     }
     if let Some(m) = &r.scan.account_mismatch {
         let _ = writeln!(out, "\nWRONG ACCOUNT: {}", m.message());
+    }
+    if multi {
+        accounts_section(&mut out, r);
     }
     unverified_section(&mut out, r);
     for e in r
@@ -223,6 +261,44 @@ pub fn render_table(r: &Report) -> String {
         }
     }
     out
+}
+
+/// One line per account, worst first: its findings by kind, or why it
+/// could not be seen.
+fn accounts_section(out: &mut String, r: &Report) {
+    let mut accounts: Vec<_> = r.scan.accounts.iter().collect();
+    accounts.sort_by_key(|a| {
+        (
+            a.error.is_none(),
+            std::cmp::Reverse(a.changed + a.missing + a.unmanaged),
+            a.id.clone(),
+        )
+    });
+    let width = accounts
+        .iter()
+        .map(|a| a.label().chars().count())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "\nACCOUNTS ({})", accounts.len());
+    for a in accounts {
+        let what = match &a.error {
+            Some(e) => format!("NOT SCANNED: {e}"),
+            None if a.changed + a.missing + a.unmanaged == 0 => {
+                let clean = if a.complete {
+                    "no drift"
+                } else {
+                    "no drift seen"
+                };
+                format!("{clean} · {} managed", a.managed)
+            }
+            None => format!(
+                "{} changed · {} missing · {} unmanaged · {} managed",
+                a.changed, a.missing, a.unmanaged, a.managed
+            ),
+        };
+        let mark = if a.complete { ' ' } else { '!' };
+        let _ = writeln!(out, "  {mark} {:<width$}  {what}", a.label());
+    }
 }
 
 /// "changed by jane@example.com (role R) via AuthorizeSecurityGroupIngress

@@ -18,6 +18,7 @@ fn report(complete: bool) -> Report {
         tf_type: ty.into(),
         id: id.into(),
         region: "us-east-1".into(),
+        account: None,
         state: address.map(|_| "envs/prod/terraform.tfstate".to_string()),
         name: None,
         changes,
@@ -55,6 +56,7 @@ fn report(complete: bool) -> Report {
                 vec![]
             } else {
                 vec![ListFailure {
+                    account: None,
                     stage: crate::model::Stage::Listing,
                     region: "us-east-1".into(),
                     tf_type: Some("aws_instance"),
@@ -64,6 +66,7 @@ fn report(complete: bool) -> Report {
                         "You are not authorized to perform this operation. (UnauthorizedOperation)"
                             .into(),
                 }, ListFailure {
+                    account: None,
                     stage: crate::model::Stage::Attribution,
                     region: "us-east-1".into(),
                     tf_type: None,
@@ -95,6 +98,7 @@ fn report(complete: bool) -> Report {
             }),
             detail_calls: BTreeMap::new(),
             account_mismatch: None,
+            accounts: Vec::new(),
         },
         summary: Summary {
             managed: 12,

@@ -8,6 +8,7 @@
 //! (report, database, Slack) can leak them by accident.
 
 mod discover;
+mod providers;
 mod s3;
 mod sensitive;
 mod v4;
@@ -18,6 +19,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 pub use discover::discover_sources;
+pub use providers::provider_accounts;
 pub use s3::{S3Location, sources as s3_sources};
 #[cfg(test)]
 pub(crate) use v4::account_of;
@@ -44,6 +46,10 @@ pub struct StateResource {
     /// A resource of another account than the scanned one is never called
     /// missing.
     pub account: Option<String>,
+    /// The provider configuration that manages it, as the `.tf` files
+    /// name it (`aws`, `aws.prod`): which account an aliased provider
+    /// reaches is written there, in its `assume_role` block.
+    pub provider: Option<String>,
     /// The instance's attributes with sensitive values redacted.
     pub attrs: Map<String, Value>,
     /// Which state this came from (a path or URL), for the report.

@@ -26,6 +26,8 @@ struct RawResource {
     #[serde(rename = "type")]
     tf_type: String,
     name: String,
+    /// `provider["registry.terraform.io/hashicorp/aws"].prod`.
+    provider: Option<String>,
     #[serde(default)]
     instances: Vec<RawInstance>,
 }
@@ -84,6 +86,7 @@ pub(crate) fn parse_state(bytes: &[u8], path: &str) -> Result<State, StateError>
                 region: region_hint(&attrs),
                 region_defaulted: false,
                 account: account_of(&attrs),
+                provider: r.provider.as_deref().map(provider_config),
                 tf_type: r.tf_type.clone(),
                 id,
                 attrs,
@@ -92,20 +95,48 @@ pub(crate) fn parse_state(bytes: &[u8], path: &str) -> Result<State, StateError>
         }
     }
     // Resources that record no account of their own (NAT gateways, route
-    // associations, split-out rules) take their state's, when the state
-    // names exactly one.
-    let accounts: std::collections::BTreeSet<String> =
-        resources.iter().filter_map(|r| r.account.clone()).collect();
-    if accounts.len() == 1 {
-        let only = accounts.into_iter().next();
-        for r in resources.iter_mut().filter(|r| r.account.is_none()) {
-            r.account = only.clone();
+    // associations, split-out rules) take their provider configuration's:
+    // one configuration reaches one account, so when the resources made
+    // through it name exactly one, that is theirs. (A state whose aliased
+    // providers assume roles in two accounts has two such groups.)
+    let mut by_provider: std::collections::HashMap<
+        Option<String>,
+        std::collections::BTreeSet<String>,
+    > = std::collections::HashMap::new();
+    for r in &resources {
+        if let Some(a) = &r.account {
+            by_provider
+                .entry(r.provider.clone())
+                .or_default()
+                .insert(a.clone());
+        }
+    }
+    for r in resources.iter_mut().filter(|r| r.account.is_none()) {
+        if let Some(only) = by_provider.get(&r.provider).filter(|a| a.len() == 1) {
+            r.account = only.iter().next().cloned();
         }
     }
     Ok(State {
         source: path.to_string(),
         resources,
     })
+}
+
+/// The provider configuration's address as the `.tf` files write it:
+/// `provider["registry.terraform.io/hashicorp/aws"].prod` is `aws.prod`,
+/// the default configuration `aws`; one declared in a module keeps its
+/// module path (`module.net.aws`).
+pub(crate) fn provider_config(raw: &str) -> String {
+    let (module, rest) = match raw.find("provider[") {
+        Some(i) => (&raw[..i], &raw[i + "provider[".len()..]),
+        None => return raw.to_string(),
+    };
+    let Some(close) = rest.find(']') else {
+        return raw.to_string();
+    };
+    let source = rest[..close].trim_matches('"');
+    let name = source.rsplit('/').next().unwrap_or(source);
+    format!("{module}{name}{}", &rest[close + 1..])
 }
 
 /// `arn:aws:ec2:REGION:ACCOUNT:...`, or the provider's `owner_id`.
@@ -178,6 +209,66 @@ mod tests {
 
     fn parse(text: &str) -> Result<State, StateError> {
         parse_state(text.as_bytes(), "test.tfstate")
+    }
+
+    #[test]
+    fn provider_configurations_as_the_tf_files_name_them() {
+        for (raw, want) in [
+            ("provider[\"registry.terraform.io/hashicorp/aws\"]", "aws"),
+            (
+                "provider[\"registry.terraform.io/hashicorp/aws\"].prod",
+                "aws.prod",
+            ),
+            (
+                "module.net.provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "module.net.aws",
+            ),
+            ("provider.aws.legacy", "provider.aws.legacy"),
+        ] {
+            assert_eq!(provider_config(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_resource_without_an_account_takes_its_provider_configurations() {
+        // Two aliased providers in two accounts: the route (no ARN) of
+        // each takes its own provider's account, not the state's first.
+        let vpc = |provider: &str, name: &str, account: &str| {
+            serde_json::json!({"mode": "managed", "type": "aws_vpc", "name": name,
+                "provider": provider,
+                "instances": [{"attributes": {"id": format!("vpc-{name}"),
+                    "arn": format!("arn:aws:ec2:us-east-1:{account}:vpc/vpc-{name}")}}]})
+        };
+        let route = |provider: &str, name: &str| {
+            serde_json::json!({"mode": "managed", "type": "aws_route", "name": name,
+                "provider": provider,
+                "instances": [{"attributes": {"id": format!("r-{name}")}}]})
+        };
+        let prod = "provider[\"registry.terraform.io/hashicorp/aws\"].prod";
+        let staging = "provider[\"registry.terraform.io/hashicorp/aws\"].staging";
+        let other = "provider[\"registry.terraform.io/hashicorp/aws\"].other";
+        let state = serde_json::json!({"version": 4, "resources": [
+            route(prod, "p"), vpc(prod, "p", "111111111111"),
+            vpc(staging, "s", "222222222222"), route(staging, "s"),
+            route(other, "o"),
+        ]});
+        let got = parse(&state.to_string()).unwrap();
+        let accounts: Vec<_> = got
+            .resources
+            .iter()
+            .map(|r| (r.id.as_str(), r.provider.as_deref(), r.account.as_deref()))
+            .collect();
+        assert_eq!(
+            accounts,
+            [
+                ("r-p", Some("aws.prod"), Some("111111111111")),
+                ("vpc-p", Some("aws.prod"), Some("111111111111")),
+                ("vpc-s", Some("aws.staging"), Some("222222222222")),
+                ("r-s", Some("aws.staging"), Some("222222222222")),
+                // Nothing made through `other` names an account.
+                ("r-o", Some("aws.other"), None),
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn finding(
         tf_type: ty.into(),
         id: id.into(),
         region: "us-east-1".into(),
+        account: None,
         state: None,
         name: None,
         changes: changes
@@ -71,6 +72,7 @@ pub fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Rep
                 vec![]
             } else {
                 vec![ListFailure {
+                    account: None,
                     stage: Stage::Listing,
                     region: "us-east-1".into(),
                     tf_type: Some("aws_subnet"),
@@ -84,6 +86,7 @@ pub fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Rep
             attribution: None,
             detail_calls: BTreeMap::new(),
             account_mismatch: None,
+            accounts: Vec::new(),
         },
         summary: Summary {
             managed: 10,

@@ -1,0 +1,373 @@
+//! The accounts a workspace scans, and which of them each state resource
+//! belongs to.
+//!
+//! A workspace with `account` blocks or an `organization` scans those
+//! accounts, each through STS `AssumeRole` from the base credentials (the
+//! workspace's `profile` or the default chain). Explicit blocks win over
+//! discovered accounts of the same id. Every account gets its own pool of
+//! concurrent calls beside the scan-wide one (`sdk::CallLimits`).
+//!
+//! A resource belongs to the account its ARN (or `owner_id`) names; else
+//! to the account of the resources made through the same provider
+//! configuration (the state reader); else to the account the `.tf` files'
+//! provider `assume_role` names; else to the account whose `states` globs
+//! match its state; else to the account of a resource it references
+//! (`vpc_id`, ...); else, when the workspace scans one account, to it.
+//! What is still unassigned is unverified, never missing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::aws::organization;
+use crate::config::{Role, Workspace};
+use crate::model::FailureKind;
+use crate::sdk::{AssumeRole, AwsConfig, CallLimits};
+use crate::state::State;
+
+/// The session name CloudTrail shows for tfdrift's calls by default.
+pub const DEFAULT_SESSION_NAME: &str = "tfdrift";
+
+/// Defaults that keep a 100-account scan polite: at most 64 calls in
+/// flight in all, and 16 in any one account (EC2's read bucket alone
+/// holds 100 calls per account and region, refilled at 20 a second;
+/// IAM, S3 and STS allow more). docs/accounts.md says why.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
+pub const DEFAULT_MAX_CONCURRENT_CALLS_PER_ACCOUNT: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("cannot list the organization's accounts: {0}")]
+    Organization(crate::aws::ListError),
+    #[error("--account {0}: not an account this workspace scans (it scans: {1})")]
+    NotScanned(String, String),
+    #[error("--account {wanted}: the credentials reach account {reached}")]
+    OtherAccount { wanted: String, reached: String },
+}
+
+/// An account to scan and how to reach it.
+#[derive(Debug, Clone)]
+pub struct PlannedAccount {
+    pub id: String,
+    /// The role assumed; `None`: the base credentials.
+    pub role_arn: Option<String>,
+    pub config: AwsConfig,
+    /// Why it cannot be reached before a call is made (a missing
+    /// external id).
+    pub unreachable: Option<crate::aws::ListError>,
+    /// Regions its `account` block adds.
+    pub regions: Vec<String>,
+    /// Its `account` block's state globs.
+    pub states: Vec<glob::Pattern>,
+}
+
+/// The calls limits of a workspace.
+pub fn limits(ws: &Workspace) -> CallLimits {
+    CallLimits::new(
+        ws.max_concurrent_calls
+            .map_or(DEFAULT_MAX_CONCURRENT_CALLS, |n| n as usize),
+        ws.max_concurrent_calls_per_account
+            .map_or(DEFAULT_MAX_CONCURRENT_CALLS_PER_ACCOUNT, |n| n as usize),
+    )
+}
+
+/// The accounts `ws` scans (explicit, then discovered), less those
+/// `only` leaves out. `base` holds the base credentials and the scan's
+/// limits.
+pub async fn plan(
+    ws: &Workspace,
+    base: &AwsConfig,
+    limits: &CallLimits,
+    only: &[String],
+) -> Result<Vec<PlannedAccount>, AccountsError> {
+    let mut wanted: BTreeMap<String, (Role, Vec<String>, Vec<String>)> = BTreeMap::new();
+    if let Some(org) = &ws.organization {
+        let found = organization::discover(base, &org.include, &org.exclude)
+            .await
+            .map_err(AccountsError::Organization)?;
+        tracing::info!(accounts = found.len(), "organization accounts discovered");
+        for a in found {
+            wanted.insert(a.id, (org.role.clone(), Vec::new(), Vec::new()));
+        }
+    }
+    for a in &ws.accounts {
+        wanted.insert(
+            a.id.clone(),
+            (a.role.clone(), a.regions.clone(), a.states.clone()),
+        );
+    }
+    if let Some(bad) = only.iter().find(|id| !wanted.contains_key(*id)) {
+        return Err(AccountsError::NotScanned(
+            bad.clone(),
+            wanted.keys().cloned().collect::<Vec<_>>().join(", "),
+        ));
+    }
+    Ok(wanted
+        .into_iter()
+        .filter(|(id, _)| only.is_empty() || only.contains(id))
+        .map(|(id, (role, regions, states))| {
+            let mut unreachable = None;
+            let (config, role_arn) = match &role.role_name {
+                None => (base.clone(), None),
+                Some(name) => {
+                    let role_arn = format!("arn:aws:iam::{id}:role/{}", name.trim_matches('/'));
+                    let external_id = match &role.external_id_env {
+                        None => None,
+                        Some(var) => match std::env::var(var) {
+                            Ok(v) if !v.is_empty() => Some(v),
+                            _ => {
+                                unreachable = Some(crate::aws::ListError {
+                                    operation: "AssumeRole",
+                                    kind: FailureKind::Credentials,
+                                    message: format!(
+                                        "cannot assume {role_arn}: the environment variable {var} \
+                                         (its external_id_env) is not set"
+                                    ),
+                                });
+                                None
+                            }
+                        },
+                    };
+                    let assumed = base.assume_role(
+                        AssumeRole {
+                            role_arn: role_arn.clone(),
+                            session_name: role
+                                .session_name
+                                .clone()
+                                .unwrap_or_else(|| DEFAULT_SESSION_NAME.into()),
+                            external_id,
+                        },
+                        Some(limits.for_another_account()),
+                    );
+                    (assumed, Some(role_arn))
+                }
+            };
+            PlannedAccount {
+                states: states
+                    .iter()
+                    // Validated when the config was read: a glob that does
+                    // not parse matches nothing rather than everything.
+                    .filter_map(|g| glob::Pattern::new(g).ok())
+                    .collect(),
+                id,
+                role_arn,
+                config,
+                unreachable,
+                regions,
+            }
+        })
+        .collect())
+}
+
+/// Gives every state resource that names no account one, by the rules in
+/// this module's documentation; `providers` maps a provider configuration
+/// (`aws.prod`) to the account its `assume_role` names.
+pub fn assign(
+    states: &mut [State],
+    accounts: &[PlannedAccount],
+    providers: &BTreeMap<String, String>,
+) {
+    for r in states
+        .iter_mut()
+        .flat_map(|s| &mut s.resources)
+        .filter(|r| r.account.is_none())
+    {
+        r.account = r
+            .provider
+            .as_ref()
+            .and_then(|p| providers.get(p))
+            .cloned()
+            .or_else(|| {
+                accounts
+                    .iter()
+                    .find(|a| a.states.iter().any(|g| g.matches(&r.source)))
+                    .map(|a| a.id.clone())
+            });
+    }
+    // References chain (route → route table → VPC): resolve until a pass
+    // changes nothing.
+    const REFERENCES: [&str; 9] = [
+        "vpc_id",
+        "subnet_id",
+        "security_group_id",
+        "instance_id",
+        "route_table_id",
+        "network_acl_id",
+        "allocation_id",
+        "volume_id",
+        "network_interface_id",
+    ];
+    loop {
+        let known: HashMap<String, String> = states
+            .iter()
+            .flat_map(|s| &s.resources)
+            .filter_map(|r| r.account.clone().map(|a| (r.id.clone(), a)))
+            .collect();
+        let mut changed = false;
+        for r in states
+            .iter_mut()
+            .flat_map(|s| &mut s.resources)
+            .filter(|r| r.account.is_none())
+        {
+            r.account = REFERENCES
+                .iter()
+                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
+                .find_map(|id| known.get(id).cloned());
+            changed |= r.account.is_some();
+        }
+        if !changed {
+            break;
+        }
+    }
+    if let [only] = accounts {
+        for r in states
+            .iter_mut()
+            .flat_map(|s| &mut s.resources)
+            .filter(|r| r.account.is_none())
+        {
+            r.account = Some(only.id.clone());
+        }
+    }
+}
+
+/// The regions to list in `account`: those of its resources, the
+/// workspace's and its own; `fallback` when that is none.
+pub fn regions_of(
+    states: &[State],
+    account: &PlannedAccount,
+    workspace: &[String],
+    fallback: &[String],
+) -> Vec<String> {
+    let mut out: std::collections::BTreeSet<String> =
+        workspace.iter().chain(&account.regions).cloned().collect();
+    out.extend(
+        states
+            .iter()
+            .flat_map(|s| &s.resources)
+            .filter(|r| r.account.as_deref() == Some(account.id.as_str()))
+            .filter_map(|r| r.region.clone())
+            .filter(|r| r != crate::aws::GLOBAL),
+    );
+    if out.is_empty() {
+        out.extend(fallback.iter().cloned());
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sdk::AwsSettings;
+    use crate::state::StateResource;
+
+    fn res(
+        id: &str,
+        source: &str,
+        provider: &str,
+        account: Option<&str>,
+        attrs: serde_json::Value,
+    ) -> StateResource {
+        StateResource {
+            address: format!("x.{id}"),
+            tf_type: "aws_vpc".into(),
+            id: id.into(),
+            region: Some("us-east-1".into()),
+            region_defaulted: false,
+            account: account.map(str::to_string),
+            provider: Some(provider.into()),
+            attrs: attrs.as_object().unwrap().clone(),
+            source: source.into(),
+        }
+    }
+
+    fn planned(id: &str, states: &[&str]) -> PlannedAccount {
+        PlannedAccount {
+            id: id.into(),
+            role_arn: None,
+            config: AwsConfig::new(AwsSettings::default()),
+            unreachable: None,
+            regions: Vec::new(),
+            states: states
+                .iter()
+                .map(|g| glob::Pattern::new(g).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn arn_then_provider_then_glob_then_reference() {
+        let mut states = vec![State {
+            source: "s".into(),
+            resources: vec![
+                res(
+                    "vpc-a",
+                    "/st/prod.tfstate",
+                    "aws",
+                    Some("111111111111"),
+                    json!({}),
+                ),
+                res("r-b", "/st/prod.tfstate", "aws.staging", None, json!({})),
+                res("r-c", "/st/tools.tfstate", "aws", None, json!({})),
+                res(
+                    "r-d",
+                    "/st/misc.tfstate",
+                    "aws",
+                    None,
+                    json!({"route_table_id": "r-c"}),
+                ),
+                res("r-e", "/st/misc.tfstate", "aws", None, json!({})),
+            ],
+        }];
+        let accounts = [
+            planned("111111111111", &[]),
+            planned("222222222222", &[]),
+            planned("333333333333", &["/st/tools*"]),
+        ];
+        let providers = BTreeMap::from([("aws.staging".to_string(), "222222222222".to_string())]);
+        assign(&mut states, &accounts, &providers);
+        let got: Vec<_> = states[0]
+            .resources
+            .iter()
+            .map(|r| r.account.as_deref())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some("111111111111"),
+                Some("222222222222"),
+                Some("333333333333"),
+                Some("333333333333"),
+                None
+            ]
+        );
+        // With one account scanned, the rest is its.
+        assign(&mut states, &accounts[..1], &providers);
+        assert_eq!(
+            states[0].resources[4].account.as_deref(),
+            Some("111111111111")
+        );
+    }
+
+    #[test]
+    fn regions_are_the_accounts_own_and_the_workspaces() {
+        let mut states = vec![State {
+            source: "s".into(),
+            resources: vec![
+                res("vpc-a", "s", "aws", Some("111111111111"), json!({})),
+                res("vpc-b", "s", "aws", Some("222222222222"), json!({})),
+            ],
+        }];
+        states[0].resources[1].region = Some("eu-west-1".into());
+        let mut a = planned("222222222222", &[]);
+        a.regions = vec!["ap-south-1".into()];
+        assert_eq!(
+            regions_of(&states, &a, &["us-west-2".into()], &[]),
+            ["ap-south-1", "eu-west-1", "us-west-2"]
+        );
+        let c = planned("333333333333", &[]);
+        assert_eq!(
+            regions_of(&states, &c, &[], &["us-east-1".into()]),
+            ["us-east-1"]
+        );
+    }
+}
