@@ -24,6 +24,7 @@ import threading
 
 from moto.iam.models import get_account_id_from
 from moto.organizations import utils as organizations_utils
+from moto.organizations.models import OrganizationsBackend
 from moto.sts.models import sts_backends
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -79,12 +80,15 @@ def forget():
 
 # -- Organizations' account ids ------------------------------------------------
 _queued_ids = collections.deque()
+_pending = threading.local()  # the id the CreateAccount on this thread takes
 _random_account_id = organizations_utils.make_random_account_id
 
 
 def queue_account_ids(ids):
     """Queues ``ids`` (12 digits each) for the next ``CreateAccount`` calls;
     returns the whole queue."""
+    if not isinstance(ids, list):
+        raise ValueError("a JSON list of account ids")
     bad = [i for i in ids if not (isinstance(i, str) and len(i) == 12 and i.isdigit())]
     if bad:
         raise ValueError(f"account ids are 12 digits: {bad}")
@@ -94,14 +98,35 @@ def queue_account_ids(ids):
 
 
 def _next_account_id():
-    with _lock:
-        if _queued_ids:
-            return _queued_ids.popleft()
+    queued = getattr(_pending, "id", None)
+    if queued:
+        _pending.id = None
+        return queued
     return _random_account_id()
 
 
-# FakeAccount calls ``utils.make_random_account_id()`` through the module, so
-# replacing the module attribute reaches it.
-if not getattr(organizations_utils.make_random_account_id, "harness_queued", False):
-    _next_account_id.harness_queued = True
+def _install():
+    """Only ``CreateAccount`` takes from the queue: ``CreateOrganization``
+    also makes an account object (the management account's, whose random id
+    it then overwrites), which must not use up a queued id."""
+    backend = OrganizationsBackend
+    if getattr(backend.create_account, "harness_queued", False):
+        return  # imported twice (the bench loads the harness under another name)
+    create_account = backend.create_account
+
+    def queued_create_account(self, **kwargs):
+        with _lock:  # no organization: moto refuses before it makes an id
+            _pending.id = _queued_ids.popleft() if _queued_ids and self.org is not None else None
+        try:
+            return create_account(self, **kwargs)
+        finally:
+            _pending.id = None
+
+    queued_create_account.harness_queued = True
+    backend.create_account = queued_create_account
+    # FakeAccount calls ``utils.make_random_account_id()`` through the
+    # module, so replacing the module attribute reaches it.
     organizations_utils.make_random_account_id = _next_account_id
+
+
+_install()

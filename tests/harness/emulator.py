@@ -74,7 +74,6 @@ from xml.sax.saxutils import escape
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 from werkzeug.serving import make_server  # noqa: E402
-from werkzeug.wsgi import ClosingIterator  # noqa: E402
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
 
@@ -209,14 +208,21 @@ class Harness:
             accounts.forget()  # the keys moto issued are gone with the rest
         signature = cloudtrail.signature(environ)
         account = accounts.account_of(signature.get("access_key"), environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
+        # In flight until the answer is complete, and no longer once the
+        # server may send it: the answer is taken whole here (moto's are
+        # whole anyway), so a client that waits for one answer before its
+        # next call never counts as two calls at once.
         self._enter(account)
         try:
             result = self._serve(environ, start_response, signature, account)
-        except BaseException:
+            try:
+                chunks = list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
             self._leave(account)
-            raise
-        # In flight until the server has written the answer and closed it.
-        return ClosingIterator(result, lambda: self._leave(account))
+        return chunks
 
     def _enter(self, account):
         with self.lock:
