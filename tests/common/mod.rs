@@ -463,3 +463,101 @@ pub fn oob(emu: &Emulator, access_key: &str, region: &str, calls: Value) -> Vec<
     );
     serde_json::from_slice(&out.stdout).expect("oob.py prints JSON")
 }
+
+/// The control routes for several accounts (issue 13): see emulator.py.
+impl Emulator {
+    /// Requests in flight now and the most at once since the last
+    /// [`Emulator::reset_concurrency`], overall and per account:
+    /// `{"in_flight": n, "peak": n, "peak_by_account": {"111111111111": n}}`.
+    /// The control API's own requests are not counted.
+    pub fn concurrency(&self) -> Value {
+        serde_json::from_str(&self.http("GET", "/_harness/concurrency", ""))
+            .expect("concurrency JSON")
+    }
+
+    /// Starts the peaks again from what is in flight now.
+    pub fn reset_concurrency(&self) {
+        self.http("DELETE", "/_harness/concurrency", "");
+    }
+
+    /// The ids the next Organizations `CreateAccount` calls get, in this
+    /// order (moto's own are random); random again once they are used up.
+    pub fn org_account_ids(&self, ids: &[&str]) {
+        self.http(
+            "POST",
+            "/_harness/organizations/account-ids",
+            &serde_json::json!(ids).to_string(),
+        );
+    }
+}
+
+/// [`oob`] in another account, as `session`: oob.py first assumes
+/// `arn:aws:iam::{account}:role/OrganizationAccountAccessRole` with the
+/// default (management) access key and that `RoleSessionName`, then makes
+/// `calls` with the credentials it returns. The emulator's CloudTrail
+/// records them in `account` as
+/// `arn:aws:sts::{account}:assumed-role/OrganizationAccountAccessRole/{session}`,
+/// Username `session`. No role needs to exist for the emulator's STS.
+pub fn oob_as(
+    emu: &Emulator,
+    account: &str,
+    session: &str,
+    region: &str,
+    calls: Value,
+) -> Vec<Value> {
+    let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
+    let mut child = Command::new(python())
+        .arg(repo().join("tests/harness/oob.py"))
+        .args(["--endpoint", &emu.endpoint(), "--access-key", "test"])
+        .args(["--assume-role", &role, "--session", session])
+        .args(["--region", region, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oob.py");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(calls.to_string().as_bytes())
+        .expect("write calls");
+    let out = child.wait_with_output().expect("oob.py output");
+    assert!(
+        out.status.success(),
+        "oob.py as {session} in {account} failed: {}\ncalls: {calls:#}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("oob.py prints JSON")
+}
+
+impl Workspace {
+    /// [`Workspace::apply`] for a fixture whose local modules sit in
+    /// subdirectories (`fixtures/tf/org_network`): the whole tree is
+    /// copied, with `fixtures/tf/provider.tf` beside it.
+    pub fn apply_tree(emu: &Emulator, name: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(
+            repo().join("fixtures/tf/provider.tf"),
+            dir.path().join("provider.tf"),
+        )
+        .expect("copy provider.tf");
+        copy_tree(&repo().join("fixtures/tf").join(name), dir.path());
+        let ws = Self { dir };
+        ws.terraform(emu, "apply");
+        ws
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("fixture dir") {
+        let path = entry.expect("dir entry").path();
+        let target = to.join(path.file_name().expect("file name"));
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("create a module directory");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy fixture");
+        }
+    }
+}

@@ -7,7 +7,16 @@ It sits in front of moto (see emulator.py) and does two things:
   harness table to an IAM user, an assumed role or an SSO session), the
   event name, time, source IP, user agent, the request parameters, the
   response elements, the resources the call named, and ``errorCode`` when
-  the call failed (CloudTrail records failed calls too). Recorded are:
+  the call failed (CloudTrail records failed calls too). Each event belongs
+  to the account the access key acts in, as moto decides it (accounts.py:
+  a key from STS ``AssumeRole`` into ``arn:aws:iam::ACCOUNT:role/NAME``
+  acts in ACCOUNT, any other key in 123456789012): ``recipientAccountId``,
+  ``userIdentity`` and the resources' ``accountId`` say that account. A key
+  STS issued that the identity table does not name is the assumed role it
+  is, ``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`` with the
+  ``RoleSessionName`` of the AssumeRole as Username, so a test acts "as
+  mallory" in another account by assuming a role there with session name
+  ``mallory``. Recorded are:
 
   - every mutating **EC2** call (not ``Describe``/``Get``/...), with the
     request parameters in EC2's nested ``items`` shape and the resource ids
@@ -29,8 +38,10 @@ It sits in front of moto (see emulator.py) and does two things:
 * **Answers** ``CloudTrail_20131101.LookupEvents`` in AWS's JSON shape:
   one lookup attribute at most, ``StartTime``/``EndTime``, ``MaxResults``
   of 1–50 (default 50), ``NextToken``, newest event first, events of the
-  request's region only, and ``ThrottlingException`` when a region is asked
-  more than twice in one second — the documented LookupEvents limit.
+  caller's account and the request's region only, and
+  ``ThrottlingException`` when one account's region is asked more than
+  twice in one second — the documented LookupEvents limit, which AWS
+  counts per account and region.
 
 It also names S3 REST requests by their operation (``s3_operation``), which
 the emulator's call counter and fault injection use.
@@ -41,8 +52,11 @@ Control routes (under ``/_harness/cloudtrail``):
   ``{"role": "deploy", "session": "ci"}``, or
   ``{"sso": "AdministratorAccess", "session": "jane@example.com"}``; each may
   add ``"source_ip"`` and ``"user_agent"`` to stand in for a console user.
-  An access key not in the table is an IAM user named after the key.
-* ``GET .../events``: everything recorded, oldest first.
+  The role or user is in the account the key acts in. An access key not in
+  the table is the role session STS issued it for, or else an IAM user
+  named after the key.
+* ``GET .../events``: everything recorded in every account, oldest first
+  (``recipientAccountId`` tells them apart).
 * ``POST .../age`` ``{"seconds": 864000}``: moves every recorded event that
   far into the past, so tests can put changes outside a lookup window.
 """
@@ -57,7 +71,9 @@ import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 
-ACCOUNT = "123456789012"  # moto's default account
+import accounts
+
+ACCOUNT = accounts.DEFAULT_ACCOUNT
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Search", "Lookup")
 ID_PATTERN = re.compile(
     r"\b(?:vpc|subnet|sg|sgr|i|vol|rtb|rtbassoc|acl|aclassoc|eni|eipalloc|eipassoc"
@@ -175,7 +191,7 @@ class Trail:
         self.lock = threading.Lock()
         self.events = []  # oldest first; each {"time": float, "region", "event"}
         self.identities = {}
-        self.lookups = {}  # region -> recent LookupEvents times
+        self.lookups = {}  # (account, region) -> recent LookupEvents times
         # bucket -> region, from CreateBucket: S3 logs a bucket's events in
         # the bucket's region, whatever region the client signed for.
         self.bucket_regions = {}
@@ -196,8 +212,13 @@ class Trail:
         """Records one call that ``records`` chose; ``status`` and
         ``response_body`` are what moto answered."""
         key = signature.get("access_key", "")
-        who = self.identities.get(key, {})
-        identity, username = _identity(key, who)
+        account = accounts.account_of(key, environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
+        with self.lock:
+            who = self.identities.get(key)
+        if who is None:
+            assumed = accounts.assumed_role(key)
+            who = {"role_arn": assumed[0], "session": assumed[1]} if assumed else {}
+        identity, username = _identity(key, who, account)
         now = time.time()
         ok = status < 300
         service = signature.get("service")
@@ -206,7 +227,7 @@ class Trail:
             details = _iam_details(environ, request_body, ok, response_body)
         elif service == "s3":
             source = "s3.amazonaws.com"
-            region, details = self._s3_details(environ, signature, action, request_body, response_body)
+            region, details = self._s3_details(environ, signature, action, request_body, response_body, account)
         else:
             source, region = "ec2.amazonaws.com", signature.get("region", "us-east-1")
             details = _ec2_details(environ, request_body, ok, response_body)
@@ -227,7 +248,7 @@ class Trail:
             "readOnly": False,
             "eventType": "AwsApiCall",
             "managementEvent": True,
-            "recipientAccountId": ACCOUNT,
+            "recipientAccountId": account,
             "eventCategory": "Management",
         }
         event.update(extra)
@@ -240,6 +261,7 @@ class Trail:
                 self.bucket_regions.pop(_s3_path(environ)[0], None)
             self.events.append({
                 "time": now,
+                "account": account,
                 "region": region,
                 "access_key": key,
                 "username": username,
@@ -247,15 +269,15 @@ class Trail:
                 "event": event,
             })
 
-    def _s3_details(self, environ, signature, action, body, response_body):
+    def _s3_details(self, environ, signature, action, body, response_body, account):
         """(region, (requestParameters, responseElements, resources, extra
         event fields)) of an S3 management write."""
         params = {"Host": environ.get("HTTP_HOST", "")}
         if action in (S3_ACCOUNT_PAB_OPS["PUT"], S3_ACCOUNT_PAB_OPS["DELETE"]):
-            account = environ.get("HTTP_X_AMZ_ACCOUNT_ID", ACCOUNT)
             params.update(_s3_body(body))
+            target = environ.get("HTTP_X_AMZ_ACCOUNT_ID", account)
             return signature.get("region", "us-east-1"), (
-                params, None, [{"ResourceType": "AWS::::Account", "ResourceName": account}], {})
+                params, None, [{"ResourceType": "AWS::::Account", "ResourceName": target}], {})
         bucket, _ = _s3_path(environ)
         if action == "CreateBucket":
             constraint = re.search(rb"<LocationConstraint>([^<]+)</LocationConstraint>", body)
@@ -286,22 +308,24 @@ class Trail:
                 "bytesTransferredIn": len(body),
                 "bytesTransferredOut": len(response_body),
             },
-            "resources": [{"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}],
+            "resources": [{"accountId": account, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}],
         }
         return region, (params, None, [{"ResourceType": "AWS::S3::Bucket", "ResourceName": bucket}], extra)
 
     # -- LookupEvents ------------------------------------------------------
-    def lookup(self, signature, body, start_response):
-        """Returns (response, throttled)."""
+    def lookup(self, signature, body, start_response, account=ACCOUNT):
+        """Returns (response, throttled). ``account`` is the caller's: a
+        trail answers its own account's events, and the rate limit is per
+        account and region."""
         region = signature.get("region", "us-east-1")
         now = time.time()
         with self.lock:
-            recent = [t for t in self.lookups.get(region, []) if t > now - 1.0]
+            recent = [t for t in self.lookups.get((account, region), []) if t > now - 1.0]
             if len(recent) >= MAX_CALLS_PER_SECOND:
-                self.lookups[region] = recent
+                self.lookups[(account, region)] = recent
                 return _error(start_response, "ThrottlingException", "Rate exceeded"), True
             recent.append(now)
-            self.lookups[region] = recent
+            self.lookups[(account, region)] = recent
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -326,7 +350,7 @@ class Trail:
         # The token pins the query as asked, and the end of the window as
         # first answered, so later pages do not shift as events arrive.
         query = hashlib.sha256(json.dumps(
-            [region, attrs, request.get("StartTime"), request.get("EndTime")], sort_keys=True
+            [account, region, attrs, request.get("StartTime"), request.get("EndTime")], sort_keys=True
         ).encode()).hexdigest()[:16]
         offset = 0
         if request.get("NextToken"):
@@ -341,7 +365,8 @@ class Trail:
         with self.lock:
             matching = [
                 e for e in reversed(self.events)
-                if e["region"] == region and start <= int(e["time"]) <= end and _matches(e, attrs)
+                if e["account"] == account and e["region"] == region
+                and start <= int(e["time"]) <= end and _matches(e, attrs)
             ]
         page = matching[offset:offset + max_results]
         result = {"Events": [_lookup_item(e) for e in page]}
@@ -564,30 +589,35 @@ def _camel(name):
     return name[:1].lower() + name[1:]
 
 
-def _identity(key, who):
-    """CloudTrail's userIdentity for a harness table entry, and the
-    event's top-level Username."""
-    if "sso" in who or "role" in who:
+def _identity(key, who, account=ACCOUNT):
+    """CloudTrail's userIdentity for a harness table entry (or, for a key
+    STS issued, ``{"role_arn": ..., "session": ...}`` from moto's record of
+    the AssumeRole), and the event's top-level Username. ``account`` is the
+    one the key acts in."""
+    if "sso" in who or "role" in who or "role_arn" in who:
         session = who.get("session", "session")
         if "sso" in who:
             role = f"AWSReservedSSO_{who['sso']}_{hashlib.md5(who['sso'].encode()).hexdigest()[:16]}"
-            role_arn = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{role}"
+            role_arn = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}"
+        elif "role_arn" in who:
+            role_arn = who["role_arn"]
+            role = role_arn.split("/")[-1]  # a path may come before the name
         else:
             role = who["role"]
-            role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
+            role_arn = f"arn:aws:iam::{account}:role/{role}"
         role_id = "AROA" + hashlib.md5(role.encode()).hexdigest()[:17].upper()
         return {
             "type": "AssumedRole",
             "principalId": f"{role_id}:{session}",
-            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
-            "accountId": ACCOUNT,
+            "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+            "accountId": account,
             "accessKeyId": key,
             "sessionContext": {
                 "sessionIssuer": {
                     "type": "Role",
                     "principalId": role_id,
                     "arn": role_arn,
-                    "accountId": ACCOUNT,
+                    "accountId": account,
                     "userName": role,
                 },
                 "attributes": {"creationDate": _iso(time.time() - 60), "mfaAuthenticated": "false"},
@@ -597,8 +627,8 @@ def _identity(key, who):
     return {
         "type": "IAMUser",
         "principalId": "AIDA" + hashlib.md5(name.encode()).hexdigest()[:17].upper(),
-        "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
-        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accountId": account,
         "accessKeyId": key,
         "userName": name,
     }, name

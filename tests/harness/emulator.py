@@ -11,14 +11,37 @@ tests what the emulator alone cannot:
   ``GetAccountPublicAccessBlock``...: cloudtrail.s3_operation), since S3
   sends no action name;
 * fault injection (``POST /_harness/faults``): answer a given operation
-  (same names as the counter) with an AWS-shaped error — XML, JSON or S3's
-  own ``<Error>`` document, as the service speaks — or a delay, a given
-  number of times, so tests can prove that a failed listing makes an
-  incomplete scan instead of "missing" resources;
+  (same names as the counter) with an AWS-shaped error — EC2's
+  ``<Response><Errors>``, the query protocol's ``<ErrorResponse>`` (STS,
+  IAM), JSON, or S3's own ``<Error>`` document, as the service speaks — or
+  a delay, a given number of times, so tests can prove that a failed
+  listing makes an incomplete scan instead of "missing" resources. The
+  body is ``{"action": "DescribeVpcs"}`` (or ``"*"``) plus, all optional:
+  ``status`` (500; 0 with a delay: no error, only slow), ``code``,
+  ``message``, ``times`` (-1: until ``DELETE /_harness/faults``),
+  ``delay_secs``, ``account`` (only calls whose credentials act in that
+  account) and ``params`` (only calls whose decoded query/form parameters,
+  or top-level JSON fields, have exactly these values): ``{"action":
+  "AssumeRole", "params": {"RoleArn": "arn:aws:iam::222222222222:role/r"},
+  "status": 403, "code": "AccessDenied"}`` keeps everyone out of one
+  account;
+* a concurrency gauge (``GET /_harness/concurrency``): ``{"in_flight": n,
+  "peak": n, "peak_by_account": {"111111111111": n}}``, requests being
+  served now and the most at once since ``DELETE /_harness/concurrency``
+  (control routes not counted), so tests and the benchmark can see how
+  many calls a scan overlaps, in all and per account;
+* several accounts, as moto has them (accounts.py): the account of a call
+  is the one its access key acts in (STS ``AssumeRole`` into
+  ``arn:aws:iam::ACCOUNT:role/NAME`` gives keys of ACCOUNT; any other key
+  is 123456789012). ``POST /_harness/organizations/account-ids``
+  ``["111111111111", ...]`` queues the ids the next Organizations
+  ``CreateAccount`` calls get (random again once the queue is used up)
+  and answers the queue;
 * CloudTrail, which moto lacks: every mutating EC2 and IAM call and every
-  S3 bucket-level write is recorded with the caller's identity and
-  ``LookupEvents`` answers from that record (cloudtrail.py, control routes
-  under ``/_harness/cloudtrail``).
+  S3 bucket-level write is recorded with the caller's identity, in the
+  caller's account, and ``LookupEvents`` answers from that record, per
+  account and region (cloudtrail.py, control routes under
+  ``/_harness/cloudtrail``).
 
 moto starts with AWS's managed IAM policies loaded
 (``MOTO_IAM_LOAD_MANAGED_POLICIES``), so a test can attach
@@ -39,6 +62,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from xml.sax.saxutils import escape
 
 # moto reads this when it creates an account's IAM backend (lazily: at the
 # account's first IAM or STS call), so it only has to be set before the
@@ -53,6 +77,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
 
+import accounts  # noqa: E402
 import cloudtrail  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy  # noqa: E402
@@ -104,6 +129,12 @@ class Harness:
         self.calls = {}
         self.faults = []
         self.trail = cloudtrail.Trail()
+        # Requests in flight (control routes excluded), overall and per
+        # account, and the highest each reached since the last reset.
+        self.in_flight = 0
+        self.in_flight_by_account = {}
+        self.peak = 0
+        self.peak_by_account = {}
 
     # -- control API -------------------------------------------------------
     def control(self, environ, start_response):
@@ -134,6 +165,21 @@ class Harness:
             with self.lock:
                 self.faults.clear()
             return _json(start_response, 200, {})
+        if path == "/_harness/concurrency" and method == "GET":
+            with self.lock:
+                return _json(start_response, 200, {"in_flight": self.in_flight, "peak": self.peak,
+                                                   "peak_by_account": dict(self.peak_by_account)})
+        if path == "/_harness/concurrency" and method == "DELETE":
+            with self.lock:  # what is in flight now is the new peak
+                self.peak = self.in_flight
+                self.peak_by_account = {a: n for a, n in self.in_flight_by_account.items() if n}
+            return _json(start_response, 200, {})
+        if path == "/_harness/organizations/account-ids" and method == "POST":
+            try:
+                queued = accounts.queue_account_ids(json.loads(body or b"[]"))
+            except (ValueError, TypeError) as e:
+                return _json(start_response, 400, {"error": str(e)})
+            return _json(start_response, 200, queued)
         return _json(start_response, 404, {"error": f"no harness route {method} {path}"})
 
     def _versioning_as_aws_answers(self, environ, start_response):
@@ -158,32 +204,77 @@ class Harness:
     def __call__(self, environ, start_response):
         if environ["PATH_INFO"].startswith("/_harness/"):
             return self.control(environ, start_response)
+        if environ["PATH_INFO"].startswith("/moto-api/reset"):
+            accounts.forget()  # the keys moto issued are gone with the rest
+        signature = cloudtrail.signature(environ)
+        account = accounts.account_of(signature.get("access_key"), environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
+        # In flight until the answer is complete, and no longer once the
+        # server may send it: the answer is taken whole here (moto's are
+        # whole anyway), so a client that waits for one answer before its
+        # next call never counts as two calls at once.
+        self._enter(account)
+        try:
+            result = self._serve(environ, start_response, signature, account)
+            try:
+                chunks = list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            self._leave(account)
+        return chunks
+
+    def _enter(self, account):
+        with self.lock:
+            self.in_flight += 1
+            n = self.in_flight_by_account[account] = self.in_flight_by_account.get(account, 0) + 1
+            self.peak = max(self.peak, self.in_flight)
+            self.peak_by_account[account] = max(self.peak_by_account.get(account, 0), n)
+
+    def _leave(self, account):
+        with self.lock:
+            self.in_flight -= 1
+            self.in_flight_by_account[account] -= 1
+
+    def _fault_for(self, environ, body, signature, action, account):
+        """The first fault that matches this call, its ``times`` counted
+        down; None when none does. Called with ``self.lock`` held."""
+        params = None
+        for f in self.faults:
+            if f.get("action") not in (action, "*") or f["times"] == 0:
+                continue
+            if f.get("account") is not None and str(f["account"]) != account:
+                continue
+            if f.get("params"):
+                if params is None:
+                    params = _request_params(environ, body, signature)
+                if any(params.get(k) != str(v) for k, v in f["params"].items()):
+                    continue
+            if f["times"] > 0:
+                f["times"] -= 1
+            return dict(f)
+        return None
+
+    def _serve(self, environ, start_response, signature, account):
         body = _read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        signature = cloudtrail.signature(environ)
         action = _action(environ, body, signature)
-        fault = None
         with self.lock:
             self.calls[action] = self.calls.get(action, 0) + 1
-            for f in self.faults:
-                if f.get("action") in (action, "*") and f["times"] != 0:
-                    if f["times"] > 0:
-                        f["times"] -= 1
-                    fault = dict(f)
-                    break
+            fault = self._fault_for(environ, body, signature, action, account)
         if fault is not None:
             if fault["delay_secs"]:
                 time.sleep(fault["delay_secs"])
             if fault["status"]:
                 return _aws_error(start_response, fault, json_protocol="HTTP_X_AMZ_TARGET" in environ,
-                                  s3=signature.get("service") == "s3")
+                                  service=signature.get("service"))
         if "CloudTrail_20131101." in environ.get("HTTP_X_AMZ_TARGET", ""):
             if action != "LookupEvents":
                 return _aws_error(start_response, {"status": 400, "code": "UnknownOperationException",
                                                    "message": f"the harness only emulates LookupEvents, not {action}"},
                                   json_protocol=True)
-            response, throttled = self.trail.lookup(signature, body, start_response)
+            response, throttled = self.trail.lookup(signature, body, start_response, account)
             if throttled:
                 with self.lock:
                     self.calls["LookupEvents.Throttled"] = self.calls.get("LookupEvents.Throttled", 0) + 1
@@ -240,17 +331,41 @@ def _action(environ, body, signature):
     return f'{environ["REQUEST_METHOD"]} {environ["PATH_INFO"].split("/")[1] if environ["PATH_INFO"] != "/" else "/"}'
 
 
+def _request_params(environ, body, signature):
+    """The call's parameters as strings, for a fault's ``params``: the
+    decoded query string and form body of the query protocols
+    (``RoleArn``, ``Tags.member.1.Key``), the top-level fields of a JSON
+    body, the query string alone for S3."""
+    params = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    if signature.get("service") == "s3":
+        return params
+    if "HTTP_X_AMZ_TARGET" in environ:
+        try:
+            document = json.loads(body or b"{}")
+        except ValueError:
+            return params
+        if isinstance(document, dict):
+            params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()})
+        return params
+    params.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
 def _json(start_response, status, payload):
     data = json.dumps(payload).encode()
     start_response(f"{status} X", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
 
 
-def _aws_error(start_response, fault, json_protocol=False, s3=False):
-    if s3:  # S3's error document has no <Response>/<Errors> around it
+def _aws_error(start_response, fault, json_protocol=False, service=None):
+    """The error document of the service's protocol, so that SDKs read the
+    code: S3's bare ``<Error>``, the JSON protocols' ``__type``, EC2's
+    ``<Response><Errors><Error>`` and the query protocol's (STS, IAM...)
+    ``<ErrorResponse><Error>``, which the Rust SDK requires as the root."""
+    if service == "s3":  # S3's error document has no <Response>/<Errors> around it
         data = (
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-            f"<Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+            f"<Error><Code>{fault['code']}</Code><Message>{escape(str(fault['message']))}</Message>"
             f"<RequestId>{uuid.uuid4()}</RequestId></Error>"
         ).encode()
         start_response(f"{fault['status']} X", [("Content-Type", "application/xml"),
@@ -262,9 +377,19 @@ def _aws_error(start_response, fault, json_protocol=False, s3=False):
                                                 ("Content-Length", str(len(data))),
                                                 ("x-amzn-ErrorType", fault["code"])])
         return [data]
+    if service not in (None, "ec2"):
+        kind = "Sender" if int(fault["status"]) < 500 else "Receiver"
+        data = (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{fault['code']}</Code>"
+            f"<Message>{escape(str(fault['message']))}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        start_response(f"{fault['status']} X", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+        return [data]
     data = (
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-        f"<Response><Errors><Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+        f"<Response><Errors><Error><Code>{fault['code']}</Code><Message>{escape(str(fault['message']))}</Message>"
         f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
     ).encode()
     start_response(f"{fault['status']} X", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
