@@ -79,6 +79,11 @@ impl ScanOptions {
 /// Why the bucket a scan read its states from is not unmanaged.
 const STATE_BUCKET: &str = "holds the Terraform states this scan read";
 
+/// Why the role a scan assumes in an account is not unmanaged: it is the
+/// scan's way in (created by Organizations with the account, or by the
+/// platform team for tfdrift), not the estate's drift.
+const SCAN_ROLE: &str = "the role this scan assumed to reach the account";
+
 /// Validates `--type` names against the registry.
 pub fn parse_types(names: &[String]) -> Result<Option<BTreeSet<&'static str>>, ScanError> {
     if names.is_empty() {
@@ -473,6 +478,18 @@ pub async fn scan_accounts(
                 .filter(|r| r.tf_type == "aws_s3_bucket" && state_buckets.contains(r.id.as_str()))
             {
                 r.implicit.get_or_insert(STATE_BUCKET);
+            }
+            // A role's id is its name, without its path.
+            let scan_role = target
+                .role_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit('/').next());
+            for r in inventory
+                .resources
+                .iter_mut()
+                .filter(|r| r.tf_type == "aws_iam_role" && Some(r.id.as_str()) == scan_role)
+            {
+                r.implicit.get_or_insert(SCAN_ROLE);
             }
             if inventory.account.is_none() {
                 // STS failed; the target's id is still what was reached.

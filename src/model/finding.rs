@@ -117,7 +117,8 @@ pub enum UnverifiedReason {
     /// Nothing said which region it lives in, and the assumed one did
     /// not have it.
     RegionUnknown,
-    /// It belongs to an account the workspace does not scan.
+    /// It belongs to an account the scan does not cover (not in the
+    /// workspace, or left out with `--account`).
     AccountNotScanned,
     /// The workspace scans several accounts and nothing (ARN, provider
     /// `assume_role`, an account's `states`) says which one it is in.
@@ -139,7 +140,7 @@ impl UnverifiedReason {
             Self::RegionUnknown => {
                 "not found in the default region, and the state does not say which region it is in"
             }
-            Self::AccountNotScanned => "it belongs to an account this workspace does not scan",
+            Self::AccountNotScanned => "it belongs to an account this scan does not cover",
             Self::AccountUnassigned => {
                 "nothing says which of the scanned accounts it belongs to (no ARN, provider assume_role or account `states` glob)"
             }

@@ -287,3 +287,58 @@ fn unverified_resources_are_grouped_by_reason_and_long_groups_counted() {
         "{table}"
     );
 }
+
+/// A scan of three accounts, one of which could not be reached: each
+/// finding names its account (alias first), the accounts are listed
+/// worst first, and the unreachable one says why.
+#[test]
+fn table_of_several_accounts() {
+    let mut r = report(false);
+    r.scan.account = None;
+    let scan = |id: &str, alias: Option<&str>, changed: usize, error: Option<&str>| AccountScan {
+        id: id.into(),
+        alias: alias.map(str::to_string),
+        role_arn: Some(format!("arn:aws:iam::{id}:role/tfdrift-read")),
+        regions: vec!["us-east-1".into(), "global".into()],
+        complete: error.is_none(),
+        error: error.map(str::to_string),
+        managed: if error.is_some() { 7 } else { 12 },
+        changed,
+        missing: usize::from(changed == 1 && alias.is_none()),
+        unmanaged: usize::from(changed == 1 && alias.is_none()),
+        unverified: if error.is_some() { 7 } else { 0 },
+        by_severity: BTreeMap::new(),
+    };
+    r.scan.accounts = vec![
+        scan("111111111111", Some("prod"), 1, None),
+        scan("222222222222", None, 1, None),
+        scan(
+            "333333333333",
+            None,
+            0,
+            Some(
+                "AssumeRole: cannot assume arn:aws:iam::333333333333:role/tfdrift-read: AccessDenied",
+            ),
+        ),
+    ];
+    r.scan.errors = vec![ListFailure {
+        account: Some("333333333333".into()),
+        stage: crate::model::Stage::Listing,
+        region: "global".into(),
+        tf_type: None,
+        operation: "AssumeRole",
+        kind: FailureKind::AccessDenied,
+        message: "cannot assume arn:aws:iam::333333333333:role/tfdrift-read: AccessDenied".into(),
+    }];
+    for (i, f) in r.findings.iter_mut().enumerate() {
+        f.account = Some(
+            if i == 0 {
+                "111111111111"
+            } else {
+                "222222222222"
+            }
+            .into(),
+        );
+    }
+    insta::assert_snapshot!(render_table(&r));
+}
