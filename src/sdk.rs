@@ -148,13 +148,25 @@ impl HttpConnector for LimitedConnector {
 }
 
 /// A role to assume in another account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AssumeRole {
     pub role_arn: String,
     pub session_name: String,
     /// The external id the role's trust policy demands, if any. Never
     /// logged.
     pub external_id: Option<String>,
+}
+
+impl std::fmt::Debug for AssumeRole {
+    // The external id is a shared secret between the role's owner and
+    // tfdrift: never printed, even at debug level.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("external_id", &self.external_id.as_ref().map(|_| "(redacted)"))
+            .finish()
+    }
 }
 
 /// The SDK configuration of each region, loaded once and shared. Cheap to
@@ -328,6 +340,18 @@ impl AwsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_external_id_is_never_printed() {
+        let role = AssumeRole {
+            role_arn: "arn:aws:iam::111111111111:role/r".into(),
+            session_name: "tfdrift".into(),
+            external_id: Some("s3cret-id".into()),
+        };
+        let text = format!("{role:?} {:?}", AwsConfig::new(AwsSettings::default()).assume_role(role.clone(), None));
+        assert!(!text.contains("s3cret-id"), "{text}");
+        assert!(text.contains("arn:aws:iam::111111111111:role/r"), "{text}");
+    }
 
     #[tokio::test]
     async fn one_configuration_per_region_with_the_settings() {

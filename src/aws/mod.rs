@@ -33,6 +33,26 @@ pub fn types_table() -> String {
     resources::markdown_table()
 }
 
+/// The least-privilege, read-only IAM policy a scan needs in each account
+/// it scans: every type's listing and per-resource reads (from the
+/// registry, so a new type adds its actions here), the account alias for
+/// labels, and CloudTrail's `LookupEvents` for attribution. STS
+/// `GetCallerIdentity` needs no permission. docs/accounts.md holds it.
+pub fn read_only_policy() -> serde_json::Value {
+    let mut actions: BTreeSet<String> = resources::all().iter().flat_map(|s| s.actions()).collect();
+    actions.insert("iam:ListAccountAliases".into());
+    actions.insert("cloudtrail:LookupEvents".into());
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TfdriftReadOnly",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
+}
+
 /// The resource types tfdrift checks, in listing order.
 pub fn supported_types() -> impl Iterator<Item = &'static str> {
     resources::all().iter().map(|s| s.tf_type)

@@ -14,12 +14,19 @@ pub enum TypesFormat {
     /// The table of docs/resources.md: listing, per-resource calls, IAM
     /// actions, attributes compared.
     Markdown,
+    /// The least-privilege read-only IAM policy of the role tfdrift
+    /// assumes in each account (docs/accounts.md).
+    Policy,
 }
 
 pub fn run(format: TypesFormat) -> Result<Exit, CliError> {
     match format {
         TypesFormat::Names => print_lines(supported_types().map(str::to_string)),
         TypesFormat::Markdown => print_stdout(&crate::aws::types_table()),
+        TypesFormat::Policy => print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&crate::aws::read_only_policy()).unwrap_or_default()
+        )),
     }
     Ok(Exit::Clean)
 }
