@@ -164,7 +164,10 @@ impl std::fmt::Debug for AssumeRole {
         f.debug_struct("AssumeRole")
             .field("role_arn", &self.role_arn)
             .field("session_name", &self.session_name)
-            .field("external_id", &self.external_id.as_ref().map(|_| "(redacted)"))
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "(redacted)"),
+            )
             .finish()
     }
 }
@@ -348,7 +351,10 @@ mod tests {
             session_name: "tfdrift".into(),
             external_id: Some("s3cret-id".into()),
         };
-        let text = format!("{role:?} {:?}", AwsConfig::new(AwsSettings::default()).assume_role(role.clone(), None));
+        let text = format!(
+            "{role:?} {:?}",
+            AwsConfig::new(AwsSettings::default()).assume_role(role.clone(), None)
+        );
         assert!(!text.contains("s3cret-id"), "{text}");
         assert!(text.contains("arn:aws:iam::111111111111:role/r"), "{text}");
     }

@@ -76,7 +76,7 @@ fn from_body(body: &Body) -> Vec<(String, String)> {
             let account = arn
                 .split(':')
                 .nth(4)
-                .filter(|a| crate::config::is_account_id(a))?;
+                .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))?;
             let name = match alias {
                 Some(a) => format!("aws.{a}"),
                 None => "aws".to_string(),
