@@ -348,6 +348,57 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn explicit_accounts_are_planned_without_a_call() {
+        let ws = Workspace {
+            accounts: vec![
+                crate::config::Account {
+                    id: "111111111111".into(),
+                    role: Role {
+                        role_name: Some("audit/tfdrift-read".into()),
+                        external_id_env: Some("TFDRIFT_TEST_EXTERNAL_ID_NEVER_SET".into()),
+                        session_name: None,
+                    },
+                    ..Default::default()
+                },
+                crate::config::Account {
+                    id: "222222222222".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Workspace::default()
+        };
+        let base = AwsConfig::new(AwsSettings::default());
+        let limits = CallLimits::new(4, 2);
+        let planned = plan(&ws, &base, &limits, &[]).await.unwrap();
+        assert_eq!(planned.len(), 2);
+        let a = &planned[0];
+        assert_eq!(
+            a.role_arn.as_deref(),
+            Some("arn:aws:iam::111111111111:role/audit/tfdrift-read")
+        );
+        assert_eq!(a.config.role().unwrap().session_name, DEFAULT_SESSION_NAME);
+        // An unset external id leaves that account out, naming the
+        // variable (never a value).
+        let why = a.unreachable.as_ref().expect("unreachable").to_string();
+        assert!(why.contains("TFDRIFT_TEST_EXTERNAL_ID_NEVER_SET"), "{why}");
+        // No role: the base credentials.
+        assert!(planned[1].role_arn.is_none() && planned[1].config.role().is_none());
+
+        let only = plan(&ws, &base, &limits, &["222222222222".into()])
+            .await
+            .unwrap();
+        assert_eq!(only.len(), 1);
+        let err = plan(&ws, &base, &limits, &["333333333333".into()])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("333333333333") && err.contains("111111111111, 222222222222"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn regions_are_the_accounts_own_and_the_workspaces() {
         let mut states = vec![State {
