@@ -620,6 +620,8 @@ mod tests {
             finding: OpenRow {
                 id: "0123456789ab".into(),
                 workspace: "prod".into(),
+                account: Some("111111111111".into()),
+                account_alias: Some("prod".into()),
                 severity: Some(Severity::Critical),
                 kind: FindingKind::Changed,
                 tf_type: "aws_security_group".into(),

@@ -1,18 +1,20 @@
 //! History: every scan remembered in an embedded SQLite database, and
 //! each finding given a lifecycle.
 //!
-//! A finding's identity is workspace + kind + type + resource id +
-//! attribute path, so the same drift seen by many scans is one finding
-//! with a `first_seen`, a `last_seen` and, once a complete scan no longer
-//! sees it, a `resolved_at`; it reopens if it comes back. Its timeline
+//! A finding's identity is workspace + account + kind + type + resource
+//! id + attribute path, so the same drift seen by many scans is one finding
+//! with a `first_seen`, a `last_seen` and, once a scan that saw its
+//! account whole no longer sees it, a `resolved_at`; it reopens if it comes back. Its timeline
 //! (`events`) records each change of state or value, with who.
 //!
 //! Three rules keep the history honest:
 //! * **A scan is one transaction** (`BEGIN IMMEDIATE`): a crash or kill
 //!   leaves no half-written scan.
-//! * **Only a complete scan resolves**, and only findings inside its
+//! * **Only what a scan saw whole is resolved**, and only inside its
 //!   scope (its regions, types and kinds): an incomplete or filtered scan
-//!   cannot tell that something is gone.
+//!   cannot tell that something is gone. With several accounts this is
+//!   per account: one account that could not be seen leaves the others'
+//!   findings to be resolved, and its own open (`record.rs`).
 //! * **Concurrent writers wait, not fail**: WAL mode and a busy timeout
 //!   let the daemon and an ad-hoc `scan` write the same file.
 //! * **What is read back is what was written**: a timestamp, JSON
@@ -41,7 +43,9 @@ use time::OffsetDateTime;
 use crate::model::{FindingEvent, Severity};
 
 pub use daemon::{Claim, DigestRecord, JobRun, PeriodFigures, STALE_SENDING, Turn, worst_first};
-pub use query::{EventRow, FindingDetail, OpenRow, ScanRow, WeekRow, sparkline};
+pub use query::{
+    EventRow, FindingDetail, OpenRow, ScanAccount, ScanRow, WeekRow, account_label, sparkline,
+};
 pub use record::Recorded;
 pub use schema::LATEST as SCHEMA_VERSION;
 

@@ -24,6 +24,47 @@ pub(super) struct StoredSummary {
     pub coverage_percent: f64,
 }
 
+/// One account of a scan, as the report's `scan.accounts` wrote it
+/// (docs/report-format.md): how far it was seen, and what was found in
+/// it. Every version that stores the section writes all of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanAccount {
+    pub id: String,
+    /// Absent when the account has none, or its role may not read it.
+    #[serde(default)]
+    pub alias: Option<String>,
+    pub role_arn: Option<String>,
+    /// Regions listed in it, `global` included when global types were.
+    pub regions: Vec<String>,
+    /// False when its role could not be assumed or a listing failed:
+    /// nothing of it was resolved.
+    pub complete: bool,
+    /// Why nothing in it could be seen.
+    #[serde(default)]
+    pub error: Option<String>,
+    pub managed: u64,
+    pub changed: u64,
+    pub missing: u64,
+    pub unmanaged: u64,
+    pub unverified: u64,
+    pub by_severity: BTreeMap<Severity, u64>,
+}
+
+impl ScanAccount {
+    /// `alias (id)`, or the id alone.
+    pub fn label(&self) -> String {
+        account_label(&self.id, self.alias.as_deref())
+    }
+}
+
+/// `alias (id)`, or the id alone.
+pub fn account_label(id: &str, alias: Option<&str>) -> String {
+    match alias {
+        Some(a) => format!("{a} ({id})"),
+        None => id.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanRow {
     pub id: i64,
@@ -31,7 +72,14 @@ pub struct ScanRow {
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     pub duration_ms: i64,
+    /// False when any account was not seen whole.
     pub complete: bool,
+    /// The account scanned, in a scan of one account STS could name;
+    /// `None` in a scan of several.
+    pub account: Option<String>,
+    /// Each account scanned, with its own completeness and counts; empty
+    /// for scans recorded before tfdrift kept them.
+    pub accounts: Vec<ScanAccount>,
     pub changed: u64,
     pub missing: u64,
     pub unmanaged: u64,
@@ -43,6 +91,10 @@ pub struct ScanRow {
 pub struct OpenRow {
     pub id: String,
     pub workspace: String,
+    /// The AWS account it is in; `None` when no scan could name it.
+    pub account: Option<String>,
+    /// The account's alias, as the latest scan that read one recorded it.
+    pub account_alias: Option<String>,
     /// `None` for a finding recorded without a grade.
     pub severity: Option<Severity>,
     pub kind: FindingKind,
@@ -116,18 +168,31 @@ pub(super) fn stored_ack(c: &Cells<'_, '_>, by: usize) -> Result<Option<Ack>, St
     }))
 }
 
+impl OpenRow {
+    /// `alias (id)`, the id alone, or `None` for no known account.
+    pub fn account_label(&self) -> Option<String> {
+        self.account
+            .as_deref()
+            .map(|id| account_label(id, self.account_alias.as_deref()))
+    }
+}
+
 /// The finding columns an [`OpenRow`] is read from; `id` first, as
 /// [`row`] needs.
 const FINDING_COLUMNS: &str =
     "id, public_id, workspace, severity, kind, tf_type, resource_id, path, address, reason,
-     first_seen, ack_by, ack_reason, ack_until, attribution";
+     first_seen, ack_by, ack_reason, ack_until, attribution, account";
 
+/// An [`OpenRow`]; its account's alias is filled in by [`Store::aliases`].
 fn open_row(c: &Cells<'_, '_>, now: OffsetDateTime) -> Result<OpenRow, StoreError> {
     let first_seen = c.time(10, "first_seen")?;
     let acknowledged = stored_ack(c, 11)?.filter(|a| a.until.is_none_or(|u| u > now));
+    let account: String = c.get(15, "account")?;
     Ok(OpenRow {
         id: c.get(1, "public_id")?,
         workspace: c.get(2, "workspace")?,
+        account: (!account.is_empty()).then_some(account),
+        account_alias: None,
         severity: c.get(3, "severity")?,
         kind: c.get(4, "kind")?,
         tf_type: c.get(5, "tf_type")?,
@@ -149,7 +214,7 @@ impl Store {
             &self.conn,
             &self.path,
             "scans",
-            "SELECT id, workspace, started_at, duration_ms, complete, summary FROM scans
+            "SELECT id, workspace, started_at, duration_ms, complete, summary, account, accounts FROM scans
              WHERE ?1 IS NULL OR workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
             params![workspace, limit as i64],
             |c| {
@@ -160,6 +225,9 @@ impl Store {
                     started_at: c.time(2, "started_at")?,
                     duration_ms: c.get(3, "duration_ms")?,
                     complete: c.get(4, "complete")?,
+                    account: c.get(6, "account")?,
+                    // NULL: recorded before scans kept their accounts.
+                    accounts: c.opt_json(7, "accounts")?.unwrap_or_default(),
                     changed: summary.changed,
                     missing: summary.missing,
                     unmanaged: summary.unmanaged,
@@ -178,7 +246,18 @@ impl Store {
         min_severity: Option<Severity>,
         now: OffsetDateTime,
     ) -> Result<Vec<OpenRow>, StoreError> {
-        let rows = row::all(
+        self.open_findings_in(workspace, min_severity, &[], now)
+    }
+
+    /// [`Store::open_findings`] in `accounts` only (empty: all of them).
+    pub fn open_findings_in(
+        &self,
+        workspace: Option<&str>,
+        min_severity: Option<Severity>,
+        accounts: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Vec<OpenRow>, StoreError> {
+        let mut rows = row::all(
             &self.conn,
             &self.path,
             "findings",
@@ -190,10 +269,37 @@ impl Store {
             params![workspace],
             |c| open_row(c, now),
         )?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| min_severity.is_none_or(|floor| r.severity.is_some_and(|s| s >= floor)))
-            .collect())
+        rows.retain(|r| {
+            min_severity.is_none_or(|floor| r.severity.is_some_and(|s| s >= floor))
+                && (accounts.is_empty() || r.account.as_ref().is_some_and(|a| accounts.contains(a)))
+        });
+        let aliases = self.aliases(workspace)?;
+        for r in &mut rows {
+            r.account_alias = r.account.as_ref().and_then(|a| aliases.get(a).cloned());
+        }
+        Ok(rows)
+    }
+
+    /// Each account's alias, as the latest scan that read one recorded it
+    /// (an alias the role could not read this time is not forgotten).
+    pub fn aliases(&self, workspace: Option<&str>) -> Result<BTreeMap<String, String>, StoreError> {
+        let sections = row::all(
+            &self.conn,
+            &self.path,
+            "scans",
+            "SELECT id, accounts FROM scans
+             WHERE accounts IS NOT NULL AND accounts != '[]' AND (?1 IS NULL OR workspace = ?1)
+             ORDER BY started_at DESC, id DESC",
+            params![workspace],
+            |c| c.json::<Vec<ScanAccount>>(1, "accounts"),
+        )?;
+        let mut aliases = BTreeMap::new();
+        for a in sections.into_iter().flatten() {
+            if let Some(alias) = a.alias {
+                aliases.entry(a.id).or_insert(alias);
+            }
+        }
+        Ok(aliases)
     }
 
     /// A finding and its timeline.
@@ -214,15 +320,18 @@ impl Store {
                 Ok((
                     c.get::<i64>(0, "id")?,
                     open_row(c, now)?,
-                    c.get::<String>(15, "region")?,
-                    c.json::<Value>(16, "value")?,
-                    c.opt_time(17, "resolved_at")?,
+                    c.get::<String>(16, "region")?,
+                    c.json::<Value>(17, "value")?,
+                    c.opt_time(18, "resolved_at")?,
                 ))
             },
         )?;
-        let Some((id, finding, region, value, resolved_at)) = row else {
+        let Some((id, mut finding, region, value, resolved_at)) = row else {
             return Err(StoreError::UnknownFinding(public_id.into()));
         };
+        if let Some(account) = &finding.account {
+            finding.account_alias = self.aliases(Some(&finding.workspace))?.remove(account);
+        }
         let events = row::all(
             &self.conn,
             &self.path,

@@ -88,9 +88,26 @@ fn items(findings: &[Finding]) -> Vec<Item<'_>> {
 
 /// A short, stable id for an identity (FNV-1a, 48 bits): the same in
 /// every database, so ids in a Slack message or a ticket stay valid.
-fn public_id(workspace: &str, kind: &str, tf_type: &str, id: &str, path: &str) -> String {
+/// The account is hashed only when known, so a finding of no known
+/// account keeps the id earlier versions gave it; a row that gains its
+/// account keeps the id it was stored with.
+fn public_id(
+    workspace: &str,
+    account: &str,
+    kind: &str,
+    tf_type: &str,
+    id: &str,
+    path: &str,
+) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [workspace, kind, tf_type, id, path] {
+    let with_account = [workspace, account, kind, tf_type, id, path];
+    let without = [workspace, kind, tf_type, id, path];
+    let parts: &[&str] = if account.is_empty() {
+        &without
+    } else {
+        &with_account
+    };
+    for part in parts {
         for b in part.bytes().chain([0x1f]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -125,6 +142,8 @@ pub(super) fn clear_ack(tx: &Transaction<'_>, finding: i64) -> rusqlite::Result<
 
 /// A finding's row as the scan finds it.
 struct Existing {
+    /// The account the row is stored under.
+    account: String,
     id: i64,
     public_id: String,
     value: String,
@@ -148,8 +167,8 @@ impl Store {
         let now = report.scan.finished_at;
         let scan = &report.scan;
         tx.execute(
-            "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary, attributed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary, attributed, accounts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 workspace,
                 format_time(scan.started_at),
@@ -167,6 +186,7 @@ impl Store {
                 to_json(&path, "the scan's errors", &scan.errors)?,
                 to_json(&path, "the report's summary", &report.summary)?,
                 attributed_everything(report),
+                to_json(&path, "the scan's accounts", &scan.accounts)?,
             ],
         )
         .map_err(e)?;
@@ -202,25 +222,9 @@ impl Store {
                 .map(|g| to_json(&path, "a finding's rules", &g.rules))
                 .transpose()?;
             let reason = grade.map(|g| g.reason.clone());
-            let existing = row::first(
-                &tx,
-                &path,
-                "findings",
-                "SELECT id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value
-                 FROM findings WHERE workspace = ?1 AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5",
-                params![workspace, kind, f.tf_type, rid, item.path],
-                |c| {
-                    Ok(Existing {
-                        id: c.get(0, "id")?,
-                        public_id: c.get(1, "public_id")?,
-                        value: c.get(2, "value")?,
-                        resolved: c.get(3, "resolved_at")?,
-                        first_seen: c.time(4, "first_seen")?,
-                        attribution: c.opt_json(5, "attribution")?,
-                        ack: stored_ack(c, 6)?,
-                        ack_value: c.get(9, "ack_value")?,
-                    })
-                },
+            let account = f.account.clone().unwrap_or_default();
+            let existing = existing(
+                &tx, &path, workspace, &account, kind, &f.tf_type, &rid, &item.path,
             )?;
             let detail = json!({
                 "value": item.value,
@@ -228,14 +232,21 @@ impl Store {
             });
             let (id, public, first_seen, ack, attribution) = match existing {
                 None => {
-                    let public = public_id(workspace, kind.as_str(), &f.tf_type, &rid, &item.path);
+                    let public = public_id(
+                        workspace,
+                        &account,
+                        kind.as_str(),
+                        &f.tf_type,
+                        &rid,
+                        &item.path,
+                    );
                     let attribution = f.attribution.clone();
                     tx.execute(
-                        "INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, address, region, name,
+                        "INSERT INTO findings (public_id, workspace, account, kind, tf_type, resource_id, path, address, region, name,
                                                severity, rules, reason, value, attribution, first_seen, last_seen)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
                         params![
-                            public, workspace, kind, f.tf_type, rid, item.path, f.address, f.region, f.name,
+                            public, workspace, account, kind, f.tf_type, rid, item.path, f.address, f.region, f.name,
                             severity, rules, reason, item.text,
                             attribution.as_ref().map(|a| to_json(&path, "an attribution", a)).transpose()?,
                             format_time(now)
@@ -257,6 +268,17 @@ impl Store {
                     (id, public, now, None, attribution)
                 }
                 Some(old) => {
+                    if old.account.is_empty() && !account.is_empty() {
+                        // A row of no known account (recorded before
+                        // accounts were part of the identity, or when STS
+                        // could not say) is this one: it takes the account
+                        // and keeps its id, timeline and acknowledgement.
+                        tx.execute(
+                            "UPDATE findings SET account = ?2 WHERE id = ?1",
+                            params![old.id, account],
+                        )
+                        .map_err(e)?;
+                    }
                     let mut ack = old.ack;
                     if old.resolved {
                         // Back again: a new episode, and no acknowledgement
@@ -349,28 +371,38 @@ impl Store {
             r.acknowledged = a.flatten();
         }
 
-        // Only a complete scan of (at least) the states the last complete
-        // scan read can tell that something is gone: a scan narrowed to
-        // some of the workspace's states (`--state`) would "resolve"
-        // everything declared in the others.
-        let previous_states: Option<Vec<String>> = row::first(
+        // Only a scan of (at least) the states the last resolving scan
+        // read can tell that something is gone: a scan narrowed to some of
+        // the workspace's states (`--state`) would "resolve" everything
+        // declared in the others. A scan of several accounts that is
+        // incomplete because one account failed still resolves in the
+        // accounts it saw whole, so it counts as a resolving scan too, and
+        // is held to the same rule: the states are the workspace's, read
+        // once for all its accounts, and a narrowed one is narrowed in
+        // every account.
+        let previous_states: Option<Vec<String>> = row::find(
             &tx,
             &path,
             "scans",
-            "SELECT id, states FROM scans WHERE workspace = ?1 AND complete AND id < ?2 ORDER BY id DESC LIMIT 1",
+            "SELECT id, states, complete, accounts FROM scans WHERE workspace = ?1 AND id < ?2 ORDER BY id DESC",
             params![workspace, scan_id],
-            |c| c.json(1, "states"),
+            |c| {
+                let resolving = c.get::<bool>(2, "complete")?
+                    || c.opt_json::<Vec<super::query::ScanAccount>>(3, "accounts")?
+                        .is_some_and(|a| a.iter().any(|a| a.complete));
+                resolving.then(|| c.json(1, "states")).transpose()
+            },
         )?;
         // A superset is fine: after a narrowed scan, the full one resolves.
         let same_states =
             previous_states.is_none_or(|before| before.iter().all(|b| scan.states.contains(b)));
-        if scan.complete && !same_states {
+        if resolving(report) && !same_states {
             tracing::warn!(
                 workspace,
-                "these states differ from the last complete scan's: nothing is resolved"
+                "these states differ from the last resolving scan's: nothing is resolved"
             );
         }
-        if scan.complete && same_states {
+        if resolving(report) && same_states {
             resolved = resolve_unseen(&tx, &path, workspace, report, &seen, scan_id, now)?;
         }
         stall_before_commit();
@@ -382,6 +414,76 @@ impl Store {
             resolved,
         })
     }
+}
+
+/// The row of an identity, if the history has one: the row of this
+/// account, else (a finding of a known account) the row of no known
+/// account that it adopts, else (a finding of no known account, when STS
+/// could not say) the row of any account, the one seen last. Matching
+/// across accounts that way never creates a second row, so a scan that
+/// could not name its account neither reopens nor duplicates anything.
+#[allow(clippy::too_many_arguments)]
+fn existing(
+    tx: &Transaction<'_>,
+    path: &Path,
+    workspace: &str,
+    account: &str,
+    kind: FindingKind,
+    tf_type: &str,
+    rid: &str,
+    finding_path: &str,
+) -> Result<Option<Existing>, StoreError> {
+    let read = |c: &row::Cells<'_, '_>| {
+        Ok(Existing {
+            id: c.get(0, "id")?,
+            public_id: c.get(1, "public_id")?,
+            value: c.get(2, "value")?,
+            resolved: c.get(3, "resolved_at")?,
+            first_seen: c.time(4, "first_seen")?,
+            attribution: c.opt_json(5, "attribution")?,
+            ack: stored_ack(c, 6)?,
+            ack_value: c.get(9, "ack_value")?,
+            account: c.get(10, "account")?,
+        })
+    };
+    const COLUMNS: &str = "id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value, account";
+    let exact = row::first(
+        tx,
+        path,
+        "findings",
+        &format!(
+            "SELECT {COLUMNS} FROM findings
+             WHERE workspace = ?1 AND account = ?2 AND kind = ?3 AND tf_type = ?4 AND resource_id = ?5 AND path = ?6"
+        ),
+        params![workspace, account, kind, tf_type, rid, finding_path],
+        read,
+    )?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let other = if account.is_empty() {
+        "account != ''"
+    } else {
+        "account = ''"
+    };
+    row::first(
+        tx,
+        path,
+        "findings",
+        &format!(
+            "SELECT {COLUMNS} FROM findings
+             WHERE workspace = ?1 AND {other} AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5
+             ORDER BY last_seen DESC, id DESC LIMIT 1"
+        ),
+        params![workspace, kind, tf_type, rid, finding_path],
+        read,
+    )
+}
+
+/// Whether this scan may resolve anything: it is complete, or (a scan of
+/// several accounts) at least one of its accounts was seen whole.
+fn resolving(report: &Report) -> bool {
+    report.scan.complete || report.scan.accounts.iter().any(|a| a.complete)
 }
 
 /// Whether CloudTrail attribution covered everything this scan could
@@ -400,8 +502,18 @@ fn attributed_everything(report: &Report) -> bool {
     scan.complete && unfiltered && attribution_ok
 }
 
-/// Resolves the open findings of `workspace` that this complete scan
-/// covered and did not see.
+/// Resolves the open findings of `workspace` that this scan covered
+/// whole and did not see.
+///
+/// Where a finding is covered depends on its account. A finding of a
+/// known account is covered when the scan saw that account whole
+/// (`scan.accounts` has it, `complete`) in the finding's region (or
+/// `global`, for a global type): one account whose role could not be
+/// assumed, or whose listing failed, leaves the others' resolution
+/// alone, and its own findings open. A finding of no known account
+/// (recorded before accounts were part of the identity, or when STS
+/// could not say) is covered only by a complete scan, as before. Types
+/// and kinds (`--type`, `--only`) narrow every account alike.
 fn resolve_unseen(
     tx: &Transaction<'_>,
     path: &Path,
@@ -419,14 +531,26 @@ fn resolve_unseen(
         .map(|f| (f.kind, f.tf_type.as_str(), f.id.as_str()))
         .collect();
     // What the scan could not verify was not seen either way: its open
-    // findings stay open.
-    let unverified: HashSet<(&str, &str)> = scan
-        .unverified
-        .iter()
-        .map(|u| (u.tf_type.as_str(), u.id.as_str()))
-        .collect();
+    // findings stay open. An unverified resource of no known account may
+    // be in any; a finding of no known account may be any account's.
+    let unverified = |account: &str, tf_type: &str, rid: &str| {
+        scan.unverified.iter().any(|u| {
+            u.tf_type == tf_type
+                && u.id == rid
+                && (account.is_empty() || u.account.as_deref().is_none_or(|a| a == account))
+        })
+    };
+    // In a scan of one account, the scan's own verdict also counts what
+    // its account's does not (credentials for the wrong account): the
+    // account is seen whole only when the scan is complete, as before.
+    let one_account = scan.account.is_some();
+    let covers = |regions: &[String], region: &str, global: bool| {
+        regions.iter().any(|r| r == region)
+            || (global && regions.iter().any(|r| r == crate::aws::GLOBAL))
+    };
     struct Open {
         id: i64,
+        account: String,
         kind: FindingKind,
         tf_type: String,
         resource_id: String,
@@ -438,7 +562,7 @@ fn resolve_unseen(
         tx,
         path,
         "findings",
-        "SELECT id, kind, tf_type, resource_id, region, severity, ack_by FROM findings
+        "SELECT id, kind, tf_type, resource_id, region, severity, ack_by, account FROM findings
          WHERE workspace = ?1 AND resolved_at IS NULL",
         params![workspace],
         |c| {
@@ -450,12 +574,14 @@ fn resolve_unseen(
                 region: c.get(4, "region")?,
                 severity: c.get(5, "severity")?,
                 acknowledged: c.get::<Option<String>>(6, "ack_by")?.is_some(),
+                account: c.get(7, "account")?,
             })
         },
     )?;
     let mut resolved = 0;
     for Open {
         id,
+        account,
         kind,
         tf_type,
         resource_id: rid,
@@ -468,15 +594,23 @@ fn resolve_unseen(
         // in (an S3 bucket is listed once, under `global`).
         let global = crate::aws::resources::find(&tf_type)
             .is_some_and(|s| s.scope == crate::aws::Scope::Global);
-        let in_scope = (scan.regions.contains(&region)
-            || (global && scan.regions.iter().any(|r| r == crate::aws::GLOBAL)))
+        let seen_whole = if account.is_empty() {
+            scan.complete && covers(&scan.regions, &region, global)
+        } else {
+            scan.accounts.iter().any(|a| {
+                a.id == account
+                    && a.complete
+                    && (scan.complete || !one_account)
+                    && covers(&a.regions, &region, global)
+            })
+        };
+        let in_scope = seen_whole
             && scan.types.contains(&tf_type)
             && scan
                 .only
                 .as_ref()
                 .is_none_or(|o| o.iter().any(|k| k == kind.as_str()));
-        if seen.contains(&id) || !in_scope || unverified.contains(&(tf_type.as_str(), rid.as_str()))
-        {
+        if seen.contains(&id) || !in_scope || unverified(&account, &tf_type, &rid) {
             continue;
         }
         let why = if ignored.contains(&(kind, tf_type.as_str(), rid.as_str())) {

@@ -160,3 +160,24 @@ pub(super) fn first<T>(
         None => Ok(None),
     }
 }
+
+/// The first row `query` returns from `table` for which `read` gives
+/// `Some`, reading no further than that row: for "the latest scan that
+/// ..." where the test needs a column SQL cannot judge strictly.
+pub(super) fn find<T>(
+    conn: &Connection,
+    path: &Path,
+    table: &'static str,
+    query: &str,
+    params: impl Params,
+    mut read: impl FnMut(&Cells<'_, '_>) -> Result<Option<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare(query).map_err(|e| sql(path, e))?;
+    let mut rows = stmt.query(params).map_err(|e| sql(path, e))?;
+    while let Some(row) = rows.next().map_err(|e| sql(path, e))? {
+        if let Some(found) = read(&Cells::new(path, table, row)?)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}

@@ -119,6 +119,77 @@ pub const MIGRATIONS: &[&str] = &[
         detail  = substr(outcome, instr(outcome, ': ') + 2)
     WHERE instr(outcome, ': ') > 0;
     "#,
+    // 6: one workspace scans many accounts, and the same identity may
+    // drift in several of them: the account joins a finding's identity
+    // ('' when no scan could name it). SQLite adds a UNIQUE constraint
+    // only by rebuilding the table; ids are kept, so events, ids in
+    // tickets and acknowledgements stay attached. `events` is copied
+    // aside and rebuilt rather than kept: with foreign keys on (they are,
+    // and cannot be switched off inside the migration's transaction),
+    // dropping the old `findings` would cascade into it. Existing rows
+    // take the account of the latest scan that recorded an event of
+    // theirs. A scan keeps its per-account section (`ScanInfo.accounts`,
+    // JSON; NULL before this version).
+    r#"
+    CREATE TABLE findings_v6 (
+        id          INTEGER PRIMARY KEY,
+        public_id   TEXT NOT NULL UNIQUE,
+        workspace   TEXT NOT NULL,
+        account     TEXT NOT NULL DEFAULT '',
+        kind        TEXT NOT NULL,
+        tf_type     TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        address     TEXT,
+        region      TEXT NOT NULL,
+        name        TEXT,
+        severity    TEXT,
+        rules       TEXT,
+        reason      TEXT,
+        value       TEXT NOT NULL,
+        attribution TEXT,
+        first_seen  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        resolved_at TEXT,
+        ack_by      TEXT,
+        ack_reason  TEXT,
+        ack_at      TEXT,
+        ack_until   TEXT,
+        ack_value   TEXT,
+        UNIQUE (workspace, account, kind, tf_type, resource_id, path)
+    );
+    INSERT INTO findings_v6 (id, public_id, workspace, account, kind, tf_type, resource_id, path, address,
+                             region, name, severity, rules, reason, value, attribution, first_seen, last_seen,
+                             resolved_at, ack_by, ack_reason, ack_at, ack_until, ack_value)
+    SELECT f.id, f.public_id, f.workspace,
+           coalesce((SELECT s.account FROM events e JOIN scans s ON s.id = e.scan_id
+                     WHERE e.finding_id = f.id
+                     ORDER BY s.started_at DESC, s.id DESC LIMIT 1), ''),
+           f.kind, f.tf_type, f.resource_id, f.path, f.address,
+           f.region, f.name, f.severity, f.rules, f.reason, f.value, f.attribution, f.first_seen, f.last_seen,
+           f.resolved_at, f.ack_by, f.ack_reason, f.ack_at, f.ack_until, f.ack_value
+    FROM findings f;
+    CREATE TABLE events_v5 AS SELECT id, finding_id, scan_id, at, event, severity, detail FROM events;
+    DROP TABLE events;
+    DROP TABLE findings;
+    ALTER TABLE findings_v6 RENAME TO findings;
+    CREATE INDEX findings_open ON findings (workspace, resolved_at);
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        finding_id INTEGER NOT NULL REFERENCES findings (id) ON DELETE CASCADE,
+        scan_id    INTEGER REFERENCES scans (id) ON DELETE SET NULL,
+        at         TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        severity   TEXT,
+        detail     TEXT
+    );
+    INSERT INTO events (id, finding_id, scan_id, at, event, severity, detail)
+    SELECT id, finding_id, scan_id, at, event, severity, detail FROM events_v5;
+    DROP TABLE events_v5;
+    CREATE INDEX events_by_finding ON events (finding_id, at);
+    CREATE INDEX events_by_scan ON events (scan_id);
+    ALTER TABLE scans ADD COLUMN accounts TEXT;
+    "#,
 ];
 
 pub const LATEST: usize = MIGRATIONS.len();

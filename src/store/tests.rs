@@ -6,7 +6,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::model::{DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
-use crate::test_support::{finding, report};
+use crate::test_support::{Acct, accounts_report, finding, in_account, report};
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -588,6 +588,10 @@ fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
          "events row 1 is corrupt: severity: unknown severity"),
         (r#"UPDATE events SET detail = '{"until": "soon"}' WHERE id = 2"#, trend,
          "events row 2 is corrupt: detail.until \"soon\" is not a time"),
+        // A scan's accounts: their aliases label every open finding.
+        ("UPDATE scans SET accounts = 'oops'", scans, "scans row 1 is corrupt: accounts"),
+        (r#"UPDATE scans SET accounts = '[{"id": "111111111111"}]'"#, open,
+         "scans row 1 is corrupt: accounts is not what tfdrift wrote: missing field"),
         ("UPDATE digests SET status = 'posted'", digests,
          "digests row 1 is corrupt: status: unknown delivery status \"posted\""),
         ("UPDATE digests SET status = 'posted'",
@@ -662,5 +666,475 @@ fn a_job_run_is_remembered_with_its_outcome() {
     assert!(
         err.contains("jobs row scan:prod is corrupt: outcome: unknown job outcome \"meh\""),
         "{err}"
+    );
+}
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+/// `tags` in account `account`.
+fn tags_in(account: &str, v: &str) -> Finding {
+    in_account(tags(v), account)
+}
+
+fn subnet_in(account: &str) -> Finding {
+    in_account(
+        finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]),
+        account,
+    )
+}
+
+/// Open findings as (account, type), sorted.
+fn open_by_account(s: &Store, at: OffsetDateTime) -> Vec<(Option<String>, String)> {
+    let mut v: Vec<_> = s
+        .open_findings(None, None, at)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.account, r.tf_type))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A database at schema version 5 (before accounts), holding: a scan of
+/// account A (id 1), a scan whose account STS could not name (id 2), and
+/// three findings — `aaa` last recorded by scan 1, `bbb` only by scan 2,
+/// and `ccc`, acknowledged, whose only scan was pruned.
+fn version_5(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for m in &schema::MIGRATIONS[..5] {
+        conn.execute_batch(m).unwrap();
+    }
+    conn.execute_batch(
+        "PRAGMA user_version = 5;
+         INSERT INTO scans (id, workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, errors, summary)
+         VALUES (1, 'prod', '2026-11-02T09:00:00.000Z', '2026-11-02T09:00:02.000Z', 2000, 1, '111111111111',
+                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
+                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}'),
+                (2, 'prod', '2026-11-01T09:00:00.000Z', '2026-11-01T09:00:02.000Z', 2000, 1, NULL,
+                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
+                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}');
+         INSERT INTO findings (id, public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen, ack_by, ack_reason)
+         VALUES (7, 'aaa', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-02T09:00:02.000Z', NULL, NULL),
+                (8, 'bbb', 'prod', 'missing', 'aws_subnet', 'subnet-1', '', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-01T09:00:02.000Z', NULL, NULL),
+                (9, 'ccc', 'prod', 'unmanaged', 'aws_security_group', 'sg-9', '', 'us-east-1', '{}', '2026-10-01T09:00:02.000Z', '2026-10-01T09:00:02.000Z', 'jane', 'ok');
+         -- `aaa`: first seen by the scan of no account, last by A's.
+         INSERT INTO events (id, finding_id, scan_id, at, event, severity, detail) VALUES
+                (1, 7, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (2, 7, 1, '2026-11-02T09:00:02.000Z', 'changed', 'low', '{}'),
+                (3, 8, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (4, 9, NULL, '2026-10-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (5, 9, NULL, '2026-10-02T09:00:02.000Z', 'acknowledged', 'low', '{\"by\": \"jane\"}');",
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_account_joins_the_identity_keeping_ids_and_timelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    version_5(&path);
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.version().unwrap(), schema::LATEST);
+    assert!(s.check().unwrap().is_empty());
+    // Each row takes the account of the latest scan that recorded it.
+    let accounts: Vec<(i64, String, String)> = s
+        .conn
+        .prepare("SELECT id, public_id, account FROM findings ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            (7, "aaa".into(), A.into()),
+            (8, "bbb".into(), String::new()),
+            (9, "ccc".into(), String::new()),
+        ]
+    );
+    // Timelines, acknowledgements and the scans stay.
+    assert_eq!(events(&s, "aaa"), ["opened", "changed"]);
+    assert_eq!(events(&s, "ccc"), ["opened", "acknowledged"]);
+    let ccc = s.finding("ccc", day(0)).unwrap();
+    assert_eq!(ccc.finding.acknowledged.unwrap().by, "jane");
+    assert_eq!(ccc.finding.account, None);
+    let scans = s.scans(Some("prod"), 10).unwrap();
+    assert_eq!(scans.len(), 2);
+    assert!(scans.iter().all(|r| r.accounts.is_empty()));
+    assert_eq!(scans[0].account.as_deref(), Some(A));
+    // The indexes and the events' foreign keys are rebuilt as they were.
+    let names: Vec<String> = s
+        .conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "events_by_finding",
+            "events_by_scan",
+            "findings_open",
+            "scans_by_workspace"
+        ]
+    );
+    let keys: Vec<(String, String)> = s
+        .conn
+        .prepare(
+            "SELECT \"table\", on_delete FROM pragma_foreign_key_list('events') ORDER BY \"table\"",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("findings".into(), "CASCADE".into()),
+            ("scans".into(), "SET NULL".into())
+        ]
+    );
+    // Deleting a scan still leaves its events, unlinked; pruning a
+    // resolved finding still takes its timeline.
+    s.conn
+        .execute_batch("DELETE FROM scans WHERE id = 2")
+        .unwrap();
+    assert_eq!(events(&s, "bbb"), ["opened"]);
+    s.conn
+        .execute_batch("UPDATE findings SET resolved_at = '2026-10-01T10:00:00.000Z' WHERE id = 8")
+        .unwrap();
+    s.prune(1, day(0)).unwrap();
+    let left: i64 = s
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE finding_id = 8",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(s.check().unwrap().is_empty());
+
+    // The same identity may now be open in two accounts, not twice in one.
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(
+                day(1),
+                &[Acct::ok(A, None), Acct::ok(B, None)],
+                vec![tags_in(A, "x"), tags_in(B, "x")],
+            ),
+        )
+        .unwrap();
+    assert_eq!(r.findings[0].ids, ["aaa"], "A's row, with its id");
+    assert_eq!(r.opened, 1, "B's is new");
+    assert_ne!(r.findings[1].ids, ["aaa"]);
+    let twice = s.conn.execute_batch(
+        "INSERT INTO findings (public_id, workspace, account, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
+         VALUES ('zzz', 'prod', '111111111111', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', 'x', 'x')",
+    );
+    assert!(twice.unwrap_err().to_string().contains("UNIQUE"));
+}
+
+#[test]
+fn upgrading_a_workspace_of_one_account_reopens_and_resolves_nothing() {
+    let (_d, mut s) = store();
+    // Recorded when no scan named an account (as rows from before
+    // accounts were part of the identity, or whose scans were pruned).
+    let subnet = || finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]);
+    let r = s
+        .record("prod", &report(day(0), true, vec![tags("data"), subnet()]))
+        .unwrap();
+    let ids: Vec<Vec<String>> = r.findings.iter().map(|f| f.ids.clone()).collect();
+    s.ack(&ids[0][0], "jane", "ok", None, day(0)).unwrap();
+    // The same drift, now in a named account: the same findings, adopted.
+    let one = [Acct::ok(A, Some("prod"))];
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(day(1), &one, vec![tags_in(A, "data"), subnet_in(A)]),
+        )
+        .unwrap();
+    assert_eq!((r.opened, r.resolved), (0, 0));
+    let again: Vec<Vec<String>> = r.findings.iter().map(|f| f.ids.clone()).collect();
+    assert_eq!(again, ids, "ids users typed into `ack` still work");
+    assert_eq!(r.findings[0].acknowledged.as_ref().unwrap().by, "jane");
+    assert_eq!(
+        open_by_account(&s, day(1)),
+        [
+            (Some(A.into()), "aws_subnet".into()),
+            (Some(A.into()), "aws_vpc".into())
+        ]
+    );
+    assert_eq!(events(&s, &ids[0][0]), ["opened", "acknowledged"]);
+    // And from then on, a scan of the account resolves as before.
+    let r = s
+        .record("prod", &accounts_report(day(2), &one, vec![subnet_in(A)]))
+        .unwrap();
+    assert_eq!(r.resolved, 1);
+}
+
+#[test]
+fn the_same_drift_in_two_accounts_is_two_findings() {
+    let (_d, mut s) = store();
+    let both = [Acct::ok(A, None), Acct::ok(B, None)];
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(day(0), &both, vec![tags_in(A, "x"), tags_in(B, "x")]),
+        )
+        .unwrap();
+    assert_eq!(r.opened, 2);
+    assert_ne!(r.findings[0].ids, r.findings[1].ids);
+    // Neither has the id of the same drift in no known account.
+    let (_d2, mut other) = store();
+    let legacy = other
+        .record("prod", &report(day(0), true, vec![tags("x")]))
+        .unwrap();
+    assert!(!r.findings.iter().any(|f| f.ids == legacy.findings[0].ids));
+    // Stable across databases, account included.
+    let (_d3, mut third) = store();
+    let r3 = third
+        .record(
+            "prod",
+            &accounts_report(day(5), &both, vec![tags_in(B, "y")]),
+        )
+        .unwrap();
+    assert_eq!(r3.findings[0].ids, r.findings[1].ids);
+}
+
+#[test]
+fn an_account_that_failed_keeps_its_findings_open_while_the_others_resolve() {
+    let (_d, mut s) = store();
+    let both = [Acct::ok(A, None), Acct::ok(B, None)];
+    // And one of no known account (recorded before accounts were kept).
+    let legacy = finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
+    s.record(
+        "prod",
+        &accounts_report(
+            day(1),
+            &both,
+            vec![
+                tags_in(A, "x"),
+                subnet_in(A),
+                tags_in(B, "x"),
+                subnet_in(B),
+                legacy,
+            ],
+        ),
+    )
+    .unwrap();
+    // B's role cannot be assumed; A's subnet is gone.
+    let partial = accounts_report(
+        day(2),
+        &[Acct::ok(A, None), Acct::failed(B, None)],
+        vec![tags_in(A, "x")],
+    );
+    assert!(!partial.scan.complete);
+    let r = s.record("prod", &partial).unwrap();
+    assert_eq!(r.resolved, 1, "A's subnet only");
+    assert_eq!(
+        open_by_account(&s, day(2)),
+        [
+            (None, "aws_security_group".into()),
+            (Some(A.into()), "aws_vpc".into()),
+            (Some(B.into()), "aws_subnet".into()),
+            (Some(B.into()), "aws_vpc".into()),
+        ],
+        "B's stay open, and so does the finding of no known account: only a complete scan resolves it"
+    );
+    // A resource of A the scan could not verify stays open; B's
+    // unverified resource of the same id does not shield A's.
+    let mut r = accounts_report(day(3), &both, vec![subnet_in(B)]);
+    r.scan.unverified.push(crate::model::Unverified {
+        address: "aws_vpc.x".into(),
+        tf_type: "aws_vpc".into(),
+        id: "vpc-1".into(),
+        region: "us-east-1".into(),
+        reason: crate::model::UnverifiedReason::ListingFailed,
+        account: Some(B.into()),
+    });
+    assert_eq!(
+        s.record("prod", &r).unwrap().resolved,
+        2,
+        "A's VPC and sg-9; B's VPC is unverified"
+    );
+    assert_eq!(
+        open_by_account(&s, day(3)),
+        [
+            (Some(B.into()), "aws_subnet".into()),
+            (Some(B.into()), "aws_vpc".into())
+        ]
+    );
+}
+
+#[test]
+fn a_finding_is_resolved_only_in_the_regions_its_account_covered() {
+    let (_d, mut s) = store();
+    let both = [Acct::ok(A, None), Acct::ok(B, None)];
+    s.record(
+        "prod",
+        &accounts_report(day(0), &both, vec![tags_in(A, "x"), tags_in(B, "x")]),
+    )
+    .unwrap();
+    let mut r = accounts_report(day(1), &both, vec![]);
+    // A was listed in another region only this time.
+    r.scan.accounts[0].regions = vec!["eu-west-1".into()];
+    assert_eq!(s.record("prod", &r).unwrap().resolved, 1);
+    assert_eq!(
+        open_by_account(&s, day(1)),
+        [(Some(A.into()), "aws_vpc".into())]
+    );
+    // An account no scan covers (dropped from the workspace) is never
+    // resolved by scans of the others.
+    let r = accounts_report(day(2), &[Acct::ok(B, None)], vec![]);
+    assert_eq!(s.record("prod", &r).unwrap().resolved, 0);
+}
+
+#[test]
+fn a_scan_of_one_account_resolves_only_when_complete() {
+    let (_d, mut s) = store();
+    let one = [Acct::ok(A, None)];
+    s.record(
+        "prod",
+        &accounts_report(day(0), &one, vec![tags_in(A, "x")]),
+    )
+    .unwrap();
+    // The account's listings were fine, but the scan as a whole is not
+    // (credentials of the wrong account): as before, nothing resolves.
+    let mut r = accounts_report(day(1), &one, vec![]);
+    r.scan.complete = false;
+    assert_eq!(s.record("prod", &r).unwrap().resolved, 0);
+    let r = accounts_report(day(2), &one, vec![]);
+    assert_eq!(s.record("prod", &r).unwrap().resolved, 1);
+}
+
+#[test]
+fn a_partial_scan_of_other_states_resolves_nothing() {
+    let (_d, mut s) = store();
+    let both = ["network.tfstate", "app.tfstate"];
+    let with_states = |r: crate::report::Report, states: &[&str]| {
+        let mut r = r;
+        r.scan.states = states.iter().map(|s| s.to_string()).collect();
+        r
+    };
+    let partial = [Acct::ok(A, None), Acct::failed(B, None)];
+    s.record(
+        "prod",
+        &with_states(
+            accounts_report(day(0), &partial, vec![tags_in(A, "x"), subnet_in(A)]),
+            &both,
+        ),
+    )
+    .unwrap();
+    // The last resolving scan was partial: it is the baseline still.
+    let narrowed = with_states(
+        accounts_report(day(1), &partial, vec![tags_in(A, "x")]),
+        &["app.tfstate"],
+    );
+    assert_eq!(s.record("prod", &narrowed).unwrap().resolved, 0);
+    let full = with_states(
+        accounts_report(day(2), &partial, vec![tags_in(A, "x")]),
+        &both,
+    );
+    assert_eq!(s.record("prod", &full).unwrap().resolved, 1);
+}
+
+#[test]
+fn a_scan_that_cannot_name_its_account_finds_the_known_rows() {
+    let (_d, mut s) = store();
+    let one = [Acct::ok(A, None)];
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(day(0), &one, vec![tags_in(A, "x")]),
+        )
+        .unwrap();
+    let id = r.findings[0].ids.clone();
+    // STS fails: the findings carry no account, the scan names none.
+    let mut blind = report(day(1), true, vec![tags("x")]);
+    blind.scan.account = None;
+    let r = s.record("prod", &blind).unwrap();
+    assert_eq!((r.opened, r.resolved), (0, 0));
+    assert_eq!(r.findings[0].ids, id);
+    assert_eq!(
+        open_by_account(&s, day(1)),
+        [(Some(A.into()), "aws_vpc".into())]
+    );
+    // Nothing of the account is resolved by a scan that could not name it.
+    let mut blind = report(day(2), true, vec![]);
+    blind.scan.account = None;
+    assert_eq!(s.record("prod", &blind).unwrap().resolved, 0);
+}
+
+#[test]
+fn open_findings_by_account_with_their_alias() {
+    let (_d, mut s) = store();
+    let named = [Acct::ok(A, Some("prod")), Acct::ok(B, None)];
+    s.record(
+        "prod",
+        &accounts_report(day(0), &named, vec![tags_in(A, "x"), subnet_in(B)]),
+    )
+    .unwrap();
+    // A later scan could not read A's alias: the one known is kept.
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(
+                day(1),
+                &[Acct::ok(A, None), Acct::failed(B, Some("shared"))],
+                vec![tags_in(A, "x")],
+            ),
+        )
+        .unwrap();
+    let a = s.open_findings_in(None, None, &[A.into()], day(1)).unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        (a[0].account.as_deref(), a[0].account_alias.as_deref()),
+        (Some(A), Some("prod"))
+    );
+    assert_eq!(a[0].account_label().as_deref(), Some("prod (111111111111)"));
+    let b = s
+        .open_findings_in(Some("prod"), None, &[B.into()], day(1))
+        .unwrap();
+    assert_eq!(
+        b[0].account_label().as_deref(),
+        Some("shared (222222222222)")
+    );
+    assert_eq!(
+        s.open_findings_in(None, None, &[A.into(), B.into()], day(1))
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        s.open_findings_in(None, None, &["333333333333".into()], day(1))
+            .unwrap()
+            .is_empty()
+    );
+    let shown = s.finding(&r.findings[0].ids[0], day(1)).unwrap();
+    assert_eq!(shown.finding.account_alias.as_deref(), Some("prod"));
+    // The scans keep each account's completeness.
+    let scans = s.scans(Some("prod"), 10).unwrap();
+    assert_eq!(scans[0].account, None);
+    let seen: Vec<(&str, bool)> = scans[0]
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.complete))
+        .collect();
+    assert_eq!(seen, [(A, true), (B, false)]);
+    assert_eq!(scans[1].accounts[0].changed, 1);
+    assert_eq!(scans[1].accounts[0].label(), "prod (111111111111)");
+    assert!(
+        scans[0].accounts[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("AssumeRole")
     );
 }

@@ -16,16 +16,19 @@
 //!   per (region, lookup), throttling, the instant of every call.
 //! * [`CannedHttp`] and [`CannedLister`] — the EC2 query protocol from
 //!   memory, under the real SDK client and each type's real `list`.
-//! * [`finding`] and [`report`] — pipeline data, graded.
+//! * [`finding`] and [`report`] — pipeline data, graded;
+//!   [`accounts_report`] and [`in_account`] — a scan of several accounts.
 //!
 //! Times in the logs are [`tokio::time::Instant`]s, so tests under paused
 //! time (`#[tokio::test(start_paused = true)]`) read the virtual clock.
 
+mod accounts;
 mod builders;
 mod canned_http;
 mod cloudtrail;
 mod lister;
 
+pub use accounts::{Acct, accounts_report, in_account};
 pub use builders::{finding, report};
 pub use canned_http::{CannedHttp, CannedLister, canned_ec2_client, ec2_pages};
 pub use cloudtrail::{EventCall, ScriptedEvents, write_event};
