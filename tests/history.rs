@@ -52,6 +52,9 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
     assert_eq!(open.as_array().unwrap().len(), 1);
     assert_eq!(open[0]["id"], json!(id));
     assert_eq!(open[0]["severity"], json!("critical"));
+    // In the account STS named.
+    assert_eq!(open[0]["account"], json!(report["scan"]["account"]));
+    assert!(open[0]["account"].is_string(), "{}", open[0]);
 
     // An incomplete scan, with the rule gone, resolves nothing.
     ec2.revoke_security_group_ingress()
@@ -95,7 +98,7 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
     let lines: Vec<&str> = csv.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail"
+        "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail,account"
     );
     let events: Vec<&str> = lines[1..]
         .iter()
@@ -378,5 +381,214 @@ async fn workspaces_come_from_the_config() {
             .contains("tfdrift.hcl:2:3: `regions` must be a list of strings"),
         "{}",
         run.stderr
+    );
+}
+
+/// A finding of `kind` on an `aws_vpc` in `account`, as a scan reports it.
+fn vpc_finding(account: &str, id: &str) -> tfdrift::model::Finding {
+    tfdrift::model::Finding {
+        kind: tfdrift::model::FindingKind::Changed,
+        address: Some("aws_vpc.main".into()),
+        tf_type: "aws_vpc".into(),
+        id: id.into(),
+        region: "us-east-1".into(),
+        account: Some(account.into()),
+        state: Some("terraform.tfstate".into()),
+        name: None,
+        changes: vec![tfdrift::model::Change::new(
+            "tags.Team",
+            &json!("platform"),
+            &json!("data"),
+        )],
+        grade: None,
+        live: None,
+        attribution: None,
+        related: vec![],
+        history: None,
+    }
+}
+
+/// A scan of `accounts` (id, alias, seen whole?) that finished `ago`
+/// hours before now, finding `findings`.
+fn scan_of(
+    accounts: &[(&str, Option<&str>, bool)],
+    ago: i64,
+    findings: Vec<tfdrift::model::Finding>,
+) -> tfdrift::report::Report {
+    use tfdrift::report::{AccountScan, REPORT_VERSION, Report, ScanInfo, Summary, Tool};
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(ago);
+    let regions = vec!["us-east-1".to_string(), "global".to_string()];
+    Report {
+        version: REPORT_VERSION,
+        tool: Tool::current(),
+        scan: ScanInfo {
+            started_at: at - time::Duration::seconds(3),
+            finished_at: at,
+            duration_ms: 3000,
+            account: None,
+            regions: regions.clone(),
+            states: vec!["terraform.tfstate".into()],
+            types: vec!["aws_vpc".into()],
+            only: None,
+            complete: accounts.iter().all(|a| a.2),
+            errors: vec![],
+            unverified: vec![],
+            not_checked_types: Default::default(),
+            attribution: None,
+            detail_calls: Default::default(),
+            account_mismatch: None,
+            accounts: accounts
+                .iter()
+                .map(|&(id, alias, complete)| AccountScan {
+                    id: id.into(),
+                    alias: alias.map(String::from),
+                    role_arn: Some(format!("arn:aws:iam::{id}:role/tfdrift")),
+                    regions: if complete { regions.clone() } else { vec![] },
+                    complete,
+                    error: (!complete).then(|| "AssumeRole: AccessDenied".to_string()),
+                    managed: 1,
+                    changed: findings
+                        .iter()
+                        .filter(|f| f.account.as_deref() == Some(id))
+                        .count(),
+                    missing: 0,
+                    unmanaged: 0,
+                    unverified: 0,
+                    by_severity: Default::default(),
+                })
+                .collect(),
+        },
+        summary: Summary {
+            managed: accounts.len(),
+            in_sync: 0,
+            changed: findings.len(),
+            missing: 0,
+            unmanaged: 0,
+            unverified: 0,
+            not_checked: 0,
+            ignored: 0,
+            autoscaling: 0,
+            by_severity: Default::default(),
+            acknowledged: 0,
+            coverage_percent: 100.0,
+            verified_percent: 100.0,
+        },
+        findings,
+        ignored: vec![],
+    }
+}
+
+/// `tfdrift history ARGS --db DB` in `dir`: no AWS needed.
+fn history_of(dir: &std::path::Path, args: &[&str]) -> common::Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+        .arg("history")
+        .args(args)
+        .arg("--db")
+        .arg(dir.join("history.db"))
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .output()
+        .expect("run tfdrift");
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: std::time::Duration::ZERO,
+    }
+}
+
+#[test]
+fn the_history_of_several_accounts_by_account() {
+    const PROD: &str = "111111111111";
+    const SHARED: &str = "222222222222";
+    const DEV: &str = "333333333333";
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = tfdrift::store::Store::open(&dir.path().join("history.db")).unwrap();
+    let all = [
+        (PROD, Some("prod"), true),
+        (SHARED, None, true),
+        (DEV, None, true),
+    ];
+    store
+        .record(
+            "org",
+            &scan_of(
+                &all,
+                2,
+                vec![
+                    vpc_finding(PROD, "vpc-1"),
+                    vpc_finding(SHARED, "vpc-1"),
+                    vpc_finding(DEV, "vpc-3"),
+                ],
+            ),
+        )
+        .unwrap();
+    // Shared's role is denied; dev's drift is fixed.
+    let partial = [
+        (PROD, Some("prod"), true),
+        (SHARED, None, false),
+        (DEV, None, true),
+    ];
+    let recorded = store
+        .record(
+            "org",
+            &scan_of(&partial, 1, vec![vpc_finding(PROD, "vpc-1")]),
+        )
+        .unwrap();
+    assert_eq!(recorded.resolved, 1, "dev's, not shared's");
+    drop(store);
+
+    let run = history_of(dir.path(), &["open", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let open: Value = serde_json::from_str(&run.stdout).unwrap();
+    let accounts: Vec<(&str, Option<&str>)> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["account"].as_str().unwrap(), f["account_alias"].as_str()))
+        .collect();
+    assert_eq!(accounts, [(PROD, Some("prod")), (SHARED, None)]);
+
+    // --account, repeated or comma-separated.
+    for args in [
+        &["open", "--account", PROD][..],
+        &["open", "--account", &format!("{PROD},{DEV}")][..],
+        &["open", "--account", PROD, "--account", DEV][..],
+    ] {
+        let run = history_of(dir.path(), args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout.lines().count(), 1, "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("prod (111111111111)"), "{}", run.stdout);
+    }
+    let run = history_of(dir.path(), &["open", "--account", "prod"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("12-digit"), "{}", run.stderr);
+
+    // Scans list each account under a scan of several, with why one
+    // was not seen.
+    let run = history_of(dir.path(), &["scans"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[1].contains("INCOMPLETE"), "{}", run.stdout);
+    assert!(
+        lines[3].contains("└ 222222222222")
+            && lines[3].contains("INCOMPLETE")
+            && lines[3].ends_with("(AssumeRole: AccessDenied)"),
+        "{}",
+        run.stdout
+    );
+    let run = history_of(dir.path(), &["scans", "--format", "json"]);
+    let scans: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(scans[0]["accounts"][1]["complete"], json!(false));
+    assert_eq!(scans[0]["accounts"][0]["alias"], json!("prod"));
+
+    // One finding's timeline names its account.
+    let id = open[0]["id"].as_str().unwrap();
+    let run = history_of(dir.path(), &["show", id]);
+    assert!(
+        run.stdout.contains("account prod (111111111111)"),
+        "{}",
+        run.stdout
     );
 }

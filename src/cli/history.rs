@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
 use crate::model::Severity;
-use crate::store::{DigestRecord, FindingDetail, Store, WeekRow, sparkline};
+use crate::store::{
+    DigestRecord, FindingDetail, OpenRow, ScanAccount, ScanRow, Store, WeekRow, sparkline,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
@@ -44,6 +46,10 @@ pub enum HistoryCommand {
         /// Only this severity or worse.
         #[arg(long, value_parser = severity_parser())]
         severity: Option<Severity>,
+        /// Only findings in this AWS account (its 12-digit id); repeat
+        /// it, or separate ids with commas, for several.
+        #[arg(long = "account", value_name = "ID", value_delimiter = ',', value_parser = account_parser)]
+        accounts: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -79,6 +85,16 @@ fn severity_parser() -> impl TypedValueParser<Value = Severity> {
         // Only the possible values get here.
         Severity::parse(&s).ok_or_else(|| format!("unknown severity {s:?}"))
     })
+}
+
+/// `--account`: a 12-digit account id, as the history stores it.
+fn account_parser(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if crate::config::is_account_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("an account is its 12-digit id; {s:?} is not one"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +140,8 @@ pub fn run(
                         "missing",
                         "unmanaged",
                         "coverage_percent",
+                        "account",
+                        "accounts",
                     ],
                     rows.iter().map(|r| {
                         vec![
@@ -136,49 +154,13 @@ pub fn run(
                             r.missing.to_string(),
                             r.unmanaged.to_string(),
                             r.coverage_percent.to_string(),
+                            // Empty: several accounts, or STS could not say.
+                            r.account.clone().unwrap_or_default(),
+                            accounts_cell(&r.accounts),
                         ]
                     }),
                 ),
-                Format::Table => {
-                    let mut out = format!(
-                        "{:>6}  {:<14} {:<20} {:>8}  {:<10} {:>7} {:>7} {:>9}  {:>8}  by severity\n",
-                        "scan",
-                        "workspace",
-                        "started (UTC)",
-                        "took",
-                        "",
-                        "changed",
-                        "missing",
-                        "unmanaged",
-                        "coverage"
-                    );
-                    for r in &rows {
-                        let sev: Vec<String> = r
-                            .by_severity
-                            .iter()
-                            .rev() // worst first
-                            .map(|(k, v)| format!("{k} {v}"))
-                            .collect();
-                        let _ = writeln!(
-                            out,
-                            "{:>6}  {:<14} {:<20} {:>7.1}s  {:<10} {:>7} {:>7} {:>9}  {:>7.1}%  {}",
-                            r.id,
-                            r.workspace,
-                            short_time(r.started_at),
-                            r.duration_ms as f64 / 1000.0,
-                            if r.complete { "complete" } else { "INCOMPLETE" },
-                            r.changed,
-                            r.missing,
-                            r.unmanaged,
-                            r.coverage_percent,
-                            sev.join(", ")
-                        );
-                    }
-                    if rows.is_empty() {
-                        out.push_str("no scans recorded yet\n");
-                    }
-                    out
-                }
+                Format::Table => scans_table(&rows),
             }
         }
         HistoryCommand::Trend {
@@ -196,9 +178,10 @@ pub fn run(
         HistoryCommand::Open {
             workspace,
             severity,
+            accounts,
             format,
         } => {
-            let rows = store.open_findings(workspace.as_deref(), severity, now)?;
+            let rows = store.open_findings_in(workspace.as_deref(), severity, &accounts, now)?;
             match format {
                 Format::Json => json(&rows),
                 Format::Csv => csv_table(
@@ -214,6 +197,8 @@ pub fn run(
                         "first_seen",
                         "age_days",
                         "acknowledged_by",
+                        "account",
+                        "account_alias",
                     ],
                     rows.iter().map(|r| {
                         vec![
@@ -234,40 +219,14 @@ pub fn run(
                                 .as_ref()
                                 .map(|a| a.by.clone())
                                 .unwrap_or_default(),
+                            // Empty: no scan could name it.
+                            r.account.clone().unwrap_or_default(),
+                            // Empty: no alias known.
+                            r.account_alias.clone().unwrap_or_default(),
                         ]
                     }),
                 ),
-                Format::Table => {
-                    let mut out = String::new();
-                    for r in &rows {
-                        let what = r
-                            .address
-                            .clone()
-                            .unwrap_or_else(|| format!("{} {}", r.tf_type, r.resource_id));
-                        let path = if r.path.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {}", r.path)
-                        };
-                        let ack = r
-                            .acknowledged
-                            .as_ref()
-                            .map(|a| format!("  [acknowledged by {}: {}]", a.by, a.reason))
-                            .unwrap_or_default();
-                        let _ = writeln!(
-                            out,
-                            "{}  {:<8} {:>5}  {:<9} {what}{path}{ack}",
-                            r.id,
-                            r.severity.map_or("-", Severity::as_str).to_uppercase(),
-                            format!("{}d", r.age_days),
-                            r.kind,
-                        );
-                    }
-                    if rows.is_empty() {
-                        out.push_str("nothing open\n");
-                    }
-                    out
-                }
+                Format::Table => open_table(&rows),
             }
         }
         HistoryCommand::Show { id, format } => {
@@ -300,9 +259,11 @@ pub fn run(
                     };
                     let _ = writeln!(
                         out,
-                        "  {} · {}",
+                        "  {} · {} · {}",
                         f.severity.map_or("-", Severity::as_str).to_uppercase(),
-                        status
+                        status,
+                        f.account_label()
+                            .map_or("account unknown".into(), |a| format!("account {a}"))
                     );
                     if let Some(reason) = &f.reason {
                         let _ = writeln!(out, "  {reason}");
@@ -417,6 +378,7 @@ fn show_csv(d: &FindingDetail) -> String {
             "severity",
             "scan_id",
             "detail",
+            "account",
         ],
         d.events.iter().map(|e| {
             vec![
@@ -434,9 +396,143 @@ fn show_csv(d: &FindingDetail) -> String {
                 // Empty: the scan was pruned, or none (an acknowledgement).
                 e.scan_id.map_or(String::new(), |id| id.to_string()),
                 e.detail.to_string(),
+                // Empty: no scan could name it.
+                f.account.clone().unwrap_or_default(),
             ]
         }),
     )
+}
+
+/// Recent scans, newest first; under a scan of several accounts, one
+/// line per account.
+fn scans_table(rows: &[ScanRow]) -> String {
+    let mut out = format!(
+        "{:>6}  {:<14} {:<20} {:>8}  {:<10} {:>7} {:>7} {:>9}  {:>8}  by severity\n",
+        "scan",
+        "workspace",
+        "started (UTC)",
+        "took",
+        "",
+        "changed",
+        "missing",
+        "unmanaged",
+        "coverage"
+    );
+    for r in rows {
+        let sev: Vec<String> = r
+            .by_severity
+            .iter()
+            .rev() // worst first
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:>6}  {:<14} {:<20} {:>7.1}s  {:<10} {:>7} {:>7} {:>9}  {:>7.1}%  {}",
+            r.id,
+            r.workspace,
+            short_time(r.started_at),
+            r.duration_ms as f64 / 1000.0,
+            if r.complete { "complete" } else { "INCOMPLETE" },
+            r.changed,
+            r.missing,
+            r.unmanaged,
+            r.coverage_percent,
+            sev.join(", ")
+        );
+        if r.accounts.len() > 1 {
+            scan_accounts(&mut out, &r.accounts);
+        }
+    }
+    if rows.is_empty() {
+        out.push_str("no scans recorded yet\n");
+    }
+    out
+}
+
+/// Open findings, one a line, each with its account.
+fn open_table(rows: &[OpenRow]) -> String {
+    let mut out = String::new();
+    // `-`: no scan could name its account.
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| r.account_label().unwrap_or_else(|| "-".into()))
+        .collect();
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (r, label) in rows.iter().zip(&labels) {
+        let what = r
+            .address
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", r.tf_type, r.resource_id));
+        let path = if r.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", r.path)
+        };
+        let ack = r
+            .acknowledged
+            .as_ref()
+            .map(|a| format!("  [acknowledged by {}: {}]", a.by, a.reason))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}  {:<8} {:>5}  {:<9} {label:<width$}  {what}{path}{ack}",
+            r.id,
+            r.severity.map_or("-", Severity::as_str).to_uppercase(),
+            format!("{}d", r.age_days),
+            r.kind,
+        );
+    }
+    if rows.is_empty() {
+        out.push_str("nothing open\n");
+    }
+    out
+}
+
+/// A scan's accounts in one CSV field: `111111111111:complete
+/// 222222222222:incomplete`; empty for scans recorded before accounts
+/// were kept.
+fn accounts_cell(accounts: &[ScanAccount]) -> String {
+    accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "{}:{}",
+                a.id,
+                if a.complete { "complete" } else { "incomplete" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Under a scan of several accounts in the table, one line per account:
+/// whether it was seen whole (why not), and what was found in it.
+fn scan_accounts(out: &mut String, accounts: &[ScanAccount]) {
+    for a in accounts {
+        let sev: Vec<String> = a
+            .by_severity
+            .iter()
+            .rev() // worst first
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let line = format!(
+            "{:>6}  {:<44}  {:<10} {:>7} {:>7} {:>9}  {:>8}  {}{}",
+            "",
+            format!("└ {}", a.label()),
+            if a.complete { "complete" } else { "INCOMPLETE" },
+            a.changed,
+            a.missing,
+            a.unmanaged,
+            "",
+            sev.join(", "),
+            a.error
+                .as_deref()
+                .map(|e| format!("({e})"))
+                .unwrap_or_default(),
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
 }
 
 /// One line per briefing, newest first.
@@ -604,7 +700,7 @@ mod tests {
 
     use super::*;
     use crate::model::{DeliveryStatus, FindingEvent, FindingKind};
-    use crate::store::{EventRow, OpenRow};
+    use crate::store::EventRow;
 
     #[test]
     fn a_finding_timeline_as_csv_has_one_line_per_event() {
@@ -652,11 +748,11 @@ mod tests {
         };
         assert_eq!(
             show_csv(&d),
-            "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail\n\
+            "id,workspace,kind,type,resource_id,path,region,at,event,severity,scan_id,detail,account\n\
              0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,opened,critical,3,\
-             \"{\"\"value\"\":{\"\"actual\"\":22,\"\"expected\"\":null}}\"\n\
+             \"{\"\"value\"\":{\"\"actual\"\":22,\"\"expected\"\":null}}\",111111111111\n\
              0123456789ab,prod,changed,aws_security_group,sg-1,ingress,us-east-1,2026-11-23T08:00:00Z,acknowledged,critical,,\
-             \"{\"\"by\"\":\"\"jane\"\",\"\"reason\"\":\"\"ok, \\\"\"for now\\\"\"\"\"}\"\n"
+             \"{\"\"by\"\":\"\"jane\"\",\"\"reason\"\":\"\"ok, \\\"\"for now\\\"\"\"\"}\",111111111111\n"
         );
     }
 
@@ -689,5 +785,104 @@ mod tests {
              prod,2026-11-16T08:00:00Z,2026-11-23T08:00:00Z,quiet,2,1,2,,\n"
         );
         assert_eq!(digests_csv(&[]).lines().count(), 1, "the header alone");
+    }
+
+    fn open_row(id: &str, account: Option<&str>, alias: Option<&str>) -> OpenRow {
+        OpenRow {
+            id: id.into(),
+            workspace: "prod".into(),
+            account: account.map(String::from),
+            account_alias: alias.map(String::from),
+            severity: Some(Severity::High),
+            kind: FindingKind::Changed,
+            tf_type: "aws_vpc".into(),
+            resource_id: "vpc-1".into(),
+            path: "tags.Team".into(),
+            address: Some("aws_vpc.main".into()),
+            reason: None,
+            first_seen: datetime!(2026-11-20 08:00 UTC),
+            age_days: 3,
+            acknowledged: None,
+            attribution: None,
+        }
+    }
+
+    #[test]
+    fn open_findings_name_their_account_and_its_alias() {
+        let rows = [
+            open_row("aaaaaaaaaaaa", Some("111111111111"), Some("prod")),
+            open_row("bbbbbbbbbbbb", Some("222222222222"), None),
+            open_row("cccccccccccc", None, None),
+        ];
+        assert_eq!(
+            open_table(&rows),
+            "aaaaaaaaaaaa  HIGH        3d  changed   prod (111111111111)  aws_vpc.main tags.Team\n\
+             bbbbbbbbbbbb  HIGH        3d  changed   222222222222         aws_vpc.main tags.Team\n\
+             cccccccccccc  HIGH        3d  changed   -                    aws_vpc.main tags.Team\n"
+        );
+        assert_eq!(
+            account_parser(" 111111111111").as_deref(),
+            Ok("111111111111")
+        );
+        assert!(account_parser("prod").unwrap_err().contains("12-digit"));
+    }
+
+    #[test]
+    fn a_scan_of_several_accounts_lists_each_with_its_completeness() {
+        let account = |id: &str, alias: Option<&str>, complete: bool| ScanAccount {
+            id: id.into(),
+            alias: alias.map(String::from),
+            role_arn: None,
+            regions: vec!["us-east-1".into()],
+            complete,
+            error: (!complete).then(|| "AssumeRole: access denied".into()),
+            managed: 5,
+            changed: u64::from(complete),
+            missing: 0,
+            unmanaged: 0,
+            unverified: 0,
+            by_severity: if complete {
+                [(Severity::High, 1)].into()
+            } else {
+                Default::default()
+            },
+        };
+        let scan = |id: i64, accounts: Vec<ScanAccount>| ScanRow {
+            id,
+            workspace: "prod".into(),
+            started_at: datetime!(2026-11-23 08:00 UTC),
+            duration_ms: 4100,
+            complete: accounts.iter().all(|a| a.complete),
+            account: None,
+            changed: 1,
+            missing: 0,
+            unmanaged: 0,
+            by_severity: [(Severity::High, 1)].into(),
+            coverage_percent: 97.0,
+            accounts,
+        };
+        let rows = [
+            scan(
+                8,
+                vec![
+                    account("111111111111", Some("prod"), true),
+                    account("222222222222", None, false),
+                ],
+            ),
+            // One account: its line is the scan's.
+            scan(7, vec![account("111111111111", Some("prod"), true)]),
+        ];
+        assert_eq!(
+            scans_table(&rows),
+            "  scan  workspace      started (UTC)            took             changed missing unmanaged  coverage  by severity\n\
+             \x20    8  prod           2026-11-23 08:00         4.1s  INCOMPLETE       1       0         0     97.0%  high 1\n\
+             \x20       └ prod (111111111111)                         complete         1       0         0            high 1\n\
+             \x20       └ 222222222222                                INCOMPLETE       0       0         0            (AssumeRole: access denied)\n\
+             \x20    7  prod           2026-11-23 08:00         4.1s  complete         1       0         0     97.0%  high 1\n"
+        );
+        assert_eq!(
+            accounts_cell(&rows[0].accounts),
+            "111111111111:complete 222222222222:incomplete"
+        );
     }
 }
