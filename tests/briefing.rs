@@ -429,3 +429,159 @@ async fn slow_and_refused_posts() {
     assert!(!err.to_string().contains("SECRET"));
     assert_eq!(hook.bodies().len(), 3);
 }
+
+/// A scan of `accounts` (id, alias, seen whole?) that finished an hour
+/// ago, finding a tag change on `aws_vpc` `vpc-1` in each of
+/// `drifted`; recorded the way `scan` records it.
+fn accounts_scan(
+    accounts: &[(&str, Option<&str>, bool)],
+    drifted: &[&str],
+) -> tfdrift::report::Report {
+    use tfdrift::model::{Change, Finding, FindingKind};
+    use tfdrift::report::{AccountScan, REPORT_VERSION, Report, ScanInfo, Summary, Tool};
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let regions = vec!["us-east-1".to_string(), "global".to_string()];
+    let findings: Vec<Finding> = drifted
+        .iter()
+        .map(|account| Finding {
+            kind: FindingKind::Changed,
+            address: Some("aws_vpc.main".into()),
+            tf_type: "aws_vpc".into(),
+            id: "vpc-1".into(),
+            region: "us-east-1".into(),
+            account: Some(account.to_string()),
+            state: Some("terraform.tfstate".into()),
+            name: None,
+            changes: vec![Change::new("tags.Team", &json!("platform"), &json!("data"))],
+            grade: None,
+            live: None,
+            attribution: None,
+            related: vec![],
+            history: None,
+        })
+        .map(|mut f| {
+            f.grade = Some(tfdrift::grade::RuleSet::builtin().grade(&f, None));
+            f
+        })
+        .collect();
+    Report {
+        version: REPORT_VERSION,
+        tool: Tool::current(),
+        scan: ScanInfo {
+            started_at: at - time::Duration::seconds(3),
+            finished_at: at,
+            duration_ms: 3000,
+            account: None,
+            regions: regions.clone(),
+            states: vec!["terraform.tfstate".into()],
+            types: vec!["aws_vpc".into()],
+            only: None,
+            complete: accounts.iter().all(|a| a.2),
+            errors: vec![],
+            unverified: vec![],
+            not_checked_types: Default::default(),
+            attribution: None,
+            detail_calls: Default::default(),
+            account_mismatch: None,
+            accounts: accounts
+                .iter()
+                .map(|&(id, alias, complete)| AccountScan {
+                    id: id.into(),
+                    alias: alias.map(String::from),
+                    role_arn: None,
+                    regions: regions.clone(),
+                    complete,
+                    error: None,
+                    managed: 1,
+                    changed: usize::from(drifted.contains(&id)),
+                    missing: 0,
+                    unmanaged: 0,
+                    unverified: 0,
+                    by_severity: Default::default(),
+                })
+                .collect(),
+        },
+        summary: Summary {
+            managed: accounts.len(),
+            in_sync: 0,
+            changed: findings.len(),
+            missing: 0,
+            unmanaged: 0,
+            unverified: 0,
+            not_checked: 0,
+            ignored: 0,
+            autoscaling: 0,
+            by_severity: Default::default(),
+            acknowledged: 0,
+            coverage_percent: 100.0,
+            verified_percent: 100.0,
+        },
+        findings,
+        ignored: vec![],
+    }
+}
+
+/// The briefing of a workspace of several accounts, from a history the
+/// scans of several accounts recorded: counted per account and sent as
+/// one briefing. No AWS is involved.
+#[test]
+fn a_briefing_of_several_accounts_counts_each_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = FakeSlack::start(vec![]);
+    std::fs::write(
+        dir.path().join("tfdrift.hcl"),
+        r#"database = "history.db"
+
+workspace "org" {
+  slack {
+    webhook_env            = "TFDRIFT_TEST_WEBHOOK"
+    allow_any_webhook_host = true
+  }
+}
+"#,
+    )
+    .unwrap();
+    let mut store = tfdrift::store::Store::open(&dir.path().join("history.db")).unwrap();
+    let accounts = [
+        ("111111111111", Some("prod"), true),
+        ("222222222222", None, true),
+    ];
+    store
+        .record(
+            "org",
+            &accounts_scan(&accounts, &["111111111111", "222222222222"]),
+        )
+        .unwrap();
+    drop(store);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("TFDRIFT_TEST_WEBHOOK", hook.url())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        stdout
+    };
+    let text = run(&["digest", "--workspace", "org"]);
+    assert!(
+        text.contains("By account, worst first:\n")
+            && text.contains("\n  prod (111111111111): 1 open, 1 low\n")
+            && text.contains("\n  222222222222: 1 open, 1 low\n"),
+        "{text}"
+    );
+    assert!(text.contains("aws_vpc.main tags.Team in prod:"), "{text}");
+    let sent = run(&["digest", "--workspace", "org", "--send"]);
+    assert!(sent.contains("sent the org briefing"), "{sent}");
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains("*By account*") && bodies[0].contains("in 222222222222"),
+        "{}",
+        bodies[0]
+    );
+}

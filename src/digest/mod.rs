@@ -5,6 +5,11 @@
 //! [`Briefing::build`] gathers the figures from the store; the templates
 //! decide the words. A **quiet** period — nothing open and nothing
 //! resolved — has no briefing: nothing is sent.
+//!
+//! When the open drift spans several AWS accounts, the briefing also
+//! counts it per account, worst account first, and each listed finding
+//! names its account; drift in one account (every workspace of one
+//! account) reads exactly as before, so those fields are empty then.
 
 pub mod slack;
 
@@ -15,7 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::model::Severity;
-use crate::store::{Store, StoreError, sparkline, worst_first};
+use crate::store::{OpenRow, Store, StoreError, sparkline, worst_first};
 
 /// The embedded templates, by name.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -26,6 +31,9 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// Items listed at most; the rest are "+N more".
 pub const TOP_ITEMS: usize = 5;
+/// Accounts listed at most; the rest are "+N more accounts" (an
+/// organization's hundred accounts would bury the briefing).
+pub const TOP_ACCOUNTS: usize = 10;
 /// Weeks in the sparkline.
 pub const SPARK_WEEKS: u32 = 8;
 
@@ -84,6 +92,29 @@ pub struct Briefing {
     pub more: usize,
     pub oldest_age_days: Option<i64>,
     pub oldest_resource: Option<String>,
+    /// The oldest open finding's account, when the drift spans several.
+    pub oldest_account: Option<String>,
+    /// Open drift per account, worst first (most critical, then high, …,
+    /// then most open), at most [`TOP_ACCOUNTS`]; empty unless the open
+    /// drift spans more than one account.
+    pub accounts: Vec<AccountCount>,
+    /// Accounts with open drift beyond those listed.
+    pub accounts_more: usize,
+}
+
+/// One account's open drift (acknowledged left out).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountCount {
+    /// `None`: findings no scan could name the account of.
+    pub id: Option<String>,
+    pub alias: Option<String>,
+    /// "prod (111111111111)", "111111111111", or "unknown account".
+    pub label: String,
+    pub open: u64,
+    /// As the briefing's own: every severity, worst first.
+    pub by_severity: Vec<SeverityCount>,
+    pub severity_summary: String,
+    pub severity_summary_emoji: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +158,9 @@ pub struct Item {
     /// "changed by jane@example.com via AuthorizeSecurityGroupIngress".
     pub attribution: Option<String>,
     pub age_days: i64,
+    /// Its account, by alias when known ("prod", "111111111111",
+    /// "unknown account"), when the drift spans several; else `None`.
+    pub account: Option<String>,
 }
 
 fn emoji(severity: Severity) -> &'static str {
@@ -138,6 +172,79 @@ fn emoji(severity: Severity) -> &'static str {
         Severity::Info => ":white_circle:",
     }
 }
+
+/// Counts by severity, worst first, and the two summaries of them:
+/// "1 critical · 2 high" and the same with Slack emoji.
+fn severities(open: &[&OpenRow]) -> (Vec<SeverityCount>, String, String) {
+    let by_severity: Vec<SeverityCount> = Severity::WORST_FIRST
+        .into_iter()
+        .map(|name| SeverityCount {
+            name,
+            count: open.iter().filter(|f| f.severity == Some(name)).count() as u64,
+            emoji: emoji(name),
+        })
+        .collect();
+    let nonzero: Vec<&SeverityCount> = by_severity.iter().filter(|s| s.count > 0).collect();
+    let (summary, with_emoji) = if nonzero.is_empty() {
+        ("nothing open".to_string(), "Nothing open.".to_string())
+    } else {
+        (
+            nonzero
+                .iter()
+                .map(|s| format!("{} {}", s.count, s.name))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            nonzero
+                .iter()
+                .map(|s| format!("{} {} {}", s.emoji, s.count, s.name))
+                .collect::<Vec<_>>()
+                .join("   "),
+        )
+    };
+    (by_severity, summary, with_emoji)
+}
+
+/// Open drift per account, worst account first: the most critical, then
+/// the most high, …, then the most open; ties by label, for a stable order.
+fn per_account(open: &[OpenRow]) -> Vec<AccountCount> {
+    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<&OpenRow>> =
+        std::collections::BTreeMap::new();
+    for f in open {
+        groups.entry(f.account.as_deref()).or_default().push(f);
+    }
+    let mut accounts: Vec<AccountCount> = groups
+        .into_values()
+        .map(|rows| {
+            let first = rows[0];
+            let (by_severity, severity_summary, severity_summary_emoji) = severities(&rows);
+            AccountCount {
+                id: first.account.clone(),
+                alias: first.account_alias.clone(),
+                label: first
+                    .account_label()
+                    .unwrap_or_else(|| UNKNOWN_ACCOUNT.into()),
+                open: rows.len() as u64,
+                by_severity,
+                severity_summary,
+                severity_summary_emoji,
+            }
+        })
+        .collect();
+    accounts.sort_by(|a, b| {
+        let counts = |x: &AccountCount| -> Vec<u64> {
+            x.by_severity
+                .iter()
+                .map(|s| s.count)
+                .chain([x.open])
+                .collect()
+        };
+        counts(b).cmp(&counts(a)).then(a.label.cmp(&b.label))
+    });
+    accounts
+}
+
+/// How a finding of no known account is labelled.
+const UNKNOWN_ACCOUNT: &str = "unknown account";
 
 /// `2026-11-23`.
 fn date(t: OffsetDateTime) -> String {
@@ -197,30 +304,23 @@ impl Briefing {
                 }
             }
         };
-        let by_severity: Vec<SeverityCount> = Severity::WORST_FIRST
-            .into_iter()
-            .map(|name| SeverityCount {
-                name,
-                count: open.iter().filter(|f| f.severity == Some(name)).count() as u64,
-                emoji: emoji(name),
+        let (by_severity, severity_summary, severity_summary_emoji) =
+            severities(&open.iter().collect::<Vec<_>>());
+        // Only drift that spans several accounts is told by account: a
+        // briefing of one account reads as it always has.
+        let mut accounts = per_account(&open);
+        let several = accounts.len() > 1;
+        if !several {
+            accounts.clear();
+        }
+        let accounts_more = accounts.len().saturating_sub(TOP_ACCOUNTS);
+        accounts.truncate(TOP_ACCOUNTS);
+        let account_of = |f: &OpenRow| {
+            several.then(|| match (&f.account, &f.account_alias) {
+                (_, Some(alias)) => alias.clone(),
+                (Some(id), None) => id.clone(),
+                (None, _) => UNKNOWN_ACCOUNT.into(),
             })
-            .collect();
-        let nonzero: Vec<&SeverityCount> = by_severity.iter().filter(|s| s.count > 0).collect();
-        let (severity_summary, severity_summary_emoji) = if nonzero.is_empty() {
-            ("nothing open".to_string(), "Nothing open.".to_string())
-        } else {
-            (
-                nonzero
-                    .iter()
-                    .map(|s| format!("{} {}", s.count, s.name))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                nonzero
-                    .iter()
-                    .map(|s| format!("{} {} {}", s.emoji, s.count, s.name))
-                    .collect::<Vec<_>>()
-                    .join("   "),
-            )
         };
         let weeks = store.trend(Some(workspace), SPARK_WEEKS, now)?;
         let series: Vec<u64> = weeks.iter().map(|w| w.open_total).collect();
@@ -231,7 +331,7 @@ impl Briefing {
                 .then(b.age_days.cmp(&a.age_days))
                 .then(a.id.cmp(&b.id))
         });
-        let resource = |f: &crate::store::OpenRow| {
+        let resource = |f: &OpenRow| {
             let base = f
                 .address
                 .clone()
@@ -266,6 +366,7 @@ impl Briefing {
                         )
                     }),
                     age_days: f.age_days,
+                    account: account_of(f),
                 }
             })
             .collect();
@@ -299,6 +400,9 @@ impl Briefing {
             items,
             oldest_age_days: oldest.as_ref().map(|f| f.age_days),
             oldest_resource: oldest.as_ref().map(resource),
+            oldest_account: oldest.as_ref().and_then(account_of),
+            accounts,
+            accounts_more,
         }))
     }
 

@@ -11,15 +11,15 @@ use crate::report::{AccountScan, Report};
 /// One account of a scan: its id, its alias, and whether it was seen
 /// whole.
 #[derive(Debug, Clone, Copy)]
-pub struct Acct {
-    pub id: &'static str,
-    pub alias: Option<&'static str>,
+pub struct Acct<'a> {
+    pub id: &'a str,
+    pub alias: Option<&'a str>,
     pub complete: bool,
 }
 
-impl Acct {
+impl<'a> Acct<'a> {
     /// An account seen whole.
-    pub const fn ok(id: &'static str, alias: Option<&'static str>) -> Self {
+    pub const fn ok(id: &'a str, alias: Option<&'a str>) -> Self {
         Self {
             id,
             alias,
@@ -28,7 +28,7 @@ impl Acct {
     }
 
     /// An account whose role could not be assumed: nothing of it seen.
-    pub const fn failed(id: &'static str, alias: Option<&'static str>) -> Self {
+    pub const fn failed(id: &'a str, alias: Option<&'a str>) -> Self {
         Self {
             id,
             alias,
@@ -47,7 +47,11 @@ pub fn in_account(mut f: Finding, account: &str) -> Finding {
 /// finished `at`: complete only when every account is; a failed account's
 /// role could not be assumed. With one account, it is the scan of one
 /// account STS named (`scan.account` set), otherwise of several.
-pub fn accounts_report(at: OffsetDateTime, accounts: &[Acct], findings: Vec<Finding>) -> Report {
+pub fn accounts_report(
+    at: OffsetDateTime,
+    accounts: &[Acct<'_>],
+    findings: Vec<Finding>,
+) -> Report {
     let complete = accounts.iter().all(|a| a.complete);
     let mut r = super::report(at, true, Vec::new());
     r.scan.account = match accounts {
