@@ -1,7 +1,7 @@
 //! Writing a scan: the scan row, then each finding's lifecycle, in one
 //! transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use rusqlite::{Transaction, params};
@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::query::stored_ack;
+use super::query::{ScanAccount, stored_ack};
 use super::row;
 use super::{Store, StoreError, format_time, sql};
 use crate::model::{Ack, Attribution, FindingEvent, RecordedFinding, Severity};
@@ -142,8 +142,6 @@ pub(super) fn clear_ack(tx: &Transaction<'_>, finding: i64) -> rusqlite::Result<
 
 /// A finding's row as the scan finds it.
 struct Existing {
-    /// The account the row is stored under.
-    account: String,
     id: i64,
     public_id: String,
     value: String,
@@ -153,6 +151,8 @@ struct Existing {
     /// Expired or not: the scan decides.
     ack: Option<Ack>,
     ack_value: Option<String>,
+    /// The account the row is stored under ('' for none known).
+    account: String,
 }
 
 impl Store {
@@ -380,22 +380,36 @@ impl Store {
         // is held to the same rule: the states are the workspace's, read
         // once for all its accounts, and a narrowed one is narrowed in
         // every account.
-        let previous_states: Option<Vec<String>> = row::find(
+        let previous: Option<(Vec<String>, Vec<ScanAccount>)> = row::find(
             &tx,
             &path,
             "scans",
             "SELECT id, states, complete, accounts FROM scans WHERE workspace = ?1 AND id < ?2 ORDER BY id DESC",
             params![workspace, scan_id],
             |c| {
-                let resolving = c.get::<bool>(2, "complete")?
-                    || c.opt_json::<Vec<super::query::ScanAccount>>(3, "accounts")?
-                        .is_some_and(|a| a.iter().any(|a| a.complete));
-                resolving.then(|| c.json(1, "states")).transpose()
+                // NULL: recorded before scans kept their accounts.
+                let accounts: Vec<ScanAccount> = c.opt_json(3, "accounts")?.unwrap_or_default();
+                let resolving =
+                    c.get::<bool>(2, "complete")? || accounts.iter().any(|a| a.complete);
+                resolving
+                    .then(|| Ok((c.json(1, "states")?, accounts)))
+                    .transpose()
             },
         )?;
         // A superset is fine: after a narrowed scan, the full one resolves.
-        let same_states =
-            previous_states.is_none_or(|before| before.iter().all(|b| scan.states.contains(b)));
+        let same_states = previous
+            .as_ref()
+            .is_none_or(|(before, _)| before.iter().all(|b| scan.states.contains(b)));
+        // A finding of no known account may be in any account: only a
+        // scan meant to cover (at least) every account the last resolving
+        // scan covered can tell it is gone, not one narrowed with
+        // `--account`. Like the states rule, it heals: a scan of fewer
+        // accounts (one closed, one dropped) becomes the next baseline.
+        let all_accounts = previous.as_ref().is_none_or(|(_, before)| {
+            before
+                .iter()
+                .all(|b| scan.accounts.iter().any(|a| a.id == b.id))
+        });
         if resolving(report) && !same_states {
             tracing::warn!(
                 workspace,
@@ -403,7 +417,11 @@ impl Store {
             );
         }
         if resolving(report) && same_states {
-            resolved = resolve_unseen(&tx, &path, workspace, report, &seen, scan_id, now)?;
+            let scope = Scope {
+                seen: &seen,
+                accountless: scan.complete && all_accounts,
+            };
+            resolved = resolve_unseen(&tx, &path, workspace, report, &scope, scan_id, now)?;
         }
         stall_before_commit();
         tx.commit().map_err(e)?;
@@ -480,6 +498,15 @@ fn existing(
     )
 }
 
+/// What `resolve_unseen` needs to know beyond the report.
+struct Scope<'a> {
+    /// The rows this scan saw.
+    seen: &'a HashSet<i64>,
+    /// Whether findings of no known account may be resolved: the scan is
+    /// complete and covered every account the last resolving scan did.
+    accountless: bool,
+}
+
 /// Whether this scan may resolve anything: it is complete, or (a scan of
 /// several accounts) at least one of its accounts was seen whole.
 fn resolving(report: &Report) -> bool {
@@ -512,14 +539,15 @@ fn attributed_everything(report: &Report) -> bool {
 /// assumed, or whose listing failed, leaves the others' resolution
 /// alone, and its own findings open. A finding of no known account
 /// (recorded before accounts were part of the identity, or when STS
-/// could not say) is covered only by a complete scan, as before. Types
-/// and kinds (`--type`, `--only`) narrow every account alike.
+/// could not say) is covered only by a complete scan of all the
+/// workspace's accounts (`scope.accountless`), as before. Types and kinds
+/// (`--type`, `--only`) narrow every account alike.
 fn resolve_unseen(
     tx: &Transaction<'_>,
     path: &Path,
     workspace: &str,
     report: &Report,
-    seen: &HashSet<i64>,
+    scope: &Scope<'_>,
     scan_id: i64,
     now: OffsetDateTime,
 ) -> Result<usize, StoreError> {
@@ -533,11 +561,18 @@ fn resolve_unseen(
     // What the scan could not verify was not seen either way: its open
     // findings stay open. An unverified resource of no known account may
     // be in any; a finding of no known account may be any account's.
-    let unverified = |account: &str, tf_type: &str, rid: &str| {
-        scan.unverified.iter().any(|u| {
-            u.tf_type == tf_type
-                && u.id == rid
-                && (account.is_empty() || u.account.as_deref().is_none_or(|a| a == account))
+    // (An account whose role could not be assumed makes every resource
+    // of it unverified: indexed, not searched per finding.)
+    let mut unverified: HashMap<(&str, &str), Vec<Option<&str>>> = HashMap::new();
+    for u in &scan.unverified {
+        unverified
+            .entry((u.tf_type.as_str(), u.id.as_str()))
+            .or_default()
+            .push(u.account.as_deref());
+    }
+    let is_unverified = |account: &str, tf_type: &str, rid: &str| {
+        unverified.get(&(tf_type, rid)).is_some_and(|owners| {
+            account.is_empty() || owners.iter().any(|o| o.is_none_or(|o| o == account))
         })
     };
     // In a scan of one account, the scan's own verdict also counts what
@@ -595,7 +630,7 @@ fn resolve_unseen(
         let global = crate::aws::resources::find(&tf_type)
             .is_some_and(|s| s.scope == crate::aws::Scope::Global);
         let seen_whole = if account.is_empty() {
-            scan.complete && covers(&scan.regions, &region, global)
+            scope.accountless && covers(&scan.regions, &region, global)
         } else {
             scan.accounts.iter().any(|a| {
                 a.id == account
@@ -610,7 +645,7 @@ fn resolve_unseen(
                 .only
                 .as_ref()
                 .is_none_or(|o| o.iter().any(|k| k == kind.as_str()));
-        if seen.contains(&id) || !in_scope || unverified(&account, &tf_type, &rid) {
+        if scope.seen.contains(&id) || !in_scope || is_unverified(&account, &tf_type, &rid) {
             continue;
         }
         let why = if ignored.contains(&(kind, tf_type.as_str(), rid.as_str())) {

@@ -1138,3 +1138,33 @@ fn open_findings_by_account_with_their_alias() {
             .contains("AssumeRole")
     );
 }
+
+#[test]
+fn a_scan_of_fewer_accounts_leaves_findings_of_no_known_account_open() {
+    let (_d, mut s) = store();
+    let both = [Acct::ok(A, None), Acct::ok(B, None)];
+    let legacy = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
+    s.record(
+        "prod",
+        &accounts_report(
+            day(0),
+            &both,
+            vec![legacy(), tags_in(A, "x"), tags_in(B, "x")],
+        ),
+    )
+    .unwrap();
+    // `scan --account A`: complete, but sg-9 may be B's.
+    let only_a = accounts_report(day(1), &[Acct::ok(A, None)], vec![]);
+    assert!(only_a.scan.complete);
+    assert_eq!(s.record("prod", &only_a).unwrap().resolved, 1, "A's only");
+    assert_eq!(
+        open_by_account(&s, day(1)),
+        [
+            (None, "aws_security_group".into()),
+            (Some(B.into()), "aws_vpc".into())
+        ]
+    );
+    // Every account again: it can tell.
+    let r = accounts_report(day(2), &both, vec![]);
+    assert_eq!(s.record("prod", &r).unwrap().resolved, 2);
+}
