@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::{
-    Emulator, Workspace, open_port, retag, scan_json, tcp_from, tfdrift, tfdrift_command,
+    Emulator, Workspace, oob, oob_as, open_port, retag, scan_json, tcp_from, tfdrift,
+    tfdrift_command,
 };
 use serde_json::{Value, json};
 
@@ -591,4 +592,152 @@ fn the_history_of_several_accounts_by_account() {
         "{}",
         run.stdout
     );
+}
+
+/// An organization of three member accounts in the emulator, the network
+/// fixture applied into prod and staging through assumed roles, and a
+/// workspace scanning the organization (as tests/accounts.rs sets it up).
+fn organization_workspace() -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    emu.org_account_ids(&["111111111111", "222222222222", "333333333333"]);
+    oob(
+        &emu,
+        "test",
+        "us-east-1",
+        json!([
+            ["organizations", "create_organization", {"FeatureSet": "ALL"}],
+            ["organizations", "create_account", {"Email": "prod@example.com", "AccountName": "prod"}],
+            ["organizations", "create_account", {"Email": "staging@example.com", "AccountName": "staging"}],
+            ["organizations", "create_account", {"Email": "sandbox@example.com", "AccountName": "sandbox"}],
+        ]),
+    );
+    let ws = Workspace::apply_tree(&emu, "org_network");
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        r#"
+workspace "org" {
+  states  = ["terraform.tfstate"]
+  regions = ["us-east-1"]
+  organization {
+    role_name = "OrganizationAccountAccessRole"
+    exclude   = ["123456789012"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    (emu, ws)
+}
+
+/// The id of `module.ENV.aws_security_group.web` in the state.
+fn web_group(ws: &Workspace, env: &str) -> String {
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.state_path()).unwrap()).unwrap();
+    state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["module"] == json!(format!("module.{env}"))
+                && r["type"] == json!("aws_security_group")
+                && r["name"] == json!("web")
+        })
+        .and_then(|r| r["instances"][0]["attributes"]["id"].as_str())
+        .unwrap_or_else(|| panic!("module.{env}.aws_security_group.web is not in the state"))
+        .to_string()
+}
+
+/// RDP opened to the world on `env`'s web group, in `account`, or closed
+/// again (`close`).
+fn rdp(emu: &Emulator, ws: &Workspace, env: &str, account: &str, close: bool) {
+    let call = if close {
+        "revoke_security_group_ingress"
+    } else {
+        "authorize_security_group_ingress"
+    };
+    oob_as(
+        emu,
+        account,
+        "mallory",
+        "us-east-1",
+        json!([["ec2", call, {"GroupId": web_group(ws, env), "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ]}]]),
+    );
+}
+
+/// Real scans of an organization: an account whose role is denied keeps
+/// its findings open while the drift fixed in the others is resolved, and
+/// resolves once it is scanned again.
+#[test]
+fn each_account_of_an_organization_resolves_on_its_own() {
+    const PROD: &str = "111111111111";
+    const STAGING: &str = "222222222222";
+    let (emu, ws) = organization_workspace();
+    let scan = |emu: &Emulator| {
+        let run = tfdrift(
+            emu,
+            ws.path(),
+            &["scan", "--format", "json", "--no-attribution"],
+        );
+        (run.code, run.report())
+    };
+    let open = |emu: &Emulator| {
+        let mut found: Vec<(String, String)> = history(emu, &ws, &["open"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["account"].as_str().unwrap().to_string(),
+                    f["resource_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    rdp(&emu, &ws, "prod", PROD, false);
+    rdp(&emu, &ws, "staging", STAGING, false);
+    let (code, report) = scan(&emu);
+    assert_eq!(code, 1, "{report:#}");
+    let both = vec![
+        (PROD.to_string(), web_group(&ws, "prod")),
+        (STAGING.to_string(), web_group(&ws, "staging")),
+    ];
+    assert_eq!(open(&emu), both);
+
+    // Both fixed; staging's role denied this time.
+    rdp(&emu, &ws, "prod", PROD, true);
+    rdp(&emu, &ws, "staging", STAGING, true);
+    let denied = format!("arn:aws:iam::{STAGING}:role/OrganizationAccountAccessRole");
+    emu.fault(json!({
+        "action": "AssumeRole",
+        "params": {"RoleArn": denied},
+        "status": 403,
+        "code": "AccessDenied",
+        "message": format!("User is not authorized to perform: sts:AssumeRole on resource: {denied}"),
+    }));
+    let (code, report) = scan(&emu);
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(
+        open(&emu),
+        both[1..],
+        "prod's fix is seen; nothing saw staging's"
+    );
+    let scans = tfdrift(&emu, ws.path(), &["history", "scans"]);
+    assert!(
+        scans
+            .stdout
+            .lines()
+            .any(|l| l.contains("└ 222222222222") && l.contains("INCOMPLETE")),
+        "{}",
+        scans.stdout
+    );
+
+    // Staging reachable again: its fix is seen.
+    emu.clear_faults();
+    let (code, report) = scan(&emu);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(open(&emu), vec![]);
 }
