@@ -12,55 +12,20 @@ mod common;
 
 use std::path::Path;
 
-use common::{Emulator, Workspace, oob, oob_as, tfdrift};
+use common::{Emulator, Workspace, oob_as, tfdrift};
 use serde_json::{Value, json};
 
 const PROD: &str = "111111111111";
 const STAGING: &str = "222222222222";
 const SANDBOX: &str = "333333333333";
-const MANAGEMENT: &str = "123456789012";
 const ROLE: &str = "OrganizationAccountAccessRole";
 
-/// An organization (the emulator's default account manages it) with the
-/// three member accounts, and the network applied into prod and staging.
 fn organization() -> (Emulator, Workspace) {
-    let emu = Emulator::start();
-    emu.org_account_ids(&[PROD, STAGING, SANDBOX]);
-    oob(
-        &emu,
-        "test",
-        "us-east-1",
-        json!([
-            ["organizations", "create_organization", {"FeatureSet": "ALL"}],
-            ["organizations", "create_account", {"Email": "prod@example.com", "AccountName": "prod"}],
-            ["organizations", "create_account", {"Email": "staging@example.com", "AccountName": "staging"}],
-            ["organizations", "create_account", {"Email": "sandbox@example.com", "AccountName": "sandbox"}],
-        ]),
-    );
-    let ws = Workspace::apply_tree(&emu, "org_network");
-    (emu, ws)
+    common::organization()
 }
 
-/// `tfdrift.hcl` in the workspace: the organization, less its management
-/// account, plus `extra` inside the workspace block.
 fn config(ws: &Workspace, extra: &str) {
-    std::fs::write(
-        ws.path().join("tfdrift.hcl"),
-        format!(
-            r#"
-workspace "org" {{
-  states  = ["terraform.tfstate"]
-  regions = ["us-east-1"]
-  organization {{
-    role_name = "{ROLE}"
-    exclude   = ["{MANAGEMENT}"]
-  }}
-  {extra}
-}}
-"#
-        ),
-    )
-    .expect("write tfdrift.hcl");
+    common::org_config(ws, extra);
 }
 
 fn scan(emu: &Emulator, dir: &Path, extra: &[&str]) -> (common::Run, Value) {

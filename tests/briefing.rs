@@ -431,94 +431,19 @@ async fn slow_and_refused_posts() {
 }
 
 /// A scan of `accounts` (id, alias, seen whole?) that finished an hour
-/// ago, finding a tag change on `aws_vpc` `vpc-1` in each of
-/// `drifted`; recorded the way `scan` records it.
+/// ago, finding a tag change on `aws_vpc` `vpc-1` in each of `drifted`.
 fn accounts_scan(
     accounts: &[(&str, Option<&str>, bool)],
     drifted: &[&str],
 ) -> tfdrift::report::Report {
-    use tfdrift::model::{Change, Finding, FindingKind};
-    use tfdrift::report::{AccountScan, REPORT_VERSION, Report, ScanInfo, Summary, Tool};
-    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    let regions = vec!["us-east-1".to_string(), "global".to_string()];
-    let findings: Vec<Finding> = drifted
-        .iter()
-        .map(|account| Finding {
-            kind: FindingKind::Changed,
-            address: Some("aws_vpc.main".into()),
-            tf_type: "aws_vpc".into(),
-            id: "vpc-1".into(),
-            region: "us-east-1".into(),
-            account: Some(account.to_string()),
-            state: Some("terraform.tfstate".into()),
-            name: None,
-            changes: vec![Change::new("tags.Team", &json!("platform"), &json!("data"))],
-            grade: None,
-            live: None,
-            attribution: None,
-            related: vec![],
-            history: None,
-        })
-        .map(|mut f| {
-            f.grade = Some(tfdrift::grade::RuleSet::builtin().grade(&f, None));
-            f
-        })
-        .collect();
-    Report {
-        version: REPORT_VERSION,
-        tool: Tool::current(),
-        scan: ScanInfo {
-            started_at: at - time::Duration::seconds(3),
-            finished_at: at,
-            duration_ms: 3000,
-            account: None,
-            regions: regions.clone(),
-            states: vec!["terraform.tfstate".into()],
-            types: vec!["aws_vpc".into()],
-            only: None,
-            complete: accounts.iter().all(|a| a.2),
-            errors: vec![],
-            unverified: vec![],
-            not_checked_types: Default::default(),
-            attribution: None,
-            detail_calls: Default::default(),
-            account_mismatch: None,
-            accounts: accounts
-                .iter()
-                .map(|&(id, alias, complete)| AccountScan {
-                    id: id.into(),
-                    alias: alias.map(String::from),
-                    role_arn: None,
-                    regions: regions.clone(),
-                    complete,
-                    error: None,
-                    managed: 1,
-                    changed: usize::from(drifted.contains(&id)),
-                    missing: 0,
-                    unmanaged: 0,
-                    unverified: 0,
-                    by_severity: Default::default(),
-                })
-                .collect(),
-        },
-        summary: Summary {
-            managed: accounts.len(),
-            in_sync: 0,
-            changed: findings.len(),
-            missing: 0,
-            unmanaged: 0,
-            unverified: 0,
-            not_checked: 0,
-            ignored: 0,
-            autoscaling: 0,
-            by_severity: Default::default(),
-            acknowledged: 0,
-            coverage_percent: 100.0,
-            verified_percent: 100.0,
-        },
-        findings,
-        ignored: vec![],
-    }
+    common::accounts_report(
+        accounts,
+        1,
+        drifted
+            .iter()
+            .map(|a| common::vpc_finding(a, "vpc-1"))
+            .collect(),
+    )
 }
 
 /// The briefing of a workspace of several accounts, from a history the

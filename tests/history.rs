@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::{
-    Emulator, Workspace, oob, oob_as, open_port, retag, scan_json, tcp_from, tfdrift,
-    tfdrift_command,
+    Emulator, Workspace, accounts_report, oob_as, open_port, retag, scan_json, tcp_from, tfdrift,
+    tfdrift_command, vpc_finding,
 };
 use serde_json::{Value, json};
 
@@ -385,100 +385,6 @@ async fn workspaces_come_from_the_config() {
     );
 }
 
-/// A finding of `kind` on an `aws_vpc` in `account`, as a scan reports it.
-fn vpc_finding(account: &str, id: &str) -> tfdrift::model::Finding {
-    tfdrift::model::Finding {
-        kind: tfdrift::model::FindingKind::Changed,
-        address: Some("aws_vpc.main".into()),
-        tf_type: "aws_vpc".into(),
-        id: id.into(),
-        region: "us-east-1".into(),
-        account: Some(account.into()),
-        state: Some("terraform.tfstate".into()),
-        name: None,
-        changes: vec![tfdrift::model::Change::new(
-            "tags.Team",
-            &json!("platform"),
-            &json!("data"),
-        )],
-        grade: None,
-        live: None,
-        attribution: None,
-        related: vec![],
-        history: None,
-    }
-}
-
-/// A scan of `accounts` (id, alias, seen whole?) that finished `ago`
-/// hours before now, finding `findings`.
-fn scan_of(
-    accounts: &[(&str, Option<&str>, bool)],
-    ago: i64,
-    findings: Vec<tfdrift::model::Finding>,
-) -> tfdrift::report::Report {
-    use tfdrift::report::{AccountScan, REPORT_VERSION, Report, ScanInfo, Summary, Tool};
-    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(ago);
-    let regions = vec!["us-east-1".to_string(), "global".to_string()];
-    Report {
-        version: REPORT_VERSION,
-        tool: Tool::current(),
-        scan: ScanInfo {
-            started_at: at - time::Duration::seconds(3),
-            finished_at: at,
-            duration_ms: 3000,
-            account: None,
-            regions: regions.clone(),
-            states: vec!["terraform.tfstate".into()],
-            types: vec!["aws_vpc".into()],
-            only: None,
-            complete: accounts.iter().all(|a| a.2),
-            errors: vec![],
-            unverified: vec![],
-            not_checked_types: Default::default(),
-            attribution: None,
-            detail_calls: Default::default(),
-            account_mismatch: None,
-            accounts: accounts
-                .iter()
-                .map(|&(id, alias, complete)| AccountScan {
-                    id: id.into(),
-                    alias: alias.map(String::from),
-                    role_arn: Some(format!("arn:aws:iam::{id}:role/tfdrift")),
-                    regions: if complete { regions.clone() } else { vec![] },
-                    complete,
-                    error: (!complete).then(|| "AssumeRole: AccessDenied".to_string()),
-                    managed: 1,
-                    changed: findings
-                        .iter()
-                        .filter(|f| f.account.as_deref() == Some(id))
-                        .count(),
-                    missing: 0,
-                    unmanaged: 0,
-                    unverified: 0,
-                    by_severity: Default::default(),
-                })
-                .collect(),
-        },
-        summary: Summary {
-            managed: accounts.len(),
-            in_sync: 0,
-            changed: findings.len(),
-            missing: 0,
-            unmanaged: 0,
-            unverified: 0,
-            not_checked: 0,
-            ignored: 0,
-            autoscaling: 0,
-            by_severity: Default::default(),
-            acknowledged: 0,
-            coverage_percent: 100.0,
-            verified_percent: 100.0,
-        },
-        findings,
-        ignored: vec![],
-    }
-}
-
 /// `tfdrift history ARGS --db DB` in `dir`: no AWS needed.
 fn history_of(dir: &std::path::Path, args: &[&str]) -> common::Run {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfdrift"))
@@ -514,7 +420,7 @@ fn the_history_of_several_accounts_by_account() {
     store
         .record(
             "org",
-            &scan_of(
+            &accounts_report(
                 &all,
                 2,
                 vec![
@@ -534,7 +440,7 @@ fn the_history_of_several_accounts_by_account() {
     let recorded = store
         .record(
             "org",
-            &scan_of(&partial, 1, vec![vpc_finding(PROD, "vpc-1")]),
+            &accounts_report(&partial, 1, vec![vpc_finding(PROD, "vpc-1")]),
         )
         .unwrap();
     assert_eq!(recorded.resolved, 1, "dev's, not shared's");
@@ -594,38 +500,10 @@ fn the_history_of_several_accounts_by_account() {
     );
 }
 
-/// An organization of three member accounts in the emulator, the network
-/// fixture applied into prod and staging through assumed roles, and a
-/// workspace scanning the organization (as tests/accounts.rs sets it up).
+/// The organization of tests/common, scanned as workspace "org".
 fn organization_workspace() -> (Emulator, Workspace) {
-    let emu = Emulator::start();
-    emu.org_account_ids(&["111111111111", "222222222222", "333333333333"]);
-    oob(
-        &emu,
-        "test",
-        "us-east-1",
-        json!([
-            ["organizations", "create_organization", {"FeatureSet": "ALL"}],
-            ["organizations", "create_account", {"Email": "prod@example.com", "AccountName": "prod"}],
-            ["organizations", "create_account", {"Email": "staging@example.com", "AccountName": "staging"}],
-            ["organizations", "create_account", {"Email": "sandbox@example.com", "AccountName": "sandbox"}],
-        ]),
-    );
-    let ws = Workspace::apply_tree(&emu, "org_network");
-    std::fs::write(
-        ws.path().join("tfdrift.hcl"),
-        r#"
-workspace "org" {
-  states  = ["terraform.tfstate"]
-  regions = ["us-east-1"]
-  organization {
-    role_name = "OrganizationAccountAccessRole"
-    exclude   = ["123456789012"]
-  }
-}
-"#,
-    )
-    .unwrap();
+    let (emu, ws) = common::organization();
+    common::org_config(&ws, "");
     (emu, ws)
 }
 

@@ -15,7 +15,7 @@
 //! (`vpc_id`, ...); else, when the workspace scans one account, to it.
 //! What is still unassigned is unverified, never missing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::aws::organization;
 use crate::config::{Role, Workspace};
@@ -182,41 +182,9 @@ pub fn assign(
                     .map(|a| a.id.clone())
             });
     }
-    // References chain (route → route table → VPC): resolve until a pass
-    // changes nothing.
-    const REFERENCES: [&str; 9] = [
-        "vpc_id",
-        "subnet_id",
-        "security_group_id",
-        "instance_id",
-        "route_table_id",
-        "network_acl_id",
-        "allocation_id",
-        "volume_id",
-        "network_interface_id",
-    ];
-    loop {
-        let known: HashMap<String, String> = states
-            .iter()
-            .flat_map(|s| &s.resources)
-            .filter_map(|r| r.account.clone().map(|a| (r.id.clone(), a)))
-            .collect();
-        let mut changed = false;
-        for r in states
-            .iter_mut()
-            .flat_map(|s| &mut s.resources)
-            .filter(|r| r.account.is_none())
-        {
-            r.account = REFERENCES
-                .iter()
-                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
-                .find_map(|id| known.get(id).cloned());
-            changed |= r.account.is_some();
-        }
-        if !changed {
-            break;
-        }
-    }
+    // A bucket's settings, a route, an association: the account of what
+    // they reference.
+    super::pipeline::through_references(states, |r| &mut r.account);
     if let [only] = accounts {
         for r in states
             .iter_mut()

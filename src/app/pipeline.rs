@@ -206,42 +206,7 @@ pub fn resolve_regions(
     extra: &[String],
     default_region: Option<&str>,
 ) -> Result<Vec<String>, ScanError> {
-    // References chain (rule → group → VPC), and a state lists resources
-    // in any order: resolve until a pass changes nothing.
-    const REFERENCES: [&str; 10] = [
-        "bucket",
-        "vpc_id",
-        "subnet_id",
-        "security_group_id",
-        "instance_id",
-        "route_table_id",
-        "network_acl_id",
-        "allocation_id",
-        "volume_id",
-        "network_interface_id",
-    ];
-    loop {
-        let known: HashMap<String, String> = states
-            .iter()
-            .flat_map(|s| &s.resources)
-            .filter_map(|r| r.region.clone().map(|reg| (r.id.clone(), reg)))
-            .collect();
-        let mut changed = false;
-        for r in states
-            .iter_mut()
-            .flat_map(|s| &mut s.resources)
-            .filter(|r| r.region.is_none())
-        {
-            r.region = REFERENCES
-                .iter()
-                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
-                .find_map(|id| known.get(id).cloned());
-            changed |= r.region.is_some();
-        }
-        if !changed {
-            break;
-        }
-    }
+    through_references(states, |r| &mut r.region);
     let mut regions: BTreeSet<String> = extra.iter().cloned().collect();
     for r in states.iter_mut().flat_map(|s| &mut s.resources) {
         // Global types are listed once per account, and add no region to
@@ -280,6 +245,53 @@ pub fn resolve_regions(
         return Err(ScanError::NoRegion);
     }
     Ok(regions.into_iter().collect())
+}
+
+/// Fills `field` (a region, an account) of every resource that lacks it
+/// from a resource it references (`vpc_id`, `subnet_id`, ...). References
+/// chain (rule → group → VPC) and a state lists resources in any order:
+/// resolve until a pass changes nothing.
+pub(crate) fn through_references(
+    states: &mut [State],
+    field: impl Fn(&mut crate::state::StateResource) -> &mut Option<String>,
+) {
+    const REFERENCES: [&str; 10] = [
+        "bucket",
+        "vpc_id",
+        "subnet_id",
+        "security_group_id",
+        "instance_id",
+        "route_table_id",
+        "network_acl_id",
+        "allocation_id",
+        "volume_id",
+        "network_interface_id",
+    ];
+    loop {
+        let known: HashMap<String, String> = states
+            .iter_mut()
+            .flat_map(|s| &mut s.resources)
+            .filter_map(|r| {
+                let id = r.id.clone();
+                field(r).clone().map(|v| (id, v))
+            })
+            .collect();
+        let mut changed = false;
+        for r in states.iter_mut().flat_map(|s| &mut s.resources) {
+            if field(r).is_some() {
+                continue;
+            }
+            let found = REFERENCES
+                .iter()
+                .filter_map(|k| r.attrs.get(*k).and_then(|v| v.as_str()))
+                .find_map(|id| known.get(id).cloned());
+            changed |= found.is_some();
+            *field(r) = found;
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 /// Whether any resource still needs the default region to be resolved.

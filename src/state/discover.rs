@@ -15,32 +15,8 @@ pub async fn discover_sources(
     dir: &Path,
     aws: &crate::sdk::AwsConfig,
 ) -> Result<Vec<Box<dyn StateSource>>, StateError> {
-    let mut tf_files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| StateError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    tf_files.sort();
-
-    for file in &tf_files {
-        let text = std::fs::read_to_string(file).map_err(|source| StateError::Io {
-            path: file.display().to_string(),
-            source,
-        })?;
-        // Only the position and the explanation: hcl's full message quotes
-        // the offending line, which may hold a secret.
-        let body: Body = hcl::from_str(&text).map_err(|e| {
-            let (line, column, why) = crate::hcl_diag::error_parts(&e.to_string());
-            StateError::Config {
-                file: format!("{}:{line}:{column}", file.display()),
-                message: why,
-            }
-        })?;
-        if let Some(backend) = find_backend(&body, file)? {
+    for (file, body) in &tf_bodies(dir)? {
+        if let Some(backend) = find_backend(body, file)? {
             return match backend {
                 Backend::Local {
                     path,
@@ -58,6 +34,40 @@ pub async fn discover_sources(
         }
     }
     with_workspaces(dir, "terraform.tfstate", "terraform.tfstate.d")
+}
+
+/// Every `*.tf` file of `dir`, parsed, in name order. A file that does not
+/// parse is an error with its position (as Terraform would refuse it).
+pub(super) fn tf_bodies(dir: &Path) -> Result<Vec<(PathBuf, Body)>, StateError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| StateError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).map_err(|source| StateError::Io {
+                path: file.display().to_string(),
+                source,
+            })?;
+            // Only the position and the explanation: hcl's full message
+            // quotes the offending line, which may hold a secret.
+            let body: Body = hcl::from_str(&text).map_err(|e| {
+                let (line, column, why) = crate::hcl_diag::error_parts(&e.to_string());
+                StateError::Config {
+                    file: format!("{}:{line}:{column}", file.display()),
+                    message: why,
+                }
+            })?;
+            Ok((file, body))
+        })
+        .collect()
 }
 
 /// The default workspace's state and every other local workspace's, which

@@ -11,7 +11,7 @@
 //! discovery reports it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hcl::{Body, Expression};
 
@@ -21,30 +21,11 @@ use super::StateError;
 /// `assume_role` reaches, for the `.tf` files of `dir`. No `.tf` files,
 /// no entries.
 pub fn provider_accounts(dir: &Path) -> Result<BTreeMap<String, String>, StateError> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    if !dir.is_dir() {
         return Ok(BTreeMap::new());
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    files.sort();
+    }
     let mut out = BTreeMap::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| StateError::Io {
-            path: file.display().to_string(),
-            source,
-        })?;
-        // Only the position and the explanation: hcl's full message quotes
-        // the offending line, which may hold a secret.
-        let body: Body = hcl::from_str(&text).map_err(|e| {
-            let (line, column, why) = crate::hcl_diag::error_parts(&e.to_string());
-            StateError::Config {
-                file: format!("{}:{line}:{column}", file.display()),
-                message: why,
-            }
-        })?;
+    for (_, body) in super::discover::tf_bodies(dir)? {
         out.extend(from_body(&body));
     }
     Ok(out)

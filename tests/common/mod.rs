@@ -440,10 +440,22 @@ pub fn assert_one_call_per_listing(calls: &HashMap<String, u64>, instances: u64,
 /// `[service, method, kwargs]`. Returns the responses; a failed call fails
 /// the test.
 pub fn oob(emu: &Emulator, access_key: &str, region: &str, calls: Value) -> Vec<Value> {
+    run_oob(
+        emu,
+        &["--access-key", access_key, "--region", region],
+        &calls,
+    )
+    .unwrap_or_else(|e| panic!("oob.py failed: {e}\ncalls: {calls:#}"))
+}
+
+/// Runs oob.py with `args`, the calls on its stdin; its responses, or its
+/// stderr.
+fn run_oob(emu: &Emulator, args: &[&str], calls: &Value) -> Result<Vec<Value>, String> {
     let mut child = Command::new(python())
         .arg(repo().join("tests/harness/oob.py"))
-        .args(["--endpoint", &emu.endpoint(), "--access-key", access_key])
-        .args(["--region", region, "-"])
+        .args(["--endpoint", &emu.endpoint()])
+        .args(args)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -456,12 +468,10 @@ pub fn oob(emu: &Emulator, access_key: &str, region: &str, calls: Value) -> Vec<
         .write_all(calls.to_string().as_bytes())
         .expect("write calls");
     let out = child.wait_with_output().expect("oob.py output");
-    assert!(
-        out.status.success(),
-        "oob.py failed: {}\ncalls: {calls:#}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("oob.py prints JSON")
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).expect("oob.py prints JSON"))
 }
 
 /// The control routes for several accounts (issue 13): see emulator.py.
@@ -506,29 +516,19 @@ pub fn oob_as(
     calls: Value,
 ) -> Vec<Value> {
     let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
-    let mut child = Command::new(python())
-        .arg(repo().join("tests/harness/oob.py"))
-        .args(["--endpoint", &emu.endpoint(), "--access-key", "test"])
-        .args(["--assume-role", &role, "--session", session])
-        .args(["--region", region, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run oob.py");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(calls.to_string().as_bytes())
-        .expect("write calls");
-    let out = child.wait_with_output().expect("oob.py output");
-    assert!(
-        out.status.success(),
-        "oob.py as {session} in {account} failed: {}\ncalls: {calls:#}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("oob.py prints JSON")
+    let args = [
+        "--access-key",
+        "test",
+        "--assume-role",
+        &role,
+        "--session",
+        session,
+        "--region",
+        region,
+    ];
+    run_oob(emu, &args, &calls).unwrap_or_else(|e| {
+        panic!("oob.py as {session} in {account} failed: {e}\ncalls: {calls:#}")
+    })
 }
 
 impl Workspace {
@@ -560,4 +560,151 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).expect("copy fixture");
         }
     }
+}
+
+/// A tag change on the `aws_vpc` `id` in `account`, graded by the
+/// built-in rules, as a scan reports it.
+pub fn vpc_finding(account: &str, id: &str) -> tfdrift::model::Finding {
+    let mut f = tfdrift::model::Finding {
+        kind: tfdrift::model::FindingKind::Changed,
+        address: Some("aws_vpc.main".into()),
+        tf_type: "aws_vpc".into(),
+        id: id.into(),
+        region: "us-east-1".into(),
+        account: Some(account.into()),
+        state: Some("terraform.tfstate".into()),
+        name: None,
+        changes: vec![tfdrift::model::Change::new(
+            "tags.Team",
+            &serde_json::json!("platform"),
+            &serde_json::json!("data"),
+        )],
+        grade: None,
+        live: None,
+        attribution: None,
+        related: vec![],
+        history: None,
+    };
+    f.grade = Some(tfdrift::grade::RuleSet::builtin().grade(&f, None));
+    f
+}
+
+/// A scan of `accounts` (id, alias, seen whole?) that finished `ago`
+/// hours before now, finding `findings`; an account not seen whole could
+/// not be reached (its role was denied).
+pub fn accounts_report(
+    accounts: &[(&str, Option<&str>, bool)],
+    ago: i64,
+    findings: Vec<tfdrift::model::Finding>,
+) -> tfdrift::report::Report {
+    use tfdrift::report::{AccountScan, REPORT_VERSION, Report, ScanInfo, Summary, Tool};
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(ago);
+    let regions = vec!["us-east-1".to_string(), "global".to_string()];
+    Report {
+        version: REPORT_VERSION,
+        tool: Tool::current(),
+        scan: ScanInfo {
+            started_at: at - time::Duration::seconds(3),
+            finished_at: at,
+            duration_ms: 3000,
+            account: None,
+            regions: regions.clone(),
+            states: vec!["terraform.tfstate".into()],
+            types: vec!["aws_vpc".into()],
+            only: None,
+            complete: accounts.iter().all(|a| a.2),
+            errors: vec![],
+            unverified: vec![],
+            not_checked_types: Default::default(),
+            attribution: None,
+            detail_calls: Default::default(),
+            account_mismatch: None,
+            accounts: accounts
+                .iter()
+                .map(|&(id, alias, complete)| AccountScan {
+                    id: id.into(),
+                    alias: alias.map(String::from),
+                    role_arn: Some(format!("arn:aws:iam::{id}:role/tfdrift")),
+                    regions: if complete { regions.clone() } else { vec![] },
+                    complete,
+                    error: (!complete).then(|| "AssumeRole: AccessDenied".to_string()),
+                    managed: 1,
+                    changed: findings
+                        .iter()
+                        .filter(|f| f.account.as_deref() == Some(id))
+                        .count(),
+                    missing: 0,
+                    unmanaged: 0,
+                    unverified: 0,
+                    by_severity: Default::default(),
+                })
+                .collect(),
+        },
+        summary: Summary {
+            managed: accounts.len(),
+            in_sync: 0,
+            changed: findings.len(),
+            missing: 0,
+            unmanaged: 0,
+            unverified: 0,
+            not_checked: 0,
+            ignored: 0,
+            autoscaling: 0,
+            by_severity: Default::default(),
+            acknowledged: 0,
+            coverage_percent: 100.0,
+            verified_percent: 100.0,
+        },
+        findings,
+        ignored: vec![],
+    }
+}
+
+/// The member accounts of [`organization`]: prod and staging hold the
+/// network of `fixtures/tf/org_network`, sandbox nothing.
+pub const ORG_ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+
+/// An organization in the emulator (its default account, 123456789012,
+/// manages it) with the three [`ORG_ACCOUNTS`], and the network fixture
+/// applied into prod and staging through aliased providers that assume
+/// roles there (one state).
+pub fn organization() -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    emu.org_account_ids(&ORG_ACCOUNTS);
+    oob(
+        &emu,
+        "test",
+        "us-east-1",
+        serde_json::json!([
+            ["organizations", "create_organization", {"FeatureSet": "ALL"}],
+            ["organizations", "create_account", {"Email": "prod@example.com", "AccountName": "prod"}],
+            ["organizations", "create_account", {"Email": "staging@example.com", "AccountName": "staging"}],
+            ["organizations", "create_account", {"Email": "sandbox@example.com", "AccountName": "sandbox"}],
+        ]),
+    );
+    let ws = Workspace::apply_tree(&emu, "org_network");
+    (emu, ws)
+}
+
+/// Writes the workspace's `tfdrift.hcl`: workspace "org" scans the
+/// organization (less its management account) through
+/// `OrganizationAccountAccessRole`, with `extra` inside the block.
+pub fn org_config(ws: &Workspace, extra: &str) {
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        format!(
+            r#"
+workspace "org" {{
+  states  = ["terraform.tfstate"]
+  regions = ["us-east-1"]
+  organization {{
+    role_name = "OrganizationAccountAccessRole"
+    exclude   = ["123456789012"]
+  }}
+  {extra}
+}}
+"#
+        ),
+    )
+    .expect("write tfdrift.hcl");
 }
