@@ -91,14 +91,25 @@ impl CallLimits {
         }
     }
 
-    /// The SDK's default HTTPS client, with every call holding a slot of
-    /// both pools while it is in flight.
+    /// The SDK's default HTTPS client, as `default-https-client` builds it
+    /// (rustls with aws-lc, the connector settings and sleep of each
+    /// client, `HTTPS_PROXY`/`NO_PROXY` from the environment), with every
+    /// call holding a slot of both pools while it is in flight.
     fn client(&self) -> SharedHttpClient {
-        let inner = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .build_https();
+        use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
+        let inner = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            |settings, components| {
+                let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ));
+                conn.set_connector_settings(settings.cloned());
+                if let Some(c) = components {
+                    conn.set_sleep_impl(c.sleep_impl());
+                }
+                conn.set_proxy_config(Some(ProxyConfig::from_env()));
+                conn.build()
+            },
+        );
         SharedHttpClient::new(Limited {
             inner,
             limits: self.clone(),
