@@ -127,6 +127,7 @@ fn main() {
                 attribution: None,
                 detail_calls: BTreeMap::new(),
                 account_mismatch: None,
+                narrowed_to: None,
                 accounts: Vec::new(),
             },
             summary: Summary {

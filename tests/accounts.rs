@@ -228,6 +228,7 @@ fn an_organization_is_scanned_account_by_account_and_each_change_lands_in_its_ac
             "bob"
         )]
     );
+    assert_eq!(report["scan"]["narrowed_to"], json!([STAGING]));
     let unverified = report["scan"]["unverified"].as_array().unwrap();
     assert!(!unverified.is_empty());
     assert!(

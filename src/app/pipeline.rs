@@ -804,6 +804,7 @@ pub async fn scan_accounts(
             attribution,
             detail_calls,
             account_mismatch,
+            narrowed_to: None,
             accounts,
         },
         summary: Summary {

@@ -246,6 +246,9 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         let events = trail.as_ref().map(|t| t as &dyn EventSource);
         pipeline::scan(&states, &regions, &lister, events, &opts).await
     };
+    if !req.accounts.is_empty() {
+        report.scan.narrowed_to = Some(req.accounts.clone());
+    }
     let mut not_recorded = None;
     if let Some(store) = store.as_mut() {
         match store.record(&ws.name, &report) {

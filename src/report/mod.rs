@@ -76,6 +76,11 @@ pub struct ScanInfo {
     /// incomplete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_mismatch: Option<AccountMismatch>,
+    /// The accounts `--account` narrowed the scan to; absent when the
+    /// scan covered every account of its workspace. The history never
+    /// lets a narrowed scan resolve a finding of no known account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrowed_to: Option<Vec<String>>,
     /// Each account scanned: the credentials' own, or every account of a
     /// workspace that names `account` blocks or an `organization`. Empty
     /// only when STS could not say which account the credentials reach.

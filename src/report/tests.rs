@@ -98,6 +98,7 @@ fn report(complete: bool) -> Report {
             }),
             detail_calls: BTreeMap::new(),
             account_mismatch: None,
+            narrowed_to: None,
             accounts: Vec::new(),
         },
         summary: Summary {

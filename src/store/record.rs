@@ -419,7 +419,9 @@ impl Store {
         if resolving(report) && same_states {
             let scope = Scope {
                 seen: &seen,
-                accountless: scan.complete && all_accounts,
+                // A scan narrowed with `--account` covers, by choice, not
+                // every account such a finding may be in.
+                accountless: scan.complete && all_accounts && scan.narrowed_to.is_none(),
             };
             resolved = resolve_unseen(&tx, &path, workspace, report, &scope, scan_id, now)?;
         }

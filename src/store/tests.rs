@@ -1164,7 +1164,12 @@ fn a_scan_of_fewer_accounts_leaves_findings_of_no_known_account_open() {
             (Some(B.into()), "aws_vpc".into())
         ]
     );
+    // A second `scan --account A`, said to be narrowed: the last
+    // resolving scan covered A alone, yet sg-9 still may be B's.
+    let mut narrowed = accounts_report(day(2), &[Acct::ok(A, None)], vec![]);
+    narrowed.scan.narrowed_to = Some(vec![A.into()]);
+    assert_eq!(s.record("prod", &narrowed).unwrap().resolved, 0);
     // Every account again: it can tell.
-    let r = accounts_report(day(2), &both, vec![]);
+    let r = accounts_report(day(3), &both, vec![]);
     assert_eq!(s.record("prod", &r).unwrap().resolved, 2);
 }

@@ -86,6 +86,7 @@ pub fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Rep
             attribution: None,
             detail_calls: BTreeMap::new(),
             account_mismatch: None,
+            narrowed_to: None,
             accounts: Vec::new(),
         },
         summary: Summary {

@@ -619,6 +619,7 @@ pub fn accounts_report(
             attribution: None,
             detail_calls: Default::default(),
             account_mismatch: None,
+            narrowed_to: None,
             accounts: accounts
                 .iter()
                 .map(|&(id, alias, complete)| AccountScan {
