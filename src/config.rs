@@ -360,12 +360,25 @@ impl Parser<'_> {
     }
 
     /// `key`'s position: after `anchor` (a block's label) when given.
+    /// `anchor` may be a path of anchors joined by [`WITHIN`] (a
+    /// workspace, then a block inside it), each looked for after the one
+    /// before: the same `account "ID"` in two workspaces is told apart.
     fn key_err(&self, anchor: &str, key: &str, message: String) -> ConfigError {
-        if anchor.is_empty() {
-            self.err(locate_after(self.text, "", key), message)
-        } else {
-            self.err(locate_after(self.text, anchor, key), message)
+        let mut parts: Vec<&str> = anchor.split(WITHIN).collect();
+        let last = parts.pop().unwrap_or_default();
+        let mut start = 0;
+        for part in parts {
+            start += self.text[start..].find(part).unwrap_or(0);
         }
+        let (line, column) = locate_after(&self.text[start..], last, key);
+        let before = &self.text[..start];
+        let lines_before = before.matches('\n').count();
+        let column = if line == 1 {
+            before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + column
+        } else {
+            column
+        };
+        self.err((lines_before + line, column), message)
     }
 
     /// The first `block` after `anchor`.
@@ -569,14 +582,15 @@ impl Parser<'_> {
                     w.accounts.push(account);
                 }
                 "organization" => {
+                    let org = format!("{anchor}{WITHIN}organization");
                     if w.organization.is_some() {
                         return Err(self.at_last(
                             "organization",
                             format!("{anchor} has two `organization` blocks"),
                         ));
                     }
-                    let a = self.attributes(inner.body(), ORGANIZATION, "organization", &place)?;
-                    let role = self.role(&a, "organization")?;
+                    let a = self.attributes(inner.body(), ORGANIZATION, &org, &place)?;
+                    let role = self.role(&a, &org)?;
                     if role.role_name.is_none() {
                         return Err(self.block_err(
                             &anchor,
@@ -586,12 +600,12 @@ impl Parser<'_> {
                             ),
                         ));
                     }
-                    let include = self.strings(&a, "include", "organization")?;
-                    let exclude = self.strings(&a, "exclude", "organization")?;
+                    let include = self.strings(&a, "include", &org)?;
+                    let exclude = self.strings(&a, "exclude", &org)?;
                     for (key, ids) in [("include", &include), ("exclude", &exclude)] {
                         if let Some(bad) = ids.iter().find(|i| !is_org_target(i)) {
                             return Err(self.key_err(
-                                "organization",
+                                &org,
                                 key,
                                 format!(
                                     "`{key}` holds account ids (12 digits), OU ids (ou-...) or root ids (r-...); {bad:?} is none"
@@ -634,7 +648,7 @@ impl Parser<'_> {
         }
         let place = format!("{anchor} account \"{id}\"");
         // Keys are located after the block's own label.
-        let at = format!("account \"{id}\"");
+        let at = format!("{anchor}{WITHIN}account \"{id}\"");
         let a = self.attributes(block.body(), ACCOUNT, &at, &place)?;
         let states = self.strings(&a, "states", &at)?;
         if let Some((g, e)) = states
@@ -699,6 +713,9 @@ impl Parser<'_> {
         Ok(role)
     }
 }
+
+/// Joins the anchors of a nested block for [`Parser::key_err`].
+const WITHIN: char = '\u{1f}';
 
 /// A 12-digit AWS account id.
 pub fn is_account_id(s: &str) -> bool {
@@ -894,6 +911,14 @@ workspace "platform" {
             (
                 "workspace \"p\" {\n  organization {\n    include = []\n  }\n}\n",
                 "c.hcl:2:3: workspace \"p\" organization: `role_name`",
+            ),
+            (
+                "workspace \"a\" {\n  account \"111111111111\" {}\n}\nworkspace \"b\" {\n  account \"111111111111\" {\n    role_name = \"arn:x\"\n  }\n}\n",
+                "c.hcl:6:5: `role_name` is the role's name",
+            ),
+            (
+                "workspace \"a\" {\n  organization {\n    role_name = \"r\"\n  }\n}\nworkspace \"b\" {\n  organization {\n    role_name = \"r\"\n    exclude = [\"x\"]\n  }\n}\n",
+                "c.hcl:9:5: `exclude` holds account ids",
             ),
             (
                 "workspace \"p\" {\n  max_concurrent_calls = 0\n}\n",

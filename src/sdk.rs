@@ -10,9 +10,9 @@
 //! (exponential backoff with jitter, throttling-aware), so a hung or
 //! throttling endpoint fails a call instead of hanging a scan.
 //!
-//! The chain is loaded once; each region's configuration is that one with
-//! its region set, so credentials (and their cache) are shared by every
-//! region. Another account is reached with [`AwsConfig::assume_role`]: STS
+//! The chain is loaded per region, as the AWS CLI would (a profile that
+//! assumes a role builds its STS client in the loader's region). Another
+//! account is reached with [`AwsConfig::assume_role`]: STS
 //! `AssumeRole` from these credentials, cached by the SDK's identity cache
 //! and refreshed before the session expires, shared by all the account's
 //! regions (one `AssumeRole` per account, not per region).
@@ -247,50 +247,50 @@ impl AwsConfig {
         self.assume.as_ref().map(|(_, r)| r)
     }
 
-    /// The configuration every region's is made from: the default chain
-    /// (or the assumed role), loaded once.
+    /// An assumed role's configuration, every region's made from it: the
+    /// role's credentials and their cache, set up once.
     fn root(&self) -> futures::future::BoxFuture<'_, SdkConfig> {
-        // Boxed: an assumed role's root awaits its base's.
+        // Boxed: an assumed role's root awaits its base's configuration.
         Box::pin(async move {
             self.root
                 .get_or_init(|| async {
-                    match &self.assume {
-                        None => self.load_chain().await,
-                        Some((base, role)) => {
-                            let base_config = base.root().await;
-                            // STS needs a region; the chain may name none.
-                            let sts_region = base_config
-                                .region()
-                                .cloned()
-                                .unwrap_or_else(|| aws_config::Region::new("us-east-1"));
-                            let mut provider =
-                                aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
-                                    .session_name(&role.session_name)
-                                    .region(sts_region)
-                                    .configure(&base_config);
-                            if let Some(id) = &role.external_id {
-                                provider = provider.external_id(id);
-                            }
-                            let provider = provider.build().await;
-                            let mut builder = base_config
-                                .to_builder()
-                                .credentials_provider(SharedCredentialsProvider::new(provider))
-                                // Its own cache: the base's holds the base's
-                                // credentials.
-                                .identity_cache(IdentityCache::lazy().build());
-                            if let Some(l) = &self.limits {
-                                builder = builder.http_client(l.client());
-                            }
-                            builder.build()
-                        }
+                    let Some((base, role)) = &self.assume else {
+                        return self.load_chain(None).await;
+                    };
+                    // STS needs a region; the chain may name none.
+                    let sts_region = base
+                        .default_region()
+                        .await
+                        .unwrap_or_else(|| "us-east-1".to_string());
+                    let base_config = base.region(Some(&sts_region)).await;
+                    let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
+                        .session_name(&role.session_name)
+                        .configure(&base_config);
+                    if let Some(id) = &role.external_id {
+                        provider = provider.external_id(id);
                     }
+                    let provider = provider.build().await;
+                    let mut builder = base_config
+                        .to_builder()
+                        .credentials_provider(SharedCredentialsProvider::new(provider))
+                        // Its own cache: the base's holds the base's
+                        // credentials.
+                        .identity_cache(IdentityCache::lazy().build());
+                    if let Some(l) = &self.limits {
+                        builder = builder.http_client(l.client());
+                    }
+                    builder.build()
                 })
                 .await
                 .clone()
         })
     }
 
-    async fn load_chain(&self) -> SdkConfig {
+    /// The default chain, loaded for `region` (`None`: its own). A
+    /// profile that assumes a role (`role_arn`) builds its STS client
+    /// from the loader's region, so each region is loaded with it, as
+    /// the AWS CLI would.
+    async fn load_chain(&self, region: Option<&str>) -> SdkConfig {
         let s = &self.settings;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
@@ -303,6 +303,9 @@ impl AwsConfig {
         if let Some(p) = &s.profile {
             loader = loader.profile_name(p);
         }
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r.to_string()));
+        }
         if let Some(l) = &self.limits {
             loader = loader.http_client(l.client());
         }
@@ -310,22 +313,31 @@ impl AwsConfig {
     }
 
     /// The configuration for `region` (`None`: the chain's own region).
+    /// The base chain is loaded per region; an assumed role's regions
+    /// share its one session.
     pub async fn region(&self, region: Option<&str>) -> SdkConfig {
         let key = region.map(str::to_string);
-        let mut loaded = self.loaded.lock().await;
-        if let Some(c) = loaded.get(&key) {
+        if let Some(c) = self.loaded.lock().await.get(&key) {
             return c.clone();
         }
-        let root = self.root().await;
-        let config = match region {
-            Some(r) => root
+        let config = match (&self.assume, region) {
+            (None, _) => self.load_chain(region).await,
+            (Some(_), None) => self.root().await,
+            (Some(_), Some(r)) => self
+                .root()
+                .await
                 .to_builder()
                 .region(aws_config::Region::new(r.to_string()))
                 .build(),
-            None => root,
         };
-        loaded.insert(key, config.clone());
-        config
+        // Two callers may have loaded it at once: the first one kept wins,
+        // so every client of a region shares one configuration.
+        self.loaded
+            .lock()
+            .await
+            .entry(key)
+            .or_insert(config)
+            .clone()
     }
 
     /// The region the default chain would use (`AWS_REGION`, the

@@ -383,6 +383,35 @@ workspace "prod-only" {{
     assert_eq!(unverified.len() as u64, staging_resources);
     assert!(unverified.iter().all(|u| u["account"] == json!(STAGING)));
     assert_eq!(report["summary"]["missing"], json!(0));
+
+    // Staging named without a role: the base credentials would have to
+    // be staging's, and they are the emulator's default account's. It is
+    // not scanned (never scanned as if it were), prod still is.
+    let text = std::fs::read_to_string(ws.path().join("tfdrift.hcl")).unwrap();
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        text.replace(
+            "account \"111111111111\" {",
+            &format!("account \"{STAGING}\" {{}}\n  account \"111111111111\" {{"),
+        ),
+    )
+    .unwrap();
+    let (run, report) = scan(&emu, ws.path(), &[]);
+    assert_eq!(run.code, 2, "{}\n{report:#}", run.stderr);
+    let staging = account(&report, STAGING);
+    assert_eq!(staging["complete"], json!(false));
+    assert_eq!(
+        staging["error"],
+        json!(format!(
+            "GetCallerIdentity: the credentials for account {STAGING} reach account 123456789012"
+        ))
+    );
+    assert_eq!(account(&report, PROD)["complete"], json!(true));
+    assert_eq!(
+        by_account(&report),
+        vec![],
+        "nothing of 123456789012 is reported"
+    );
 }
 
 #[test]

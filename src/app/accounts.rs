@@ -69,8 +69,11 @@ pub fn limits(ws: &Workspace) -> CallLimits {
     )
 }
 
-/// The accounts `ws` scans (explicit, then discovered), less those
-/// `only` leaves out. `base` holds the base credentials and the scan's
+/// Every account `ws` scans (explicit, then discovered). `only` (the
+/// `--account` filter) is checked against them here, and applied with
+/// [`select`] after [`assign`]: the accounts it leaves out still place
+/// their resources (by their `states` globs), so those are not taken for
+/// the kept accounts'. `base` holds the base credentials and the scan's
 /// limits.
 pub async fn plan(
     ws: &Workspace,
@@ -102,7 +105,6 @@ pub async fn plan(
     }
     Ok(wanted
         .into_iter()
-        .filter(|(id, _)| only.is_empty() || only.contains(id))
         .map(|(id, (role, regions, states))| {
             let mut unreachable = None;
             let (config, role_arn) = match &role.role_name {
@@ -157,13 +159,24 @@ pub async fn plan(
         .collect())
 }
 
+/// The accounts of `all` that `only` keeps (all of them when empty).
+pub fn select(all: Vec<PlannedAccount>, only: &[String]) -> Vec<PlannedAccount> {
+    all.into_iter()
+        .filter(|a| only.is_empty() || only.contains(&a.id))
+        .collect()
+}
+
 /// Gives every state resource that names no account one, by the rules in
-/// this module's documentation; `providers` maps a provider configuration
-/// (`aws.prod`) to the account its `assume_role` names.
+/// this module's documentation. `accounts` are all the workspace's (before
+/// `--account` narrows them); `providers` maps a provider configuration
+/// (`aws.prod`) of the workspace's own Terraform root to the account its
+/// `assume_role` names, and applies only to the states `from_root` says
+/// that root wrote (another root's `aws.prod` may be another account).
 pub fn assign(
     states: &mut [State],
     accounts: &[PlannedAccount],
     providers: &BTreeMap<String, String>,
+    from_root: impl Fn(&str) -> bool,
 ) {
     for r in states
         .iter_mut()
@@ -173,6 +186,7 @@ pub fn assign(
         r.account = r
             .provider
             .as_ref()
+            .filter(|_| from_root(&r.source))
             .and_then(|p| providers.get(p))
             .cloned()
             .or_else(|| {
@@ -292,7 +306,7 @@ mod tests {
             planned("333333333333", &["/st/tools*"]),
         ];
         let providers = BTreeMap::from([("aws.staging".to_string(), "222222222222".to_string())]);
-        assign(&mut states, &accounts, &providers);
+        assign(&mut states, &accounts, &providers, |_| true);
         let got: Vec<_> = states[0]
             .resources
             .iter()
@@ -308,12 +322,25 @@ mod tests {
                 None
             ]
         );
-        // With one account scanned, the rest is its.
-        assign(&mut states, &accounts[..1], &providers);
+        // With one account in the workspace, the rest is its.
+        assign(&mut states, &accounts[..1], &providers, |_| true);
         assert_eq!(
             states[0].resources[4].account.as_deref(),
             Some("111111111111")
         );
+        // Another root's `aws.staging` says nothing.
+        let mut other = vec![State {
+            source: "s".into(),
+            resources: vec![res(
+                "r-x",
+                "/elsewhere.tfstate",
+                "aws.staging",
+                None,
+                json!({}),
+            )],
+        }];
+        assign(&mut other, &accounts, &providers, |s| s.starts_with("/st/"));
+        assert_eq!(other[0].resources[0].account, None);
     }
 
     #[tokio::test]
@@ -353,10 +380,13 @@ mod tests {
         // No role: the base credentials.
         assert!(planned[1].role_arn.is_none() && planned[1].config.role().is_none());
 
-        let only = plan(&ws, &base, &limits, &["222222222222".into()])
+        let all = plan(&ws, &base, &limits, &["222222222222".into()])
             .await
             .unwrap();
+        assert_eq!(all.len(), 2, "the others still place their resources");
+        let only = select(all, &["222222222222".into()]);
         assert_eq!(only.len(), 1);
+        assert_eq!(only[0].id, "222222222222");
         let err = plan(&ws, &base, &limits, &["333333333333".into()])
             .await
             .unwrap_err()

@@ -167,9 +167,14 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
     opts.min_verified_percent = req.min_verified_percent;
 
     let mut report = if ws.is_multi_account() {
-        let planned = super::accounts::plan(ws, &aws, &limits, &req.accounts).await?;
+        let all = super::accounts::plan(ws, &aws, &limits, &req.accounts).await?;
         let providers = provider_accounts(&ws.dir).map_err(ScanError::from)?;
-        super::accounts::assign(&mut states, &planned, &providers);
+        // The root's provider blocks speak for the states that root
+        // wrote: those discovered from it, or kept beside it.
+        let discovered = ws.states.is_empty();
+        let from_root = |source: &str| discovered || Path::new(source).starts_with(&ws.dir);
+        super::accounts::assign(&mut states, &all, &providers, from_root);
+        let planned = super::accounts::select(all, &req.accounts);
         tracing::info!(workspace = %ws.name, accounts = planned.len(), states = states.len(), "scanning");
         let mut listers = Vec::new();
         for a in &planned {
@@ -188,10 +193,20 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         let reached = futures::future::join_all(listers.iter().map(|(a, _, lister, _)| async {
             match &a.unreachable {
                 Some(e) => Err(e.clone()),
-                None => lister
-                    .caller_account()
-                    .await
-                    .map_err(|e| crate::aws::ListError {
+                None => match lister.caller_account().await {
+                    // The credentials must be the account's own: base
+                    // credentials of another account would list that
+                    // one's estate as this one's.
+                    Ok(reached) if reached == a.id => Ok(()),
+                    Ok(reached) => Err(crate::aws::ListError {
+                        operation: "GetCallerIdentity",
+                        kind: crate::model::FailureKind::Credentials,
+                        message: format!(
+                            "the credentials for account {} reach account {reached}",
+                            a.id
+                        ),
+                    }),
+                    Err(e) => Err(crate::aws::ListError {
                         operation: "AssumeRole",
                         message: match &a.role_arn {
                             Some(arn) => format!("cannot assume {arn}: {}", e.message),
@@ -199,6 +214,7 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
                         },
                         ..e
                     }),
+                },
             }
         }))
         .await;
