@@ -111,10 +111,18 @@ pub(crate) fn parse_state(bytes: &[u8], path: &str) -> Result<State, StateError>
                 .insert(a.clone());
         }
     }
+    // Failing that (a per-region alias whose resources record no ARN),
+    // the state's, when the whole state names exactly one account.
+    let whole: std::collections::BTreeSet<&String> = by_provider.values().flatten().collect();
+    let whole = (whole.len() == 1)
+        .then(|| whole.into_iter().next().cloned())
+        .flatten();
     for r in resources.iter_mut().filter(|r| r.account.is_none()) {
-        if let Some(only) = by_provider.get(&r.provider).filter(|a| a.len() == 1) {
-            r.account = only.iter().next().cloned();
-        }
+        r.account = match by_provider.get(&r.provider) {
+            Some(own) if own.len() == 1 => own.iter().next().cloned(),
+            Some(_) => None,
+            None => whole.clone(),
+        };
     }
     Ok(State {
         source: path.to_string(),
@@ -247,6 +255,7 @@ mod tests {
         let prod = "provider[\"registry.terraform.io/hashicorp/aws\"].prod";
         let staging = "provider[\"registry.terraform.io/hashicorp/aws\"].staging";
         let other = "provider[\"registry.terraform.io/hashicorp/aws\"].other";
+        let west = "provider[\"registry.terraform.io/hashicorp/aws\"].west";
         let state = serde_json::json!({"version": 4, "resources": [
             route(prod, "p"), vpc(prod, "p", "111111111111"),
             vpc(staging, "s", "222222222222"), route(staging, "s"),
@@ -265,10 +274,18 @@ mod tests {
                 ("vpc-p", Some("aws.prod"), Some("111111111111")),
                 ("vpc-s", Some("aws.staging"), Some("222222222222")),
                 ("r-s", Some("aws.staging"), Some("222222222222")),
-                // Nothing made through `other` names an account.
+                // Nothing made through `other` names an account, and the
+                // state names two.
                 ("r-o", Some("aws.other"), None),
             ]
         );
+        // A state of one account: an alias whose resources record no ARN
+        // (a per-region alias) takes the state's account.
+        let state = serde_json::json!({"version": 4, "resources": [
+            vpc(prod, "p", "111111111111"), route(west, "w"),
+        ]});
+        let got = parse(&state.to_string()).unwrap();
+        assert_eq!(got.resources[1].account.as_deref(), Some("111111111111"));
     }
 
     #[test]
