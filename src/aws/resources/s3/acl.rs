@@ -19,7 +19,7 @@ use aws_sdk_s3::types::Grant;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec, string_set};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec, string_set};
 use super::Setting;
 use crate::model::Attrs;
 
@@ -33,29 +33,18 @@ pub(super) const SETTING: Setting = Setting {
 };
 
 pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_acl",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    changed_by: &["PutBucketAcl"],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
     related: Some(super::related_bucket),
-    ..TypeSpec::BASE
+    ..super::setting_spec("aws_s3_bucket_acl", &SETTING, &["PutBucketAcl"], from_state)
 };
 
 /// The groups whose grants are compared: those that make a bucket public.
 const PUBLIC_GROUPS: &[&str] = &["AllUsers", "AuthenticatedUsers"];
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3.get_bucket_acl().bucket(bucket).send().await;
         let out = super::answer(&SETTING, r)?;
         Ok(live(out.as_ref().map(|o| o.grants()).unwrap_or_default()))

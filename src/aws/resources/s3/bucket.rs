@@ -184,7 +184,9 @@ fn details<'a>(
         let s3 = c.s3_in(&target.region).await;
         let mut pending: Vec<BoxFuture<'_, Result<Attrs, ListError>>> = Vec::new();
         for setting in super::SETTINGS.iter().filter(|s| s.wanted(&target.wanted)) {
-            pending.push((setting.read)(c, &s3, &target.id));
+            // Each setting is one call, counted here for all of them.
+            c.count(setting.operation, 1);
+            pending.push((setting.read)(&s3, &target.id));
         }
         let parts = futures::future::try_join_all(pending).await?;
         Ok(parts.into_iter().flatten().collect())
@@ -192,12 +194,10 @@ fn details<'a>(
 }
 
 fn read_tags<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(TAGGING.operation, 1);
         let r = s3.get_bucket_tagging().bucket(bucket).send().await;
         let out = super::answer(&TAGGING, r)?;
         Ok(live_tags(

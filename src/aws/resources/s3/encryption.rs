@@ -13,7 +13,7 @@ use aws_sdk_s3::types::ServerSideEncryptionConfiguration;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec, put, s};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec, put, s};
 use super::Setting;
 use crate::model::Attrs;
 
@@ -30,26 +30,18 @@ pub(super) const SETTING: Setting = Setting {
     read,
 };
 
-pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_server_side_encryption_configuration",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    changed_by: &["PutBucketEncryption", "DeleteBucketEncryption"],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
-    ..TypeSpec::BASE
-};
+pub(in crate::aws::resources) static SPEC: TypeSpec = super::setting_spec(
+    "aws_s3_bucket_server_side_encryption_configuration",
+    &SETTING,
+    &["PutBucketEncryption", "DeleteBucketEncryption"],
+    from_state,
+);
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3.get_bucket_encryption().bucket(bucket).send().await;
         let out = super::answer(&SETTING, r)?;
         Ok(live(

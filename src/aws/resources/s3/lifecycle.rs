@@ -11,7 +11,7 @@ use aws_sdk_s3::types::LifecycleRule;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec, sorted_set};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec, sorted_set};
 use super::Setting;
 use crate::model::Attrs;
 
@@ -24,27 +24,19 @@ pub(super) const SETTING: Setting = Setting {
     read,
 };
 
-pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_lifecycle_configuration",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    // PutBucketLifecycleConfiguration is recorded as PutBucketLifecycle.
-    changed_by: &["PutBucketLifecycle", "DeleteBucketLifecycle"],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
-    ..TypeSpec::BASE
-};
+// PutBucketLifecycleConfiguration is recorded as PutBucketLifecycle.
+pub(in crate::aws::resources) static SPEC: TypeSpec = super::setting_spec(
+    "aws_s3_bucket_lifecycle_configuration",
+    &SETTING,
+    &["PutBucketLifecycle", "DeleteBucketLifecycle"],
+    from_state,
+);
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3
             .get_bucket_lifecycle_configuration()
             .bucket(bucket)

@@ -51,18 +51,15 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{Clients, Kind, ListError, StateAttrs};
+use super::{Kind, ListError, Scope, StateAttrs, TypeSpec};
 use crate::model::Attrs;
 
 /// The type whose listing holds every bucket's live object.
 pub(super) const BUCKET_TYPE: &str = "aws_s3_bucket";
 
 /// Reads one setting of one bucket, with the S3 client of its region.
-pub(super) type ReadFn = for<'a> fn(
-    &'a Clients,
-    &'a aws_sdk_s3::Client,
-    &'a str,
-) -> BoxFuture<'a, Result<Attrs, ListError>>;
+pub(super) type ReadFn =
+    for<'a> fn(&'a aws_sdk_s3::Client, &'a str) -> BoxFuture<'a, Result<Attrs, ListError>>;
 
 /// One bucket setting: the call that reads it, the canonical attributes
 /// it fills, and the error code by which S3 says the bucket has none.
@@ -85,6 +82,29 @@ impl Setting {
     /// on the bucket: only then is the call worth making.
     fn wanted(&self, wanted: &std::collections::BTreeSet<&'static str>) -> bool {
         self.attrs.iter().any(|(name, _)| wanted.contains(name))
+    }
+}
+
+/// The spec of a type that declares one setting of a bucket: global like
+/// the bucket, read with the bucket's details (`live_type`, `live_id`),
+/// compared on the setting's attributes.
+pub(super) const fn setting_spec(
+    tf_type: &'static str,
+    setting: &Setting,
+    changed_by: &'static [&'static str],
+    from_state: fn(&StateAttrs) -> Attrs,
+) -> TypeSpec {
+    TypeSpec {
+        tf_type,
+        operation: setting.operation,
+        service: "s3",
+        scope: Scope::Global,
+        changed_by,
+        attrs: setting.attrs,
+        from_state: Some(from_state),
+        live_type: Some(BUCKET_TYPE),
+        live_id: Some(bucket_of),
+        ..TypeSpec::BASE
     }
 }
 

@@ -7,7 +7,7 @@
 
 use futures::future::BoxFuture;
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec, s};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec, s};
 use super::Setting;
 use crate::model::Attrs;
 
@@ -20,29 +20,21 @@ pub(super) const SETTING: Setting = Setting {
     read,
 };
 
-pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_ownership_controls",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    changed_by: &[
+pub(in crate::aws::resources) static SPEC: TypeSpec = super::setting_spec(
+    "aws_s3_bucket_ownership_controls",
+    &SETTING,
+    &[
         "PutBucketOwnershipControls",
         "DeleteBucketOwnershipControls",
     ],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
-    ..TypeSpec::BASE
-};
+    from_state,
+);
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3
             .get_bucket_ownership_controls()
             .bucket(bucket)

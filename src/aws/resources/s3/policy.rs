@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec};
 use super::Setting;
 use crate::model::{Attrs, canonical_policy};
 
@@ -21,26 +21,18 @@ pub(super) const SETTING: Setting = Setting {
     read,
 };
 
-pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_policy",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    changed_by: &["PutBucketPolicy", "DeleteBucketPolicy"],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
-    ..TypeSpec::BASE
-};
+pub(in crate::aws::resources) static SPEC: TypeSpec = super::setting_spec(
+    "aws_s3_bucket_policy",
+    &SETTING,
+    &["PutBucketPolicy", "DeleteBucketPolicy"],
+    from_state,
+);
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3.get_bucket_policy().bucket(bucket).send().await;
         let out = super::answer(&SETTING, r)?;
         Ok(live(out.as_ref().and_then(|o| o.policy())))

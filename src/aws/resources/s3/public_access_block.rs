@@ -7,7 +7,7 @@
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use futures::future::BoxFuture;
 
-use super::super::{Clients, Kind, ListError, Scope, StateAttrs, TypeSpec, pick, put};
+use super::super::{Kind, ListError, StateAttrs, TypeSpec, pick, put};
 use super::Setting;
 use crate::model::Attrs;
 
@@ -25,29 +25,21 @@ pub(super) const SETTING: Setting = Setting {
     read,
 };
 
-pub(in crate::aws::resources) static SPEC: TypeSpec = TypeSpec {
-    tf_type: "aws_s3_bucket_public_access_block",
-    operation: SETTING.operation,
-    service: "s3",
-    scope: Scope::Global,
-    changed_by: &[
+pub(in crate::aws::resources) static SPEC: TypeSpec = super::setting_spec(
+    "aws_s3_bucket_public_access_block",
+    &SETTING,
+    &[
         "PutBucketPublicAccessBlock",
         "DeleteBucketPublicAccessBlock",
     ],
-    attrs: ATTRS,
-    from_state: Some(from_state),
-    live_type: Some(super::BUCKET_TYPE),
-    live_id: Some(super::bucket_of),
-    ..TypeSpec::BASE
-};
+    from_state,
+);
 
 fn read<'a>(
-    c: &'a Clients,
     s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
 ) -> BoxFuture<'a, Result<Attrs, ListError>> {
     Box::pin(async move {
-        c.count(SETTING.operation, 1);
         let r = s3.get_public_access_block().bucket(bucket).send().await;
         let out = super::answer(&SETTING, r)?;
         Ok(live(
