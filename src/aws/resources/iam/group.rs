@@ -41,22 +41,12 @@ pub(super) fn normalise(g: &GroupDetail, members: &[&str]) -> Vec<LiveResource> 
     let name = g.group_name().unwrap_or_default();
     let mut a = Attrs::new();
     a.insert("path".into(), s(g.path()));
-    a.insert(
-        "managed_policy_arns".into(),
-        super::attached_arns(g.attached_managed_policies()),
-    );
-    a.insert(
-        "inline_policy".into(),
-        super::inline_policies(g.group_policy_list()),
-    );
     a.insert("users".into(), string_set(members.iter().copied()));
-    let mut group = LiveResource::new(SPEC.tf_type, name, a);
-    group.name = Some(name.to_string());
-    let mut out =
-        super::inline_policy::live(&super::inline_policy::GROUP, name, g.group_policy_list());
-    group.owns = out.iter().map(|p| p.id.clone()).collect();
-    out.push(group);
-    out
+    super::with_policies(
+        LiveResource::new(SPEC.tf_type, name, a),
+        g.attached_managed_policies(),
+        (&super::inline_policy::GROUP, g.group_policy_list()),
+    )
 }
 
 fn from_state(state: &StateAttrs) -> Attrs {

@@ -202,6 +202,28 @@ pub(super) fn inline_policies(list: &[PolicyDetail]) -> Value {
 }
 
 /// Attached policy ARNs as a sorted set.
+/// A role, user or group with its policies: `a` gains the attached
+/// managed policies and the inline ones (by name), and the inline ones are
+/// also live objects of their own (`inline`'s type), owned by it so they
+/// are never unmanaged on their own. The entity comes last.
+pub(super) fn with_policies(
+    mut entity: LiveResource,
+    attached: &[AttachedPolicy],
+    inline: (&super::TypeSpec, &[PolicyDetail]),
+) -> Vec<LiveResource> {
+    entity
+        .attrs
+        .insert("managed_policy_arns".into(), attached_arns(attached));
+    entity
+        .attrs
+        .insert("inline_policy".into(), inline_policies(inline.1));
+    entity.name = Some(entity.id.clone());
+    let mut out = inline_policy::live(inline.0, &entity.id, inline.1);
+    entity.owns = out.iter().map(|p| p.id.clone()).collect();
+    out.push(entity);
+    out
+}
+
 pub(super) fn attached_arns(list: &[AttachedPolicy]) -> Value {
     super::string_set(list.iter().filter_map(|a| a.policy_arn()))
 }

@@ -59,23 +59,14 @@ pub(super) fn normalise(r: &RoleDetail) -> Vec<LiveResource> {
         s(r.permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn())),
     );
-    a.insert(
-        "managed_policy_arns".into(),
-        super::attached_arns(r.attached_managed_policies()),
-    );
-    a.insert(
-        "inline_policy".into(),
-        super::inline_policies(r.role_policy_list()),
-    );
     a.insert("tags".into(), super::tags(r.tags()));
     let mut role = LiveResource::new(SPEC.tf_type, name, a);
-    role.name = Some(name.to_string());
     role.implicit = super::aws_created_role(r.path().unwrap_or_default());
-    let mut out =
-        super::inline_policy::live(&super::inline_policy::ROLE, name, r.role_policy_list());
-    role.owns = out.iter().map(|p| p.id.clone()).collect();
-    out.push(role);
-    out
+    super::with_policies(
+        role,
+        r.attached_managed_policies(),
+        (&super::inline_policy::ROLE, r.role_policy_list()),
+    )
 }
 
 /// The state's own attributes; what it does not record (a provider older

@@ -54,25 +54,15 @@ pub(super) fn normalise(u: &UserDetail) -> Vec<LiveResource> {
             .and_then(|b| b.permissions_boundary_arn())),
     );
     a.insert(
-        "managed_policy_arns".into(),
-        super::attached_arns(u.attached_managed_policies()),
-    );
-    a.insert(
-        "inline_policy".into(),
-        super::inline_policies(u.user_policy_list()),
-    );
-    a.insert(
         "groups".into(),
         string_set(u.group_list().iter().map(String::as_str)),
     );
     a.insert("tags".into(), super::tags(u.tags()));
-    let mut user = LiveResource::new(SPEC.tf_type, name, a);
-    user.name = Some(name.to_string());
-    let mut out =
-        super::inline_policy::live(&super::inline_policy::USER, name, u.user_policy_list());
-    user.owns = out.iter().map(|p| p.id.clone()).collect();
-    out.push(user);
-    out
+    super::with_policies(
+        LiveResource::new(SPEC.tf_type, name, a),
+        u.attached_managed_policies(),
+        (&super::inline_policy::USER, u.user_policy_list()),
+    )
 }
 
 /// A user's state records none of its policies or groups: each is
