@@ -433,19 +433,16 @@ pub async fn scan_accounts(
                 Reach::Listed { lister, events } => (*lister, events),
                 Reach::Failed(e) => {
                     // Nothing of it was seen: all of it unverified.
-                    let managed = resources
+                    let unverified: Vec<_> = resources
                         .iter()
                         .filter(|r| resources::find(&r.tf_type).is_some())
                         .filter(|r| only_types.is_none_or(|t| t.contains(r.tf_type.as_str())))
-                        .count();
+                        .map(|r| unverified(r, UnverifiedReason::AccountInaccessible))
+                        .collect();
+                    let managed = unverified.len();
                     let outcome = diff::DiffOutcome {
                         managed,
-                        unverified: resources
-                            .iter()
-                            .filter(|r| resources::find(&r.tf_type).is_some())
-                            .filter(|r| only_types.is_none_or(|t| t.contains(r.tf_type.as_str())))
-                            .map(|r| unverified(r, UnverifiedReason::AccountInaccessible))
-                            .collect(),
+                        unverified,
                         ..Default::default()
                     };
                     return AccountOutcome {
@@ -524,7 +521,7 @@ pub async fn scan_accounts(
             }
         }));
     }
-    let outcomes: Vec<AccountOutcome> = futures::stream::iter(pending)
+    let mut outcomes: Vec<AccountOutcome> = futures::stream::iter(pending)
         .buffered(opts.accounts_in_flight.max(1))
         .collect()
         .await;
@@ -534,11 +531,13 @@ pub async fn scan_accounts(
     let mut outcome = diff::DiffOutcome::default();
     let mut errors = Vec::new();
     let mut detail_calls: std::collections::BTreeMap<String, usize> = Default::default();
-    for o in &outcomes {
+    for o in &mut outcomes {
         outcome.managed += o.outcome.managed;
         outcome.found += o.outcome.found;
         outcome.autoscaling += o.outcome.autoscaling;
-        outcome.findings.extend(o.outcome.findings.iter().cloned());
+        // Moved, not copied: the per-account counts come from the merged
+        // findings by their `account`.
+        outcome.findings.append(&mut o.outcome.findings);
         outcome
             .unverified
             .extend(o.outcome.unverified.iter().cloned());
@@ -615,41 +614,36 @@ pub async fn scan_accounts(
     // own changes, and is paced on its own.
     let mut attribution: Option<crate::attribute::AttributionInfo> = None;
     if let (Some(a), false) = (&opts.attribution, findings.is_empty()) {
-        let mut groups: Vec<(
-            Vec<crate::model::Finding>,
-            &dyn crate::attribute::EventSource,
-        )> = Vec::new();
-        let mut rest = Vec::new();
+        // By account, each group with its account's CloudTrail (in a scan
+        // of one account, the one source has them all).
+        let mut by_account: std::collections::BTreeMap<Option<String>, Vec<crate::model::Finding>> =
+            std::collections::BTreeMap::new();
         for f in findings {
+            by_account.entry(f.account.clone()).or_default().push(f);
+        }
+        let mut groups = Vec::new();
+        let mut rest = Vec::new();
+        for (account, group) in by_account {
             let source = targets
                 .iter()
                 .zip(&outcomes)
                 .find_map(|(t, o)| match &t.reach {
                     Reach::Listed {
                         events: Some(e), ..
-                    } if o.account == f.account || !multi => Some(*e),
+                    } if !multi || o.account == account => Some(*e),
                     _ => None,
                 });
             match source {
-                Some(source) => {
-                    match groups
-                        .iter_mut()
-                        .find(|(g, s)| std::ptr::addr_eq(*s, source) && !g.is_empty())
-                    {
-                        Some((g, _)) => g.push(f),
-                        None => groups.push((vec![f], source)),
-                    }
-                }
-                None => rest.push(f),
+                Some(source) => groups.push((account, group, source)),
+                None => rest.extend(group),
             }
         }
-        let runs = groups.iter_mut().map(|(group, source)| async move {
-            let account = group.first().and_then(|f| f.account.clone());
+        let runs = groups.iter_mut().map(|(account, group, source)| async move {
             let (info, mut failed) = crate::attribute::attribute(group, *source, a).await;
             for e in &mut failed {
                 tracing::warn!(region = %e.region, account = ?account, error = %e.message, "attribution incomplete; the scan is not");
                 if multi {
-                    e.account.clone_from(&account);
+                    e.account.clone_from(account);
                 }
             }
             (info, failed)
@@ -671,7 +665,7 @@ pub async fn scan_accounts(
         }
         findings = groups
             .into_iter()
-            .flat_map(|(g, _)| g)
+            .flat_map(|(_, g, _)| g)
             .chain(rest)
             .collect();
     }
