@@ -120,6 +120,14 @@ fn vpc(ws: &Workspace, env: &str) -> String {
 fn an_organization_is_scanned_account_by_account_and_each_change_lands_in_its_account() {
     let (emu, ws) = organization();
     config(&ws, "");
+    // Prod has an alias: the report and the table use it.
+    oob_as(
+        &emu,
+        PROD,
+        "admin",
+        "us-east-1",
+        json!([["iam", "create_account_alias", {"AccountAlias": "acme-prod"}]]),
+    );
 
     // Fresh: nothing in any account, every resource verified in its own
     // (routes, associations and the split-out rule have no ARN: their
@@ -145,6 +153,8 @@ fn an_organization_is_scanned_account_by_account_and_each_change_lands_in_its_ac
         );
     }
     assert_eq!(account(&report, SANDBOX)["managed"], json!(0));
+    assert_eq!(account(&report, PROD)["alias"], json!("acme-prod"));
+    assert!(account(&report, STAGING).get("alias").is_none());
     assert_eq!(
         account(&report, PROD)["managed"],
         json!(in_module(&ws, "prod"))
@@ -209,7 +219,9 @@ fn an_organization_is_scanned_account_by_account_and_each_change_lands_in_its_ac
     let table = tfdrift(&emu, ws.path(), &["scan", "--no-history"]);
     assert_eq!(table.code, 1, "{}", table.stderr);
     assert!(
-        table.stdout.contains(&format!("(us-east-1, {PROD})")),
+        table
+            .stdout
+            .contains(&format!("(us-east-1, acme-prod ({PROD}))")),
         "{}",
         table.stdout
     );
