@@ -3,6 +3,11 @@
 //!
 //!     cargo bench --bench history_size [-- SCANS RESOURCES DRIFT_PERCENT]
 //!
+//! With `TFDRIFT_BENCH_DB=postgres://...` (an empty database) the same
+//! scans are recorded into PostgreSQL instead of a SQLite file, for the
+//! scans-per-second comparison (bench/README.md); the size is then
+//! PostgreSQL's business and not printed.
+//!
 //! The workload is generated, not scanned: every 6 hours a scan reports
 //! 5% of the resources drifted. Drift churns as it does in practice:
 //! each scan a tenth of the drifted resources are fixed and as many new
@@ -17,7 +22,7 @@ use serde_json::json;
 use tfdrift::grade::RuleSet;
 use tfdrift::model::{Change, Finding, FindingKind};
 use tfdrift::report::{REPORT_VERSION, Report, ScanInfo, Summary, Tool};
-use tfdrift::store::Store;
+use tfdrift::store::{Location, Store};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -77,7 +82,11 @@ fn main() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("tfdrift.db");
-    let mut store = Store::open(&path).expect("open");
+    let location = match std::env::var("TFDRIFT_BENCH_DB") {
+        Ok(url) if !url.is_empty() => Location::Postgres(url),
+        _ => Location::File(path.clone()),
+    };
+    let mut store = Store::open(&location).expect("open");
     let rules = RuleSet::builtin();
     let types: Vec<String> = tfdrift::aws::supported_types().map(String::from).collect();
 
@@ -161,27 +170,36 @@ fn main() {
     }
     let took = clock.elapsed();
     drop(store);
-    // Fold the WAL into the main file so the size is the file's own.
-    let conn = rusqlite_checkpoint(&path);
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let store = Store::open(&path).expect("reopen");
+    let per_second = scans as f64 / took.as_secs_f64();
+    let size = match &location {
+        Location::File(path) => {
+            // Fold the WAL into the main file so the size is the file's own.
+            let note = rusqlite_checkpoint(&location);
+            let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            format!(
+                "database {:.2} MB ({bytes} bytes){note}",
+                bytes as f64 / 1e6
+            )
+        }
+        Location::Postgres(_) => "PostgreSQL".to_string(),
+    };
+    let store = Store::open(&location).expect("reopen");
     let open = store
         .open_findings(None, None, OffsetDateTime::now_utc())
         .expect("open findings")
         .len();
     println!(
         "{scans} scans of {resources_n} resources with {drift_pct}% drift ({drifted} findings a scan): \
-         database {:.2} MB ({size} bytes), {open} findings open at the end, \
-         recorded in {:.1} s ({:.1} ms a scan){conn}",
-        size as f64 / 1e6,
+         {size}, {open} findings open at the end, \
+         recorded in {:.1} s ({:.1} ms a scan, {per_second:.1} scans/s)",
         took.as_secs_f64(),
         took.as_secs_f64() * 1000.0 / scans as f64
     );
 }
 
 /// Folds the WAL into the main file; returns a note if that failed.
-fn rusqlite_checkpoint(path: &std::path::Path) -> String {
-    let Ok(store) = Store::open(path) else {
+fn rusqlite_checkpoint(location: &Location) -> String {
+    let Ok(store) = Store::open(location) else {
         return " (could not reopen to checkpoint)".into();
     };
     match store.checkpoint() {

@@ -229,7 +229,13 @@ impl Config {
                 base.join(p)
             }
         };
-        self.database = self.database.as_deref().map(join);
+        // A PostgreSQL URL is not a path.
+        self.database = self.database.as_deref().map(|p| match p.to_str() {
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+                p.to_path_buf()
+            }
+            _ => join(p),
+        });
         for w in &mut self.workspaces {
             w.dir = join(&w.dir);
             w.rules = w.rules.as_deref().map(join);
@@ -299,6 +305,24 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let mut config = Config::default();
     let top = p.attributes(&body, TOP, "", "the top level")?;
     config.database = p.string(&top, "database", "")?.map(PathBuf::from);
+    if let Some(url) = config.database.as_deref().and_then(|d| d.to_str()) {
+        let userinfo = url
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "postgres" | "postgresql"))
+            .and_then(|(_, rest)| rest.split(['/', '?']).next())
+            .and_then(|authority| authority.rsplit_once('@'))
+            .map(|(userinfo, _)| userinfo);
+        if userinfo.is_some_and(|u| u.contains(':')) || url.contains("password=") {
+            // The message never repeats the value.
+            return Err(p.key_err(
+                "",
+                "database",
+                "`database` holds a password: keep it out of the config, in PGPASSWORD or \
+                 ~/.pgpass (docs/deployment.md)"
+                    .into(),
+            ));
+        }
+    }
     config.retention_days = p.number(&top, "retention_days", "")?;
     for block in body.blocks() {
         if block.identifier() != "workspace" {

@@ -466,7 +466,10 @@ workspace "org" {
 "#,
     )
     .unwrap();
-    let mut store = tfdrift::store::Store::open(&dir.path().join("history.db")).unwrap();
+    let mut store = tfdrift::store::Store::open(&tfdrift::store::Location::File(
+        dir.path().join("history.db"),
+    ))
+    .unwrap();
     let accounts = [
         ("111111111111", Some("prod"), true),
         ("222222222222", None, true),

@@ -266,7 +266,8 @@ async fn a_kill_mid_write_leaves_a_consistent_database() {
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     child.wait().unwrap();
 
-    let store = tfdrift::store::Store::open(&db).expect("the database opens");
+    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone()))
+        .expect("the database opens");
     assert_eq!(store.check().unwrap(), Vec::<String>::new());
     assert_eq!(
         store.scans(None, 10).unwrap().len(),
@@ -283,7 +284,7 @@ async fn a_kill_mid_write_leaves_a_consistent_database() {
     // And the next scan records normally.
     let run = tfdrift(&emu, ws.path(), &scan);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let store = tfdrift::store::Store::open(&db).unwrap();
+    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
     assert_eq!(store.scans(None, 10).unwrap().len(), 2);
 }
 
@@ -326,7 +327,7 @@ async fn concurrent_scans_share_one_database() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let store = tfdrift::store::Store::open(&db).unwrap();
+    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
     let mut names: Vec<String> = store
         .scans(None, 10)
         .unwrap()
@@ -411,7 +412,10 @@ fn the_history_of_several_accounts_by_account() {
     const SHARED: &str = "222222222222";
     const DEV: &str = "333333333333";
     let dir = tempfile::tempdir().unwrap();
-    let mut store = tfdrift::store::Store::open(&dir.path().join("history.db")).unwrap();
+    let mut store = tfdrift::store::Store::open(&tfdrift::store::Location::File(
+        dir.path().join("history.db"),
+    ))
+    .unwrap();
     let all = [
         (PROD, Some("prod"), true),
         (SHARED, None, true),

@@ -10,7 +10,7 @@ use crate::digest::slack::{self, SendOptions, SlackError, Webhook};
 use crate::digest::{Briefing, DigestError, Format};
 use crate::model::DeliveryStatus;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
-use crate::store::{Claim, DigestRecord, Store, StoreError};
+use crate::store::{Claim, DigestRecord, Location, Store, StoreError};
 
 /// A failed briefing is retried at later ticks this many times.
 pub const DIGEST_ATTEMPTS: i64 = 10;
@@ -72,7 +72,7 @@ pub enum Delivery {
 /// the claim, and a delivery that failed half-way resumes at the first
 /// message not yet sent, of the same briefing.
 pub async fn deliver(
-    db: &Path,
+    db: &Location,
     workspace: &Workspace,
     days: u32,
     slot: OffsetDateTime,

@@ -19,7 +19,7 @@ use crate::sdk::{AwsConfig, AwsSettings};
 use crate::state::{
     LocalFile, S3Location, StateSource, discover_sources, provider_accounts, s3_sources,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{Lease, Location, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -44,7 +44,12 @@ pub struct ScanRequest {
     /// The workspace, with any overrides already applied.
     pub workspace: Workspace,
     /// The history database; `None` records nothing.
-    pub db: Option<PathBuf>,
+    pub db: Option<Location>,
+    /// The daemon's hold on this scan's job: the record is fenced by it.
+    pub lease: Option<Lease>,
+    /// How long to keep trying to record when the database cannot be
+    /// reached (a restart, a network cut) before giving up.
+    pub record_retry: Duration,
     /// Report only these types; empty is every type.
     pub types: Vec<String>,
     /// Report only these kinds of finding; `None` is all.
@@ -74,6 +79,8 @@ impl ScanRequest {
         Self {
             workspace,
             db: None,
+            lease: None,
+            record_retry: Duration::from_secs(60),
             types: Vec::new(),
             only: None,
             ignores: Vec::new(),
@@ -112,7 +119,7 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
     let rules = rule_set(ws.rules.as_deref())?;
     // The database is opened (and migrated) before the scan, so a broken
     // one fails fast instead of after minutes of listing.
-    let mut store = req.db.as_deref().map(Store::open).transpose()?;
+    let mut store = req.db.as_ref().map(Store::open).transpose()?;
     let ignore_file = ws.dir.join(".tfdriftignore");
     let mut ignore = IgnoreRules::load(&ignore_file)?;
     for (i, pattern) in req.ignores.iter().enumerate() {
@@ -266,8 +273,8 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         report.scan.narrowed_to = Some(req.accounts.clone());
     }
     let mut not_recorded = None;
-    if let Some(store) = store.as_mut() {
-        match store.record(&ws.name, &report) {
+    if let (Some(store), Some(location)) = (store.take(), req.db.as_ref()) {
+        match record(store, location, req, &report).await {
             Ok(r) => {
                 tracing::info!(
                     scan = r.scan_id,
@@ -285,6 +292,58 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         ignore_file,
         not_recorded,
     })
+}
+
+/// Records the scan, retrying while the database cannot be reached (the
+/// server restarting, the network cut) for up to `req.record_retry`: each
+/// try is one transaction on a fresh connection, so a try cut off half-way
+/// left nothing, and the next records the scan whole. A try whose commit
+/// went through but whose answer was lost is recognised by its scan row,
+/// and never recorded twice.
+async fn record(
+    store: Store,
+    location: &Location,
+    req: &ScanRequest,
+    report: &Report,
+) -> Result<crate::store::Recorded, StoreError> {
+    let name = &req.workspace.name;
+    let deadline = std::time::Instant::now() + req.record_retry;
+    let mut store = Some(store);
+    let mut wait = Duration::from_millis(500);
+    let mut tries = 0u32;
+    loop {
+        tries += 1;
+        let result = match store.take() {
+            Some(s) => Ok(s),
+            None => Store::open(location),
+        }
+        .and_then(|mut s| {
+            if tries > 1 && s.scan_recorded(name, report)? {
+                return Err(StoreError::AlreadyRecorded {
+                    workspace: name.clone(),
+                });
+            }
+            s.record_leased(name, report, req.lease.as_ref())
+        });
+        match result {
+            Err(e) if e.is_retryable() && std::time::Instant::now() + wait < deadline => {
+                tracing::warn!(
+                    db = %location,
+                    error = %e,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "cannot reach the history database to record the scan; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(8));
+            }
+            other => {
+                if tries > 1 && other.is_ok() {
+                    tracing::info!(db = %location, tries, "the scan was recorded after the database came back");
+                }
+                return other;
+            }
+        }
+    }
 }
 
 /// The built-in rules, with `dir`'s on top.

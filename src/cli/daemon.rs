@@ -17,6 +17,24 @@ pub struct DaemonArgs {
     pub now: Option<time::OffsetDateTime>,
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// How often to look for due jobs and beat; a divisor of 60 (a
+    /// replica silent for three ticks reads as dead).
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = parse_tick)]
+    pub tick_secs: u64,
+    /// How long a claimed scan stays this replica's without renewal (it
+    /// renews every third of it): how soon another replica takes over
+    /// the scan of one that died.
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease_secs: u64,
+}
+
+fn parse_tick(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 && 60 % n == 0 => Ok(n),
+        _ => Err(format!(
+            "{s:?} is not a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)"
+        )),
+    }
 }
 
 pub async fn run(
@@ -27,6 +45,7 @@ pub async fn run(
     let config = Config::load(config_path)?;
     let db = db_path(db, &config);
     Store::open(&db)?; // fail fast, and migrate once
+    tracing::info!(db = %db, replica = %crate::store::process_id(), "history database open");
     let ctx = crate::daemon::Context {
         config: config_path
             .map(Path::to_path_buf)
@@ -34,6 +53,8 @@ pub async fn run(
         db,
         templates: args.templates,
         send: crate::digest::slack::SendOptions::default(),
+        replica: crate::store::Replica::this(args.tick_secs),
+        lease: std::time::Duration::from_secs(args.lease_secs),
     };
     crate::daemon::run(ctx, &config, args.once, args.now).await?;
     Ok(Exit::Clean)

@@ -1,4 +1,5 @@
-//! `tfdrift health`: whether the daemon's heartbeat is fresh.
+//! `tfdrift health`: whether a daemon replica's heartbeat is fresh, and
+//! which replicas are alive and what each holds.
 
 use std::path::Path;
 
@@ -16,10 +17,25 @@ pub fn run(
     let now = time::OffsetDateTime::now_utc();
     match store.last_beat()? {
         Some(t) if (now - t).whole_seconds() <= max_age_secs as i64 => {
-            print_stdout(&format!(
-                "ok: heartbeat {}s ago\n",
+            let replicas = store.replicas(now)?;
+            let alive = replicas.iter().filter(|r| r.alive).count();
+            let mut out = format!(
+                "ok: heartbeat {}s ago; {alive} replica(s) alive\n",
                 (now - t).whole_seconds()
-            ));
+            );
+            for r in replicas.iter().filter(|r| r.alive) {
+                out.push_str(&format!(
+                    "  {}  seen {}s ago  holds: {}\n",
+                    r.id,
+                    (now - r.seen_at).whole_seconds(),
+                    if r.holds.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.holds.join(", ")
+                    }
+                ));
+            }
+            print_stdout(&out);
             Ok(Exit::Clean)
         }
         Some(t) => {

@@ -5,7 +5,7 @@
 //! `let _ = write!(...)` lines lose nothing.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Subcommand, ValueEnum};
@@ -68,6 +68,22 @@ pub enum HistoryCommand {
         limit: usize,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The daemon replicas sharing this history: alive or not, when last
+    /// seen, and the jobs each holds.
+    Replicas {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Copy this history (--db, or the config's) into another database,
+    /// e.g. from SQLite into PostgreSQL; row counts and checksums of
+    /// every table are compared, and a copy that differs leaves the
+    /// target empty.
+    Migrate {
+        /// The target: postgres://user@host/db (password from PGPASSWORD
+        /// or ~/.pgpass), or a SQLite file. It must hold no history.
+        #[arg(long, value_name = "URL|FILE")]
+        to: PathBuf,
     },
     /// Delete scans older than N days and findings resolved before then.
     /// Open findings are never deleted.
@@ -341,6 +357,58 @@ pub fn run(
                 }
             }
         }
+        HistoryCommand::Replicas { format } => {
+            let rows = store.replicas(now)?;
+            match format {
+                Format::Json => json(&rows),
+                Format::Csv => csv_table(
+                    &[
+                        "id",
+                        "host",
+                        "pid",
+                        "version",
+                        "alive",
+                        "started_at",
+                        "seen_at",
+                        "stopped_at",
+                        "holds",
+                    ],
+                    rows.iter().map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.host.clone(),
+                            r.pid.to_string(),
+                            r.version.clone(),
+                            r.alive.to_string(),
+                            rfc3339(r.started_at),
+                            rfc3339(r.seen_at),
+                            r.stopped_at.map(rfc3339).unwrap_or_default(),
+                            r.holds.join(" "),
+                        ]
+                    }),
+                ),
+                Format::Table => replicas_table(&rows, now),
+            }
+        }
+        HistoryCommand::Migrate { to } => {
+            let target_location = crate::store::Location::parse(&to);
+            if &target_location == store.location() {
+                return Err(CliError::Usage(
+                    "--to names the history being copied".into(),
+                ));
+            }
+            let target = Store::open(&target_location)?;
+            let copied = store.copy_into(&target)?;
+            let mut out = format!("copied {} into {target_location}:\n", store.location());
+            for t in &copied {
+                out.push_str(&format!(
+                    "  {:<9} {:>8} row(s)  sha1 {}\n",
+                    t.table, t.rows, t.checksum
+                ));
+            }
+            out.push_str("row counts and checksums match on both sides\n");
+            out
+        }
         HistoryCommand::Prune { keep_days } => {
             let Some(days) = keep_days.or(config.retention_days) else {
                 return Err(CliError::Usage(
@@ -357,6 +425,37 @@ pub fn run(
     };
     print_stdout(&text);
     Ok(Exit::Clean)
+}
+
+fn replicas_table(rows: &[crate::store::ReplicaRow], now: OffsetDateTime) -> String {
+    if rows.is_empty() {
+        return "no daemon has run against this history yet\n".into();
+    }
+    let mut out = format!(
+        "{:<40} {:<7} {:>10}  {}\n",
+        "REPLICA", "STATE", "SEEN", "HOLDS"
+    );
+    for r in rows {
+        let state = if r.alive {
+            "alive"
+        } else if r.stopped_at.is_some() {
+            "stopped"
+        } else {
+            "dead"
+        };
+        out.push_str(&format!(
+            "{:<40} {:<7} {:>9}s  {}\n",
+            r.id,
+            state,
+            (now - r.seen_at).whole_seconds(),
+            if r.holds.is_empty() {
+                "-".to_string()
+            } else {
+                r.holds.join(", ")
+            }
+        ));
+    }
+    out
 }
 
 /// One line per event of the finding's timeline, each with the finding's

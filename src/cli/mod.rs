@@ -36,9 +36,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "TFDRIFT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The history database (default: the config's `database`, else
-    /// ~/.local/share/tfdrift/tfdrift.db).
-    #[arg(long, global = true, env = "TFDRIFT_DB", value_name = "FILE")]
+    /// The history database: a SQLite file, or postgres://user@host/db
+    /// (password from PGPASSWORD or ~/.pgpass). Default: the config's
+    /// `database`, else ~/.local/share/tfdrift/tfdrift.db.
+    #[arg(long, global = true, env = "TFDRIFT_DB", value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -163,11 +164,16 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
-/// The history database path: the flag, the config, or the default.
-fn db_path(db: Option<&Path>, config: &crate::config::Config) -> PathBuf {
-    db.map(Path::to_path_buf)
-        .or_else(|| config.database.clone())
-        .unwrap_or_else(crate::store::Store::default_path)
+/// The history database: the flag, the config, or the default file.
+fn db_path(db: Option<&Path>, config: &crate::config::Config) -> crate::store::Location {
+    db.map(crate::store::Location::parse)
+        .or_else(|| {
+            config
+                .database
+                .as_deref()
+                .map(crate::store::Location::parse)
+        })
+        .unwrap_or_else(|| crate::store::Location::File(crate::store::Store::default_path()))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly

@@ -18,6 +18,18 @@
 //! transaction at its end, so one stopped by shutdown leaves nothing
 //! half-written. A job still running is never started again (max one
 //! instance per job).
+//!
+//! Several replicas may share one database (PostgreSQL; SQLite works too
+//! on one machine). Nothing coordinates them but the database: a scan's
+//! slot is claimed there ([`Store::claim_job`]) with a lease the holder
+//! renews every third of its length while the scan runs; the scan's
+//! record checks the lease and ends it in the same transaction. A replica
+//! killed mid-scan stops renewing; once its lease has expired, the next
+//! tick of any replica takes the slot over (a second attempt) and runs
+//! it, and the dead one's scan, never committed, leaves nothing. A
+//! briefing is claimed per workspace and period as before
+//! ([`Store::claim_digest`]), under concurrent claimers. Each replica
+//! beats in `replicas` every tick.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -33,7 +45,7 @@ use crate::digest::slack::SendOptions;
 use crate::model::JobOutcome;
 use crate::report::Outcome;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, DEFAULT_SCAN_SCHEDULE, Schedule};
-use crate::store::{Store, StoreError, Turn};
+use crate::store::{Lease, Location, Replica, Store, StoreError, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -102,11 +114,20 @@ pub fn due(
     let slot = job.schedule.latest(now);
     match job.kind {
         Kind::Scan => {
-            let last = store.job_last_due(&job.name)?;
-            Ok(match (last, slot) {
+            let Some(run) = store.job(&job.name)? else {
                 // Never scanned: now, whatever the schedule.
+                return Ok(Some(slot.unwrap_or(now)));
+            };
+            if run.leased(now) {
+                // Running, here or on another replica.
+                return Ok(None);
+            }
+            Ok(match (run.last_due, slot) {
                 (None, slot) => Some(slot.unwrap_or(now)),
                 (Some(last), Some(slot)) if slot > last => Some(slot),
+                // Its holder died mid-run and the lease expired: its slot
+                // is taken over.
+                (Some(last), _) if run.lease_owner.is_some() => Some(last),
                 _ => None,
             })
         }
@@ -130,9 +151,14 @@ pub struct Context {
     /// workspace's states, regions, profile or rules apply from its next
     /// scan (schedules are read at start).
     pub config: Option<PathBuf>,
-    pub db: PathBuf,
+    pub db: Location,
     pub templates: Option<PathBuf>,
     pub send: SendOptions,
+    /// This process, as leases and heartbeats name it.
+    pub replica: Replica,
+    /// How long a claimed scan stays this replica's without renewal: how
+    /// soon another replica takes over the job of one that died.
+    pub lease: std::time::Duration,
 }
 
 /// Runs every job that is due at `now` and not already running; returns
@@ -150,7 +176,7 @@ pub fn tick(
             return Vec::new();
         }
     };
-    if let Err(e) = store.beat(now) {
+    if let Err(e) = store.beat(&ctx.replica, now) {
         tracing::warn!(error = %e, "cannot record the heartbeat");
     }
     let mut started = Vec::new();
@@ -176,9 +202,43 @@ pub fn tick(
                 continue;
             }
         }
-        if job.kind == Kind::Scan {
-            if let Err(e) = store.job_started(&job.name, slot, now) {
-                tracing::error!(job = %job.name, error = %e, "cannot record the job start");
+        let free = |running: &Arc<Mutex<HashSet<String>>>| {
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&job.name);
+        };
+        match job.kind {
+            Kind::Scan => {
+                let ttl = time::Duration::try_from(ctx.lease).unwrap_or(time::Duration::MINUTE);
+                match store.claim_job(&job.name, slot, &ctx.replica.id, ttl, now) {
+                    Ok(Some(attempt)) if attempt > 1 => {
+                        tracing::warn!(job = %job.name, slot = %slot, attempt, "taking over a run whose replica stopped renewing its lease");
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        tracing::debug!(job = %job.name, slot = %slot, "claimed by another replica");
+                        free(running);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(job = %job.name, error = %e, "cannot claim the job; not started");
+                        free(running);
+                        continue;
+                    }
+                }
+            }
+            Kind::Digest => {
+                // The workspace's scan running on another replica: the
+                // briefing waits for its findings (a later tick).
+                let scan = format!("scan:{}", job.workspace.name);
+                if !scans.contains_key(&job.workspace.name)
+                    && matches!(store.job(&scan), Ok(Some(r)) if r.leased(now))
+                {
+                    tracing::info!(job = %job.name, "the workspace's scan is running on another replica; the briefing waits");
+                    free(running);
+                    continue;
+                }
             }
         }
         let (ctx, job, running) = (ctx.clone(), job.clone(), running.clone());
@@ -205,13 +265,21 @@ pub fn tick(
             let clock = Instant::now();
             let outcome = match job.kind {
                 Kind::Scan => {
-                    let (outcome, detail) = run_scan(&ctx, &job).await;
+                    let lease = Lease {
+                        job: job.name.clone(),
+                        owner: ctx.replica.id.clone(),
+                    };
+                    let renewal = tokio::spawn(renew(ctx.db.clone(), lease.clone(), ctx.lease));
+                    let (outcome, detail) = run_scan(&ctx, &job, lease.clone()).await;
+                    renewal.abort();
                     let ms = clock.elapsed().as_millis() as u64;
                     let finished = Store::open(&ctx.db).and_then(|s| {
-                        s.job_finished(&job.name, outcome, &detail, ms, OffsetDateTime::now_utc())
+                        s.job_finished(&job.name, &lease.owner, slot, outcome, &detail, ms, OffsetDateTime::now_utc())
                     });
-                    if let Err(e) = finished {
-                        tracing::error!(job = %job.name, error = %e, "cannot record the job's end; the next tick may run it again");
+                    match finished {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = %job.name, "the job was taken over by another replica; its run reports"),
+                        Err(e) => tracing::error!(job = %job.name, error = %e, "cannot record the job's end; its lease expires and another tick runs it again"),
                     }
                     format!("{outcome}: {detail}")
                 }
@@ -250,9 +318,32 @@ impl Drop for Running {
     }
 }
 
+/// Renews `lease` every third of its length until aborted (the job
+/// ended) or lost. A renewal that cannot reach the database is tried
+/// again at the next third: the lease outlives two missed renewals.
+async fn renew(db: Location, lease: Lease, ttl: std::time::Duration) {
+    let every = ttl / 3;
+    let length = time::Duration::try_from(ttl).unwrap_or(time::Duration::MINUTE);
+    loop {
+        tokio::time::sleep(every).await;
+        match Store::open(&db)
+            .and_then(|s| s.renew_job(&lease.job, &lease.owner, length, OffsetDateTime::now_utc()))
+        {
+            Ok(true) => tracing::debug!(job = %lease.job, "lease renewed"),
+            Ok(false) => {
+                tracing::error!(job = %lease.job, "lost the job's lease (it expired and another replica took the job over); this run will not be recorded");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(job = %lease.job, error = %e, "cannot renew the job's lease; trying again")
+            }
+        }
+    }
+}
+
 /// One scan of the job's workspace, recorded in the history: how it
 /// ended, and what it found or why it failed.
-async fn run_scan(ctx: &Context, job: &Job) -> (JobOutcome, String) {
+async fn run_scan(ctx: &Context, job: &Job, lease: Lease) -> (JobOutcome, String) {
     let name = &job.workspace.name;
     let workspace = match Config::load(ctx.config.as_deref())
         .and_then(|c| c.workspace(Some(name), std::path::Path::new(".")))
@@ -262,6 +353,7 @@ async fn run_scan(ctx: &Context, job: &Job) -> (JobOutcome, String) {
     };
     let mut req = ScanRequest::new(workspace);
     req.db = Some(ctx.db.clone());
+    req.lease = Some(lease);
     // A scan is long and partly blocking (SQLite's write, the diff): it
     // runs on a thread and runtime of its own, so it never holds up the
     // ticker, the heartbeat or a briefing. A thread, not the blocking
@@ -381,7 +473,13 @@ pub async fn run(
         .await
         .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
     let (c, j, r, t) = (ctx.clone(), jobs.clone(), running.clone(), tasks.clone());
-    let ticker = tokio_cron_scheduler::Job::new_async("0 * * * * *", move |_, _| {
+    let every = ctx.replica.tick_secs;
+    let cron = if every >= 60 {
+        "0 * * * * *".to_string()
+    } else {
+        format!("*/{every} * * * * *")
+    };
+    let ticker = tokio_cron_scheduler::Job::new_async(cron.as_str(), move |_, _| {
         let (c, j, r, t) = (c.clone(), j.clone(), r.clone(), t.clone());
         Box::pin(async move {
             let started = tick(&c, &j, &r, OffsetDateTime::now_utc());
@@ -419,6 +517,11 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("jobs still running after 25 s: stopped; their scans roll back");
+    }
+    if let Err(e) = Store::open(&ctx.db)
+        .and_then(|s| s.replica_stopped(&ctx.replica.id, OffsetDateTime::now_utc()))
+    {
+        tracing::warn!(error = %e, "cannot record that this replica stopped; it will read as dead after three ticks");
     }
     tracing::info!("daemon stopped");
     Ok(())
@@ -494,7 +597,7 @@ mod tests {
     #[test]
     fn due_slots_survive_restarts() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("d.db")).unwrap();
+        let store = Store::open(&Location::File(dir.path().join("d.db"))).unwrap();
         let jobs = jobs(&config(true)).unwrap();
         let (scan, digest) = (&jobs[0], &jobs[1]);
         let t = datetime!(2026-11-23 10:30 UTC);
@@ -503,8 +606,25 @@ mod tests {
             due(scan, &store, t).unwrap(),
             Some(datetime!(2026-11-23 06:00 UTC))
         );
+        let ttl = time::Duration::minutes(2);
+        let slot6 = datetime!(2026-11-23 06:00 UTC);
+        store.claim_job(&scan.name, slot6, "r1", ttl, t).unwrap();
+        assert_eq!(due(scan, &store, t).unwrap(), None, "running");
+        assert_eq!(
+            due(scan, &store, t + time::Duration::minutes(3)).unwrap(),
+            Some(slot6),
+            "its replica died: taken over after the lease"
+        );
         store
-            .job_started(&scan.name, datetime!(2026-11-23 06:00 UTC), t)
+            .job_finished(
+                &scan.name,
+                "r1",
+                slot6,
+                crate::model::JobOutcome::Clean,
+                "",
+                1,
+                t,
+            )
             .unwrap();
         assert_eq!(due(scan, &store, t).unwrap(), None);
         assert_eq!(

@@ -61,7 +61,7 @@ fn missing(id: &str) -> Finding {
 
 fn history(scans: Vec<(i64, Vec<Finding>)>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let mut store = Store::open(&crate::store::Location::File(dir.path().join("h.db"))).unwrap();
     for (ago, findings) in scans {
         store
             .record("production", &report(days_ago(ago), true, findings))
@@ -206,7 +206,7 @@ const DEV: &str = "333333333333";
 /// findings)`.
 fn history_of_accounts(scans: Vec<(i64, &[Acct<'_>], Vec<Finding>)>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("h.db")).unwrap();
+    let mut store = Store::open(&crate::store::Location::File(dir.path().join("h.db"))).unwrap();
     for (ago, accounts, findings) in scans {
         store
             .record(

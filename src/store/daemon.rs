@@ -2,15 +2,85 @@
 //! per workspace and period), the heartbeat, and the period figures a
 //! briefing is built from.
 
-use rusqlite::params;
+use super::db::args;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::db::Db;
 use super::query::StoredSummary;
 use super::row::{self, Cells};
 use super::{Store, StoreError, format_time};
 use crate::model::{DeliveryStatus, FindingEvent, JobOutcome, Severity};
+
+/// Who this daemon process is, for leases and heartbeats.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    /// `host:pid:nonce`: unique per process, even across restarts that
+    /// reuse a pid.
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    /// How often it ticks: a replica silent for three ticks is dead.
+    pub tick_secs: u64,
+}
+
+impl Replica {
+    /// This process.
+    pub fn this(tick_secs: u64) -> Self {
+        Self {
+            id: process_id().to_string(),
+            host: hostname(),
+            pid: std::process::id(),
+            tick_secs,
+        }
+    }
+}
+
+/// This process's name in leases, heartbeats and briefing claims.
+pub fn process_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let nonce = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 & 0xff_ffff;
+        format!("{}:{}:{nonce:06x}", hostname(), std::process::id())
+    })
+}
+
+/// A job run's hold on its job, which its scan's record checks and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job: String,
+    pub owner: String,
+}
+
+/// The machine's name (the container's, under Docker), else "unknown".
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A replica as the history knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaRow {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    pub version: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stopped_at: Option<OffsetDateTime>,
+    /// Beat within three of its ticks and not stopped.
+    pub alive: bool,
+    /// Jobs it holds a live lease on.
+    pub holds: Vec<String>,
+}
 
 /// A digest's delivery state for one workspace and period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +173,22 @@ pub struct JobRun {
     /// What it found, or why it failed.
     pub detail: Option<String>,
     pub duration_ms: Option<i64>,
+    /// The replica holding the job while it runs (or that died holding
+    /// it, once `lease_until` has passed).
+    pub lease_owner: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    /// Runs of the current slot: 2 and up after a takeover.
+    pub attempts: i64,
+    /// The replica that ran it last.
+    pub last_owner: Option<String>,
+}
+
+impl JobRun {
+    /// Held by a replica whose lease has not expired at `now`.
+    pub fn leased(&self, now: OffsetDateTime) -> bool {
+        self.lease_owner.is_some() && self.lease_until.is_some_and(|u| u >= now)
+    }
 }
 
 impl Store {
@@ -114,11 +200,11 @@ impl Store {
     /// What is remembered of `job`'s last run, if it ever ran.
     pub fn job(&self, job: &str) -> Result<Option<JobRun>, StoreError> {
         row::first(
-            &self.conn,
-            &self.path,
+            &self.db,
             "jobs",
-            "SELECT name, last_due, last_start, last_end, outcome, detail, duration_ms FROM jobs WHERE name = ?1",
-            params![job],
+            "SELECT name, last_due, last_start, last_end, outcome, detail, duration_ms,
+                    lease_owner, lease_until, attempts, last_owner FROM jobs WHERE name = ?1",
+            args![job],
             |c| {
                 Ok(JobRun {
                     name: c.get(0, "name")?,
@@ -128,66 +214,184 @@ impl Store {
                     outcome: c.get(4, "outcome")?,
                     detail: c.get(5, "detail")?,
                     duration_ms: c.get(6, "duration_ms")?,
+                    lease_owner: c.get(7, "lease_owner")?,
+                    lease_until: c.opt_time(8, "lease_until")?,
+                    attempts: c.get(9, "attempts")?,
+                    last_owner: c.get(10, "last_owner")?,
                 })
             },
         )
     }
 
-    pub fn job_started(
+    /// Takes `job`'s run for schedule slot `slot`, atomically across every
+    /// process sharing the database: the slot is newer than the one last
+    /// run, or the same slot abandoned by a holder whose lease expired (a
+    /// takeover); and no live lease is held on the job. The lease lasts
+    /// until `now + ttl` unless renewed. `Some(attempt)` when this process
+    /// holds it now (2 and up for a takeover), `None` when it is not to
+    /// run (already run, or running elsewhere).
+    pub fn claim_job(
         &self,
         job: &str,
-        due: OffsetDateTime,
+        slot: OffsetDateTime,
+        owner: &str,
+        ttl: time::Duration,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO jobs (name, last_due, last_start) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET last_due = ?2, last_start = ?3",
-                params![job, format_time(due), format_time(now)],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+    ) -> Result<Option<i64>, StoreError> {
+        let attempt = self.db.scalar(
+            "INSERT INTO jobs (name, last_due, last_start, lease_owner, lease_until, attempts, last_owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?4)
+             ON CONFLICT (name) DO UPDATE SET
+               attempts = CASE WHEN jobs.last_due = ?2 THEN jobs.attempts + 1 ELSE 1 END,
+               last_due = ?2, last_start = ?3, lease_owner = ?4, lease_until = ?5, last_owner = ?4
+             WHERE (jobs.lease_owner IS NULL OR jobs.lease_until < ?3)
+               AND (jobs.last_due IS NULL OR jobs.last_due < ?2
+                    OR (jobs.last_due = ?2 AND jobs.lease_owner IS NOT NULL))
+             RETURNING attempts",
+            args![job, format_time(slot), format_time(now), owner, format_time(now + ttl)],
+        )?;
+        Ok(match attempt {
+            Some(rusqlite::types::Value::Integer(n)) => Some(n),
+            _ => None,
+        })
     }
 
-    /// Records how `job`'s run ended; `detail` says what it found or why
-    /// it failed.
+    /// Extends `owner`'s lease on `job`; false when it no longer holds it
+    /// (it expired and another replica took the job over).
+    pub fn renew_job(
+        &self,
+        job: &str,
+        owner: &str,
+        ttl: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n = self.db.execute(
+            "UPDATE jobs SET lease_until = ?3 WHERE name = ?1 AND lease_owner = ?2",
+            args![job, owner, format_time(now + ttl)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records how `owner`'s run of `job` for `slot` ended, and gives up
+    /// its lease; `detail` says what it found or why it failed. A run
+    /// whose job was taken over meanwhile records nothing (false): the
+    /// run that took it over reports.
+    #[allow(clippy::too_many_arguments)]
     pub fn job_finished(
         &self,
         job: &str,
+        owner: &str,
+        slot: OffsetDateTime,
         outcome: JobOutcome,
         detail: &str,
         duration_ms: u64,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE jobs SET last_end = ?2, outcome = ?3, detail = ?4, duration_ms = ?5 WHERE name = ?1",
-                params![job, format_time(now), outcome, detail, duration_ms as i64],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+    ) -> Result<bool, StoreError> {
+        // Still leased to this run, or released by its own scan's record
+        // (which ends the lease in the scan's transaction).
+        let n = self.db.execute(
+            "UPDATE jobs SET last_end = ?3, outcome = ?4, detail = ?5, duration_ms = ?6,
+                             lease_owner = NULL, lease_until = NULL
+             WHERE name = ?1 AND last_due = ?7 AND last_owner = ?2
+               AND (lease_owner = ?2 OR lease_owner IS NULL)",
+            args![
+                job,
+                owner,
+                format_time(now),
+                outcome,
+                detail,
+                duration_ms as i64,
+                format_time(slot)
+            ],
+        )?;
+        Ok(n == 1)
     }
 
-    pub fn beat(&self, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.conn
+    /// This replica is alive (its first beat registers it).
+    pub fn beat(&self, replica: &Replica, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.db
             .execute(
-                "INSERT INTO heartbeat (id, at, pid) VALUES (1, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET at = ?1, pid = ?2",
-                params![format_time(now), std::process::id()],
+                "INSERT INTO replicas (id, host, pid, version, started_at, seen_at, tick_secs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET seen_at = ?5, stopped_at = NULL",
+                args![
+                    replica.id,
+                    replica.host,
+                    i64::from(replica.pid),
+                    env!("CARGO_PKG_VERSION"),
+                    format_time(now),
+                    replica.tick_secs as i64
+                ],
             )
             .map(|_| ())
-            .map_err(|e| self.err(e))
     }
 
+    /// This replica stopped cleanly.
+    pub fn replica_stopped(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "UPDATE replicas SET stopped_at = ?2 WHERE id = ?1",
+                args![id, format_time(now)],
+            )
+            .map(|_| ())
+    }
+
+    /// The newest heartbeat of any replica still running.
     pub fn last_beat(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        row::first(
-            &self.conn,
-            &self.path,
-            "heartbeat",
-            "SELECT id, at FROM heartbeat WHERE id = 1",
-            [],
-            |c| c.time(1, "at"),
-        )
+        Ok(self
+            .replicas(OffsetDateTime::now_utc())?
+            .into_iter()
+            .filter(|r| r.stopped_at.is_none())
+            .map(|r| r.seen_at)
+            .max())
+    }
+
+    /// Every replica that ever beat here, newest first, with the jobs
+    /// each holds a live lease on at `now`.
+    pub fn replicas(&self, now: OffsetDateTime) -> Result<Vec<ReplicaRow>, StoreError> {
+        let mut rows = row::all(
+            &self.db,
+            "replicas",
+            "SELECT id, host, pid, version, started_at, seen_at, stopped_at, tick_secs FROM replicas
+             ORDER BY seen_at DESC, id",
+            vec![],
+            |c| {
+                let seen_at = c.time(5, "seen_at")?;
+                let stopped_at = c.opt_time(6, "stopped_at")?;
+                let tick_secs: i64 = c.get(7, "tick_secs")?;
+                Ok(ReplicaRow {
+                    id: c.get(0, "id")?,
+                    host: c.get(1, "host")?,
+                    pid: c.get(2, "pid")?,
+                    version: c.get(3, "version")?,
+                    started_at: c.time(4, "started_at")?,
+                    seen_at,
+                    alive: stopped_at.is_none()
+                        && now - seen_at <= time::Duration::seconds(3 * tick_secs.max(1)),
+                    stopped_at,
+                    holds: Vec::new(),
+                })
+            },
+        )?;
+        let held = row::all(
+            &self.db,
+            "jobs",
+            "SELECT name, lease_owner FROM jobs WHERE lease_owner IS NOT NULL AND lease_until >= ?1
+             ORDER BY name",
+            args![format_time(now)],
+            |c| {
+                Ok((
+                    c.get::<String>(0, "name")?,
+                    c.get::<String>(1, "lease_owner")?,
+                ))
+            },
+        )?;
+        for (job, owner) in held {
+            if let Some(r) = rows.iter_mut().find(|r| r.id == owner) {
+                r.holds.push(job);
+            }
+        }
+        Ok(rows)
     }
 
     /// Takes the delivery of a briefing, atomically: two processes (the
@@ -200,20 +404,17 @@ impl Store {
         max_attempts: i64,
         now: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
-        let path = self.path.clone();
-        let e = |err| super::sql(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let tx = self.db.begin()?;
+        // Concurrent claimers (replicas, a manual `digest --send`) take
+        // turns: the first marks it `sending`, the others see that.
+        tx.lock(&format!("digest:{workspace}:{}", format_time(period_end)))?;
         let existing = row::first(
             &tx,
-            &path,
             "digests",
             &format!(
                 "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
             ),
-            params![workspace, format_time(period_end)],
+            args![workspace, format_time(period_end)],
             digest_row,
         )?;
         let mut record = match existing {
@@ -239,8 +440,8 @@ impl Store {
         record.attempts += 1;
         record.last_attempt = Some(now);
         record.error = None;
-        save(&tx, &path, &record)?;
-        tx.commit().map_err(e)?;
+        save(&tx, &record)?;
+        tx.commit()?;
         Ok(Claim::Claimed(record))
     }
 
@@ -250,13 +451,12 @@ impl Store {
         period_end: OffsetDateTime,
     ) -> Result<Option<DigestRecord>, StoreError> {
         row::first(
-            &self.conn,
-            &self.path,
+            &self.db,
             "digests",
             &format!(
                 "SELECT {DIGEST_COLUMNS} FROM digests WHERE workspace = ?1 AND period_end = ?2"
             ),
-            params![workspace, format_time(period_end)],
+            args![workspace, format_time(period_end)],
             digest_row,
         )
     }
@@ -267,20 +467,19 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DigestRecord>, StoreError> {
         row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "digests",
             &format!(
-                "SELECT {DIGEST_COLUMNS} FROM digests WHERE ?1 IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"
+                "SELECT {DIGEST_COLUMNS} FROM digests WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY period_end DESC, id DESC LIMIT ?2"
             ),
-            params![workspace, limit as i64],
+            args![workspace, limit as i64],
             digest_row,
         )
     }
 
     /// Creates or updates a digest's delivery state.
     pub fn save_digest(&self, d: &DigestRecord) -> Result<(), StoreError> {
-        save(&self.conn, &self.path, d)
+        save(&self.db, d)
     }
 
     /// Opened, resolved, the baseline and coverage of `(start, end]`.
@@ -291,11 +490,16 @@ impl Store {
         end: OffsetDateTime,
     ) -> Result<PeriodFigures, StoreError> {
         let (s, e) = (format_time(start), format_time(end));
-        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
-            self.conn
-                .query_row(sql, p, |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(|err| self.err(err))
+        let count = |sql: &str, args: Vec<rusqlite::types::Value>| -> Result<u64, StoreError> {
+            match self.db.scalar(sql, args)? {
+                Some(rusqlite::types::Value::Integer(n)) => Ok(n as u64),
+                other => Err(StoreError::Corrupt {
+                    path: self.location.to_string(),
+                    table: "(count)",
+                    id: String::new(),
+                    what: format!("a count came back as {other:?}"),
+                }),
+            }
         };
         let events = |what: &[FindingEvent]| {
             let mut n = 0;
@@ -303,7 +507,7 @@ impl Store {
                 n += count(
                     "SELECT COUNT(*) FROM events v JOIN findings f ON f.id = v.finding_id
                      WHERE f.workspace = ?1 AND v.at > ?2 AND v.at <= ?3 AND v.event = ?4",
-                    params![workspace, s, e, w],
+                    args![workspace, s, e, w],
                 )?;
             }
             Ok::<_, StoreError>(n)
@@ -312,28 +516,23 @@ impl Store {
         let resolved = events(&[FindingEvent::Resolved])?;
         let scans = count(
             "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at > ?2 AND started_at <= ?3",
-            params![workspace, s, e],
+            args![workspace, s, e],
         )?;
-        let before: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at <= ?2",
-                params![workspace, s],
-                |r| r.get(0),
-            )
-            .map_err(|err| self.err(err))?;
+        let before = count(
+            "SELECT COUNT(*) FROM scans WHERE workspace = ?1 AND started_at <= ?2",
+            args![workspace, s],
+        )?;
         let open_before = if before == 0 {
             None
         } else {
             Some(self.open_at(workspace, start)?)
         };
         let coverage_percent = row::first(
-            &self.conn,
-            &self.path,
+            &self.db,
             "scans",
             "SELECT id, summary FROM scans WHERE workspace = ?1 AND complete AND started_at <= ?2
              ORDER BY started_at DESC, id DESC LIMIT 1",
-            params![workspace, e],
+            args![workspace, e],
             |c| Ok(c.json::<StoredSummary>(1, "summary")?.coverage_percent),
         )?;
         Ok(PeriodFigures {
@@ -357,27 +556,24 @@ impl Store {
 /// [`row`] needs.
 const DIGEST_COLUMNS: &str = "id, workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload";
 
-fn save(
-    conn: &rusqlite::Connection,
-    path: &std::path::Path,
-    d: &DigestRecord,
-) -> Result<(), StoreError> {
+fn save(db: &Db, d: &DigestRecord) -> Result<(), StoreError> {
     let payload = d
         .payload
         .as_ref()
         .map(serde_json::to_string)
         .transpose()
         .map_err(|source| StoreError::Encode {
-            path: path.display().to_string(),
+            path: db.label.clone(),
             what: "a briefing's messages",
             source,
         })?;
-    conn.execute(
-        "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    db.execute(
+        "INSERT INTO digests (workspace, period_start, period_end, status, attempts, messages_sent, messages, last_attempt, error, payload, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (workspace, period_end) DO UPDATE SET
-           status = ?4, attempts = ?5, messages_sent = ?6, messages = ?7, last_attempt = ?8, error = ?9, payload = ?10",
-        params![
+           status = ?4, attempts = ?5, messages_sent = ?6, messages = ?7, last_attempt = ?8, error = ?9, payload = ?10,
+           owner = ?11",
+        args![
             d.workspace,
             format_time(d.period_start),
             format_time(d.period_end),
@@ -387,14 +583,14 @@ fn save(
             d.messages,
             d.last_attempt.map(format_time),
             d.error,
-            payload
+            payload,
+            super::process_id()
         ],
     )
     .map(|_| ())
-    .map_err(|e| super::sql(path, e))
 }
 
-fn digest_row(c: &Cells<'_, '_>) -> Result<DigestRecord, StoreError> {
+fn digest_row(c: &Cells<'_>) -> Result<DigestRecord, StoreError> {
     Ok(DigestRecord {
         workspace: c.get(1, "workspace")?,
         period_start: c.time(2, "period_start")?,

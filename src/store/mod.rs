@@ -25,7 +25,10 @@
 //! were redacted when the state was read and are never compared, so no
 //! clear-text secret reaches the database.
 
+mod copy;
 mod daemon;
+pub(crate) mod db;
+mod pg;
 mod query;
 mod record;
 mod row;
@@ -34,15 +37,22 @@ mod schema;
 mod tests;
 
 use std::path::{Path, PathBuf};
+
+use db::{Db, Dialect, args};
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::model::{FindingEvent, Severity};
+use crate::report::Report;
 
-pub use daemon::{Claim, DigestRecord, JobRun, PeriodFigures, STALE_SENDING, Turn, worst_first};
+pub use copy::TableCopy;
+pub use daemon::{
+    Claim, DigestRecord, JobRun, Lease, PeriodFigures, Replica, ReplicaRow, STALE_SENDING, Turn,
+    process_id, worst_first,
+};
 pub use query::{
     EventRow, FindingDetail, OpenRow, ScanAccount, ScanRow, WeekRow, account_label, sparkline,
 };
@@ -63,6 +73,18 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// `retryable`: the connection was lost or refused (the server
+    /// restarting, the network cut), not a statement refused.
+    #[error("history database {db}: {message}")]
+    Postgres {
+        db: String,
+        message: String,
+        retryable: bool,
+    },
+    /// Another replica took over the job this process was running (its
+    /// lease expired): what this process found is not recorded.
+    #[error("the lease on job {job} passed to replica {holder}; this run is not recorded")]
+    LeaseLost { job: String, holder: String },
     #[error(
         "history database {path} has schema version {found}, newer than this tfdrift knows \
          ({known}); upgrade tfdrift"
@@ -88,16 +110,70 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("cannot copy the history into {target}: {what}")]
+    Copy { target: String, what: String },
+    /// A retried record found its scan already there: an earlier try
+    /// committed, and only its answer was lost.
+    #[error("workspace {workspace}: the scan was recorded by an earlier try whose answer was lost")]
+    AlreadyRecorded { workspace: String },
     #[error("no finding {0:?} in the history (`tfdrift history open` lists them)")]
     UnknownFinding(String),
     #[error("finding {0} is resolved; there is nothing to acknowledge")]
     Resolved(String),
 }
 
+/// Where the history lives: a SQLite file (the default), or a
+/// PostgreSQL database (`postgres://user@host/db`, the password from
+/// `PGPASSWORD` or `~/.pgpass`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `--db` or config value: a URL, or a path.
+    pub fn parse(value: &Path) -> Self {
+        match value.to_str() {
+            Some(s) if pg::is_url(s) => Self::Postgres(s.to_string()),
+            _ => Self::File(value.to_path_buf()),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+/// The file's path, or the URL without password or options: safe for
+/// logs and errors.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "{}", p.display()),
+            Self::Postgres(url) => f.write_str(&pg::redact(url)),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether trying again on a new connection may succeed: the
+    /// connection was lost or refused, not the statement.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Postgres {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
 /// An open history database.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    location: Location,
 }
 
 /// How long a writer waits for another to finish before giving up.
@@ -114,8 +190,29 @@ impl Store {
         data.join("tfdrift").join("tfdrift.db")
     }
 
-    /// Opens (creating it, mode 0600, if needed) and migrates.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating a file, mode 0600, if needed) and migrates.
+    pub fn open(location: &Location) -> Result<Self, StoreError> {
+        let db = match location {
+            Location::File(path) => Self::open_file(path)?,
+            Location::Postgres(url) => {
+                let label = pg::redact(url);
+                let conn = pg::Conn::open(url).map_err(|e| StoreError::Postgres {
+                    db: label.clone(),
+                    retryable: e.is_connection(),
+                    message: e.to_string(),
+                })?;
+                Db::postgres(conn, label)
+            }
+        };
+        let mut store = Self {
+            db,
+            location: location.clone(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn open_file(path: &Path) -> Result<Db, StoreError> {
         let io = |source| StoreError::Io {
             path: path.display().to_string(),
             source,
@@ -127,39 +224,27 @@ impl Store {
             create_private_file(path).map_err(io)?;
         }
         let conn = Connection::open(path).map_err(|e| sql(path, e))?;
-        let mut store = Self {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
-        store.migrate()?;
-        Ok(store)
-    }
-
-    fn err(&self, e: rusqlite::Error) -> StoreError {
-        sql(&self.path, e)
-    }
-
-    fn configure(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.err(e))?;
+        let db = Db::sqlite(conn, path.display().to_string());
+        let c = db.sqlite_conn().expect("a SQLite connection");
+        c.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql(path, e))?;
         // WAL lets readers and one writer work at once; NORMAL sync is
         // durable across application crashes (only power loss can lose
         // the last commit), which is the trade SQLite recommends for WAL.
-        self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(|e| self.err(e))
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| sql(path, e))?;
+        Ok(db)
     }
 
-    /// The schema version of the file.
+    /// Where it is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The schema version of the database.
     pub fn version(&self) -> Result<usize, StoreError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .map(|v| v as usize)
-            .map_err(|e| self.err(e))
+        schema::version(&self.db)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -170,19 +255,15 @@ impl Store {
         }
         loop {
             // Each step re-reads the version inside its own write
-            // transaction, so two processes opening an old file at once
-            // never apply a migration twice.
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(|e| sql(&self.path, e))?;
-            let version: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| sql(&self.path, e))?;
-            let version = version as usize;
+            // transaction (PostgreSQL: under an advisory lock), so two
+            // processes opening an old database at once never apply a
+            // migration twice.
+            let tx = self.db.begin()?;
+            tx.lock("tfdrift:migrate")?;
+            let version = schema::version(&tx)?;
             if version > schema::LATEST {
                 return Err(StoreError::TooNew {
-                    path: self.path.display().to_string(),
+                    path: self.location.to_string(),
                     found: version,
                     known: schema::LATEST,
                 });
@@ -190,12 +271,9 @@ impl Store {
             if version == schema::LATEST {
                 return Ok(());
             }
-            tx.execute_batch(schema::MIGRATIONS[version])
-                .map_err(|e| sql(&self.path, e))?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))
-                .map_err(|e| sql(&self.path, e))?;
-            tx.commit().map_err(|e| sql(&self.path, e))?;
-            tracing::info!(path = %self.path.display(), version = version + 1, "history database migrated");
+            let to = schema::step(&tx, version)?;
+            tx.commit()?;
+            tracing::info!(db = %self.location, version = to, "history database migrated");
         }
     }
 
@@ -207,11 +285,10 @@ impl Store {
         workspace: &str,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         row::first(
-            &self.conn,
-            &self.path,
+            &self.db,
             "scans",
             "SELECT id, started_at FROM scans WHERE workspace = ?1 AND attributed ORDER BY started_at DESC, id DESC LIMIT 1",
-            params![workspace],
+            args![workspace],
             |c| c.time(1, "started_at"),
         )
     }
@@ -226,17 +303,13 @@ impl Store {
         until: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
+        let tx = self.db.begin()?;
+        tx.lock(&format!("finding:{public_id}"))?;
         let row = row::first(
             &tx,
-            &path,
             "findings",
             "SELECT id, resolved_at, value, severity FROM findings WHERE public_id = ?1",
-            params![public_id],
+            args![public_id],
             |c| {
                 Ok((
                     c.get::<i64>(0, "id")?,
@@ -255,9 +328,8 @@ impl Store {
         let until_text = until.map(format_time);
         tx.execute(
             "UPDATE findings SET ack_by = ?2, ack_reason = ?3, ack_at = ?4, ack_until = ?5, ack_value = ?6 WHERE id = ?1",
-            params![id, by, reason, format_time(now), until_text, value],
-        )
-        .map_err(|e| sql(&path, e))?;
+            args![id, by, reason, format_time(now), until_text, value],
+        )?;
         let detail = serde_json::json!({"by": by, "reason": reason, "until": until_text});
         record::event(
             &tx,
@@ -267,9 +339,8 @@ impl Store {
             FindingEvent::Acknowledged,
             severity,
             &detail,
-        )
-        .map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))
+        )?;
+        tx.commit()
     }
 
     /// Ends an acknowledgement.
@@ -279,17 +350,13 @@ impl Store {
         by: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
+        let tx = self.db.begin()?;
+        tx.lock(&format!("finding:{public_id}"))?;
         let row = row::first(
             &tx,
-            &path,
             "findings",
             "SELECT id, ack_by, severity FROM findings WHERE public_id = ?1",
-            params![public_id],
+            args![public_id],
             |c| {
                 Ok((
                     c.get::<i64>(0, "id")?,
@@ -304,7 +371,7 @@ impl Store {
         if ack_by.is_none() {
             return Ok(false);
         }
-        record::clear_ack(&tx, id).map_err(|e| sql(&path, e))?;
+        record::clear_ack(&tx, id)?;
         let detail = serde_json::json!({"by": by, "why": "unacknowledged"});
         record::event(
             &tx,
@@ -314,9 +381,8 @@ impl Store {
             FindingEvent::Unacknowledged,
             severity,
             &detail,
-        )
-        .map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))?;
+        )?;
+        tx.commit()?;
         Ok(true)
     }
 
@@ -324,47 +390,42 @@ impl Store {
     /// then, with their timelines. Open findings are never deleted.
     pub fn prune(&mut self, keep_days: u32, now: OffsetDateTime) -> Result<Pruned, StoreError> {
         let cutoff = format_time(now - time::Duration::days(keep_days.into()));
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
-        let scans = tx
-            .execute("DELETE FROM scans WHERE started_at < ?1", params![cutoff])
-            .map_err(|e| sql(&path, e))?;
-        let findings = tx
-            .execute(
-                "DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
-                params![cutoff],
-            )
-            .map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))?;
+        let tx = self.db.begin()?;
+        let scans = tx.execute("DELETE FROM scans WHERE started_at < ?1", args![cutoff])?;
+        let findings = tx.execute(
+            "DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+            args![cutoff],
+        )?;
+        tx.commit()?;
         Ok(Pruned { scans, findings })
     }
 
-    /// Checks the file (`PRAGMA integrity_check` and foreign keys).
+    /// Checks the database: SQLite's `integrity_check` and foreign keys;
+    /// for PostgreSQL (which keeps both itself), rows whose references
+    /// dangle all the same.
     pub fn check(&self) -> Result<Vec<String>, StoreError> {
         let mut problems: Vec<String> = Vec::new();
-        let mut stmt = self
-            .conn
+        let Some(conn) = self.db.sqlite_conn() else {
+            return Ok(problems);
+        };
+        let mut stmt = conn
             .prepare("PRAGMA integrity_check")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db.sqlite_err(e))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db.sqlite_err(e))?;
         for r in rows {
-            let r = r.map_err(|e| self.err(e))?;
+            let r = r.map_err(|e| self.db.sqlite_err(e))?;
             if r != "ok" {
                 problems.push(r);
             }
         }
-        let mut stmt = self
-            .conn
+        let mut stmt = conn
             .prepare("PRAGMA foreign_key_check")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db.sqlite_err(e))?;
         let n = stmt
             .query_map([], |_| Ok(()))
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.db.sqlite_err(e))?
             .count();
         if n > 0 {
             problems.push(format!("{n} foreign key violation(s)"));
@@ -372,16 +433,31 @@ impl Store {
         Ok(problems)
     }
 
-    /// Folds the write-ahead log into the main file (for measuring the
-    /// file's size, or before copying it).
+    /// Folds SQLite's write-ahead log into the main file (for measuring
+    /// the file's size, or before copying it); nothing for PostgreSQL.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(|e| self.err(e))
+        match self.db.sqlite_conn() {
+            Some(c) => c
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(|e| self.db.sqlite_err(e)),
+            None => Ok(()),
+        }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Whether `report`'s scan is already in the history (same workspace,
+    /// start and end).
+    pub fn scan_recorded(&self, workspace: &str, report: &Report) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .scalar(
+                "SELECT id FROM scans WHERE workspace = ?1 AND started_at = ?2 AND finished_at = ?3",
+                args![
+                    workspace,
+                    format_time(report.scan.started_at),
+                    format_time(report.scan.finished_at)
+                ],
+            )?
+            .is_some())
     }
 }
 

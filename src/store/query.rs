@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
+use super::db::args;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -152,7 +152,7 @@ pub struct WeekRow {
 
 /// The acknowledgement held in a finding's `ack_*` columns `by`,
 /// `by + 1` (reason) and `by + 2` (until), whether expired or not.
-pub(super) fn stored_ack(c: &Cells<'_, '_>, by: usize) -> Result<Option<Ack>, StoreError> {
+pub(super) fn stored_ack(c: &Cells<'_>, by: usize) -> Result<Option<Ack>, StoreError> {
     let Some(who) = c.get::<Option<String>>(by, "ack_by")? else {
         return Ok(None);
     };
@@ -184,7 +184,7 @@ const FINDING_COLUMNS: &str =
      first_seen, ack_by, ack_reason, ack_until, attribution, account";
 
 /// An [`OpenRow`]; its account's alias is filled in by [`Store::aliases`].
-fn open_row(c: &Cells<'_, '_>, now: OffsetDateTime) -> Result<OpenRow, StoreError> {
+fn open_row(c: &Cells<'_>, now: OffsetDateTime) -> Result<OpenRow, StoreError> {
     let first_seen = c.time(10, "first_seen")?;
     let acknowledged = stored_ack(c, 11)?.filter(|a| a.until.is_none_or(|u| u > now));
     let account: String = c.get(15, "account")?;
@@ -211,12 +211,11 @@ impl Store {
     /// The newest scans first.
     pub fn scans(&self, workspace: Option<&str>, limit: usize) -> Result<Vec<ScanRow>, StoreError> {
         row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "scans",
             "SELECT id, workspace, started_at, duration_ms, complete, summary, account, accounts FROM scans
-             WHERE ?1 IS NULL OR workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
-            params![workspace, limit as i64],
+             WHERE CAST(?1 AS TEXT) IS NULL OR workspace = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            args![workspace, limit as i64],
             |c| {
                 let summary: StoredSummary = c.json(5, "summary")?;
                 Ok(ScanRow {
@@ -258,15 +257,14 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Vec<OpenRow>, StoreError> {
         let mut rows = row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "findings",
             &format!(
                 "SELECT {FINDING_COLUMNS} FROM findings
-                 WHERE resolved_at IS NULL AND (?1 IS NULL OR workspace = ?1)
+                 WHERE resolved_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
                  ORDER BY first_seen, id"
             ),
-            params![workspace],
+            args![workspace],
             |c| open_row(c, now),
         )?;
         rows.retain(|r| {
@@ -284,13 +282,12 @@ impl Store {
     /// (an alias the role could not read this time is not forgotten).
     pub fn aliases(&self, workspace: Option<&str>) -> Result<BTreeMap<String, String>, StoreError> {
         let sections = row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "scans",
             "SELECT id, accounts FROM scans
-             WHERE accounts IS NOT NULL AND accounts != '[]' AND (?1 IS NULL OR workspace = ?1)
+             WHERE accounts IS NOT NULL AND accounts != '[]' AND (CAST(?1 AS TEXT) IS NULL OR workspace = ?1)
              ORDER BY started_at DESC, id DESC",
-            params![workspace],
+            args![workspace],
             |c| c.json::<Vec<ScanAccount>>(1, "accounts"),
         )?;
         let mut aliases = BTreeMap::new();
@@ -309,13 +306,12 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<FindingDetail, StoreError> {
         let row = row::first(
-            &self.conn,
-            &self.path,
+            &self.db,
             "findings",
             &format!(
                 "SELECT {FINDING_COLUMNS}, region, value, resolved_at FROM findings WHERE public_id = ?1"
             ),
-            params![public_id],
+            args![public_id],
             |c| {
                 Ok((
                     c.get::<i64>(0, "id")?,
@@ -333,11 +329,10 @@ impl Store {
             finding.account_alias = self.aliases(Some(&finding.workspace))?.remove(account);
         }
         let events = row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "events",
             "SELECT id, at, event, severity, scan_id, detail FROM events WHERE finding_id = ?1 ORDER BY at, id",
-            params![id],
+            args![id],
             |c| {
                 Ok(EventRow {
                     at: c.time(1, "at")?,
@@ -401,14 +396,13 @@ impl Store {
 
         // Events of every finding of the workspace, in order.
         let steps = row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "events",
             "SELECT e.id, e.finding_id, e.at, e.event, e.severity, e.detail FROM events e
              JOIN findings f ON f.id = e.finding_id
-             WHERE (?1 IS NULL OR f.workspace = ?1)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR f.workspace = ?1)
              ORDER BY e.finding_id, e.at, e.id",
-            params![workspace],
+            args![workspace],
             |c| {
                 let what: FindingEvent = c.get(3, "event")?;
                 // An acknowledgement's end is in its detail: `null` for
@@ -493,12 +487,11 @@ impl Store {
         }
 
         let scans = row::all(
-            &self.conn,
-            &self.path,
+            &self.db,
             "scans",
             "SELECT id, started_at, complete, summary FROM scans
-             WHERE (?1 IS NULL OR workspace = ?1) AND started_at >= ?2 ORDER BY started_at, id",
-            params![workspace, first],
+             WHERE (CAST(?1 AS TEXT) IS NULL OR workspace = ?1) AND started_at >= ?2 ORDER BY started_at, id",
+            args![workspace, first],
             |c| {
                 let complete: bool = c.get(2, "complete")?;
                 let coverage = if complete {

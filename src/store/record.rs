@@ -2,16 +2,15 @@
 //! transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
-use rusqlite::{Transaction, params};
+use super::db::{Tx, args};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::query::{ScanAccount, stored_ack};
 use super::row;
-use super::{Store, StoreError, format_time, sql};
+use super::{Store, StoreError, format_time};
 use crate::model::{Ack, Attribution, FindingEvent, RecordedFinding, Severity};
 use crate::model::{Finding, FindingKind};
 use crate::report::Report;
@@ -117,25 +116,25 @@ fn public_id(
 }
 
 pub(super) fn event(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     finding: i64,
     scan: Option<i64>,
     at: OffsetDateTime,
     what: FindingEvent,
     severity: Option<Severity>,
     detail: &Value,
-) -> rusqlite::Result<()> {
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO events (finding_id, scan_id, at, event, severity, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![finding, scan, format_time(at), what, severity, detail.to_string()],
+        args![finding, scan, format_time(at), what, severity, detail.to_string()],
     )
     .map(|_| ())
 }
 
-pub(super) fn clear_ack(tx: &Transaction<'_>, finding: i64) -> rusqlite::Result<()> {
+pub(super) fn clear_ack(tx: &Tx<'_>, finding: i64) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE findings SET ack_by = NULL, ack_reason = NULL, ack_at = NULL, ack_until = NULL, ack_value = NULL WHERE id = ?1",
-        params![finding],
+        args![finding],
     )
     .map(|_| ())
 }
@@ -158,18 +157,54 @@ struct Existing {
 impl Store {
     /// Records `report` as a scan of `workspace`, in one transaction.
     pub fn record(&mut self, workspace: &str, report: &Report) -> Result<Recorded, StoreError> {
-        let path = self.path.clone();
-        let e = |err| sql(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
+        self.record_leased(workspace, report, None)
+    }
+
+    /// Records a scheduled scan, in one transaction, only if its run still
+    /// holds the job's `lease` (a replica whose lease expired mid-scan
+    /// records nothing: the replica that took the job over does), and
+    /// ends the lease in the same transaction, so the slot can never be
+    /// taken over, and scanned twice, once its scan is recorded.
+    pub fn record_leased(
+        &mut self,
+        workspace: &str,
+        report: &Report,
+        lease: Option<&super::Lease>,
+    ) -> Result<Recorded, StoreError> {
+        let path = self.location.to_string();
+        let tx = self.db.begin()?;
+        // Two scans of one workspace (two replicas, or the daemon and a
+        // manual scan) record one after the other, each seeing the
+        // other's findings (SQLite: its write lock already does this).
+        tx.lock(&format!("record:{workspace}"))?;
+        if let Some(lease) = lease {
+            // PostgreSQL: hold the job's row, so a takeover waits for this
+            // transaction and then finds the lease ended.
+            let lock = match tx.dialect() {
+                super::Dialect::Postgres => " FOR UPDATE",
+                super::Dialect::Sqlite => "",
+            };
+            let holder = row::first(
+                &tx,
+                "jobs",
+                &format!("SELECT name, lease_owner FROM jobs WHERE name = ?1{lock}"),
+                args![lease.job],
+                |c| c.get::<Option<String>>(1, "lease_owner"),
+            )?
+            .flatten();
+            if holder.as_deref() != Some(lease.owner.as_str()) {
+                return Err(StoreError::LeaseLost {
+                    job: lease.job.clone(),
+                    holder: holder.unwrap_or_else(|| "none".into()),
+                });
+            }
+        }
         let now = report.scan.finished_at;
         let scan = &report.scan;
-        tx.execute(
+        let scan_id = tx.insert(
             "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, only_kinds, errors, summary, attributed, accounts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+            args![
                 workspace,
                 format_time(scan.started_at),
                 format_time(scan.finished_at),
@@ -188,9 +223,7 @@ impl Store {
                 attributed_everything(report),
                 to_json(&path, "the scan's accounts", &scan.accounts)?,
             ],
-        )
-        .map_err(e)?;
-        let scan_id = tx.last_insert_rowid();
+        )?;
 
         let mut recorded: Vec<RecordedFinding> = report
             .findings
@@ -223,9 +256,7 @@ impl Store {
                 .transpose()?;
             let reason = grade.map(|g| g.reason.clone());
             let account = f.account.clone().unwrap_or_default();
-            let existing = existing(
-                &tx, &path, workspace, &account, kind, &f.tf_type, &rid, &item.path,
-            )?;
+            let existing = existing(&tx, workspace, &account, kind, &f.tf_type, &rid, &item.path)?;
             let detail = json!({
                 "value": item.value,
                 "attribution": f.attribution,
@@ -241,19 +272,17 @@ impl Store {
                         &item.path,
                     );
                     let attribution = f.attribution.clone();
-                    tx.execute(
+                    let id = tx.insert(
                         "INSERT INTO findings (public_id, workspace, account, kind, tf_type, resource_id, path, address, region, name,
                                                severity, rules, reason, value, attribution, first_seen, last_seen)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
-                        params![
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16) RETURNING id",
+                        args![
                             public, workspace, account, kind, f.tf_type, rid, item.path, f.address, f.region, f.name,
                             severity, rules, reason, item.text,
                             attribution.as_ref().map(|a| to_json(&path, "an attribution", a)).transpose()?,
                             format_time(now)
                         ],
-                    )
-                    .map_err(e)?;
-                    let id = tx.last_insert_rowid();
+                    )?;
                     event(
                         &tx,
                         id,
@@ -262,8 +291,7 @@ impl Store {
                         FindingEvent::Opened,
                         severity,
                         &detail,
-                    )
-                    .map_err(e)?;
+                    )?;
                     opened += 1;
                     (id, public, now, None, attribution)
                 }
@@ -275,9 +303,8 @@ impl Store {
                         // and keeps its id, timeline and acknowledgement.
                         tx.execute(
                             "UPDATE findings SET account = ?2 WHERE id = ?1",
-                            params![old.id, account],
-                        )
-                        .map_err(e)?;
+                            args![old.id, account],
+                        )?;
                     }
                     let mut ack = old.ack;
                     if old.resolved {
@@ -291,11 +318,10 @@ impl Store {
                             FindingEvent::Reopened,
                             severity,
                             &detail,
-                        )
-                        .map_err(e)?;
+                        )?;
                         opened += 1;
                         if ack.take().is_some() {
-                            clear_ack(&tx, old.id).map_err(e)?;
+                            clear_ack(&tx, old.id)?;
                         }
                     } else if old.value != item.text {
                         event(
@@ -306,15 +332,14 @@ impl Store {
                             FindingEvent::Changed,
                             severity,
                             &detail,
-                        )
-                        .map_err(e)?;
+                        )?;
                     }
                     if let Some(a) = &ack {
                         let expired = a.until.is_some_and(|u| u <= now);
                         let changed = old.ack_value.as_deref() != Some(item.text.as_str());
                         if expired || changed {
                             let why = if expired { "expired" } else { "value changed" };
-                            clear_ack(&tx, old.id).map_err(e)?;
+                            clear_ack(&tx, old.id)?;
                             event(
                                 &tx,
                                 old.id,
@@ -323,8 +348,7 @@ impl Store {
                                 FindingEvent::Unacknowledged,
                                 severity,
                                 &json!({"why": why}),
-                            )
-                            .map_err(e)?;
+                            )?;
                             ack = None;
                         }
                     }
@@ -342,13 +366,12 @@ impl Store {
                                 -- a reopened finding starts a new episode
                                 first_seen = CASE WHEN resolved_at IS NULL THEN first_seen ELSE ?10 END
                          WHERE id = ?1",
-                        params![
+                        args![
                             old.id, f.address, f.region, f.name, severity, rules, reason, item.text,
                             attribution.as_ref().map(|a| to_json(&path, "an attribution", a)).transpose()?,
                             format_time(now)
                         ],
-                    )
-                    .map_err(e)?;
+                    )?;
                     let first_seen = if old.resolved { now } else { old.first_seen };
                     (old.id, old.public_id, first_seen, ack, attribution)
                 }
@@ -382,10 +405,9 @@ impl Store {
         // every account.
         let previous: Option<(Vec<String>, Vec<ScanAccount>)> = row::find(
             &tx,
-            &path,
             "scans",
             "SELECT id, states, complete, accounts FROM scans WHERE workspace = ?1 AND id < ?2 ORDER BY id DESC",
-            params![workspace, scan_id],
+            args![workspace, scan_id],
             |c| {
                 // NULL: recorded before scans kept their accounts.
                 let accounts: Vec<ScanAccount> = c.opt_json(3, "accounts")?.unwrap_or_default();
@@ -423,10 +445,16 @@ impl Store {
                 // every account such a finding may be in.
                 accountless: scan.complete && all_accounts && scan.narrowed_to.is_none(),
             };
-            resolved = resolve_unseen(&tx, &path, workspace, report, &scope, scan_id, now)?;
+            resolved = resolve_unseen(&tx, workspace, report, &scope, scan_id, now)?;
+        }
+        if let Some(lease) = lease {
+            tx.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE name = ?1",
+                args![lease.job],
+            )?;
         }
         stall_before_commit();
-        tx.commit().map_err(e)?;
+        tx.commit()?;
         Ok(Recorded {
             scan_id,
             findings: recorded,
@@ -444,8 +472,7 @@ impl Store {
 /// could not name its account neither reopens nor duplicates anything.
 #[allow(clippy::too_many_arguments)]
 fn existing(
-    tx: &Transaction<'_>,
-    path: &Path,
+    tx: &Tx<'_>,
     workspace: &str,
     account: &str,
     kind: FindingKind,
@@ -453,7 +480,7 @@ fn existing(
     rid: &str,
     finding_path: &str,
 ) -> Result<Option<Existing>, StoreError> {
-    let read = |c: &row::Cells<'_, '_>| {
+    let read = |c: &row::Cells<'_>| {
         Ok(Existing {
             id: c.get(0, "id")?,
             public_id: c.get(1, "public_id")?,
@@ -469,13 +496,12 @@ fn existing(
     const COLUMNS: &str = "id, public_id, value, resolved_at IS NOT NULL, first_seen, attribution, ack_by, ack_reason, ack_until, ack_value, account";
     let exact = row::first(
         tx,
-        path,
         "findings",
         &format!(
             "SELECT {COLUMNS} FROM findings
              WHERE workspace = ?1 AND account = ?2 AND kind = ?3 AND tf_type = ?4 AND resource_id = ?5 AND path = ?6"
         ),
-        params![workspace, account, kind, tf_type, rid, finding_path],
+        args![workspace, account, kind, tf_type, rid, finding_path],
         read,
     )?;
     if exact.is_some() {
@@ -488,14 +514,13 @@ fn existing(
     };
     row::first(
         tx,
-        path,
         "findings",
         &format!(
             "SELECT {COLUMNS} FROM findings
              WHERE workspace = ?1 AND {other} AND kind = ?2 AND tf_type = ?3 AND resource_id = ?4 AND path = ?5
              ORDER BY last_seen DESC, id DESC LIMIT 1"
         ),
-        params![workspace, kind, tf_type, rid, finding_path],
+        args![workspace, kind, tf_type, rid, finding_path],
         read,
     )
 }
@@ -545,15 +570,13 @@ fn attributed_everything(report: &Report) -> bool {
 /// workspace's accounts (`scope.accountless`), as before. Types and kinds
 /// (`--type`, `--only`) narrow every account alike.
 fn resolve_unseen(
-    tx: &Transaction<'_>,
-    path: &Path,
+    tx: &Tx<'_>,
     workspace: &str,
     report: &Report,
     scope: &Scope<'_>,
     scan_id: i64,
     now: OffsetDateTime,
 ) -> Result<usize, StoreError> {
-    let e = |err| sql(path, err);
     let scan = &report.scan;
     let ignored: HashSet<(FindingKind, &str, &str)> = report
         .ignored
@@ -597,11 +620,10 @@ fn resolve_unseen(
     }
     let open = row::all(
         tx,
-        path,
         "findings",
         "SELECT id, kind, tf_type, resource_id, region, severity, ack_by, account FROM findings
          WHERE workspace = ?1 AND resolved_at IS NULL",
-        params![workspace],
+        args![workspace],
         |c| {
             Ok(Open {
                 id: c.get(0, "id")?,
@@ -657,11 +679,10 @@ fn resolve_unseen(
         };
         tx.execute(
             "UPDATE findings SET resolved_at = ?2 WHERE id = ?1",
-            params![id, format_time(now)],
-        )
-        .map_err(e)?;
+            args![id, format_time(now)],
+        )?;
         if acknowledged {
-            clear_ack(tx, id).map_err(e)?;
+            clear_ack(tx, id)?;
         }
         event(
             tx,
@@ -671,8 +692,7 @@ fn resolve_unseen(
             FindingEvent::Resolved,
             severity,
             &json!({"why": why}),
-        )
-        .map_err(e)?;
+        )?;
         resolved += 1;
     }
     Ok(resolved)
@@ -696,12 +716,12 @@ fn stall_before_commit() {
 /// timestamp outside RFC 3339's years would not serialise: an error, never
 /// an empty column.
 fn to_json<T: Serialize + ?Sized>(
-    path: &Path,
+    path: &str,
     what: &'static str,
     v: &T,
 ) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|source| StoreError::Encode {
-        path: path.display().to_string(),
+        path: path.to_string(),
         what,
         source,
     })

@@ -9,47 +9,38 @@
 //! `name`) as its first column, so the error can say which row to look at
 //! (`sqlite3 tfdrift.db "SELECT * FROM scans WHERE id = 7"`).
 
-use std::path::Path;
-
-use rusqlite::types::{FromSql, ValueRef};
-use rusqlite::{Connection, Params, Row};
+use rusqlite::types::{FromSql, FromSqlError, Value, ValueRef};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::{StoreError, parse_time, sql};
+use super::db::Db;
+use super::{StoreError, parse_time};
 
 /// One row being read, with what an error needs to name it.
-pub(super) struct Cells<'a, 'stmt> {
-    row: &'a Row<'stmt>,
-    path: &'a Path,
+pub(super) struct Cells<'a> {
+    row: &'a [Value],
+    db: &'a str,
     table: &'static str,
     id: String,
 }
 
-impl<'a, 'stmt> Cells<'a, 'stmt> {
+impl<'a> Cells<'a> {
     /// The row, keyed by its column 0.
-    fn new(path: &'a Path, table: &'static str, row: &'a Row<'stmt>) -> Result<Self, StoreError> {
-        let id = match row.get_ref(0).map_err(|e| sql(path, e))? {
-            ValueRef::Integer(i) => i.to_string(),
-            // Only ever shown in the error: a key that is not UTF-8 still
-            // names its row well enough.
-            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-            // Keys are INTEGER PRIMARY KEY or TEXT PRIMARY KEY: anything else
-            // is the query's mistake, and the error says what it got.
+    fn new(db: &'a str, table: &'static str, row: &'a [Value]) -> Self {
+        let id = match row.first() {
+            Some(Value::Integer(i)) => i.to_string(),
+            Some(Value::Text(t)) => t.clone(),
+            // Keys are integer or text primary keys: anything else is the
+            // query's mistake, and the error says what it got.
             other => format!("{other:?}"),
         };
-        Ok(Self {
-            row,
-            path,
-            table,
-            id,
-        })
+        Self { row, db, table, id }
     }
 
     /// The error for this row: `what` says which column and why.
     pub(super) fn corrupt(&self, what: impl Into<String>) -> StoreError {
         StoreError::Corrupt {
-            path: self.path.display().to_string(),
+            path: self.db.to_string(),
             table: self.table,
             id: self.id.clone(),
             what: what.into(),
@@ -60,17 +51,17 @@ impl<'a, 'stmt> Cells<'a, 'stmt> {
     /// a value of the wrong type, a NULL where there must be a value, or a
     /// word no enum knows is corruption.
     pub(super) fn get<T: FromSql>(&self, idx: usize, column: &str) -> Result<T, StoreError> {
-        self.row.get(idx).map_err(|e| match e {
-            rusqlite::Error::FromSqlConversionFailure(_, _, cause) => {
-                self.corrupt(format!("{column}: {cause}"))
+        let value = self
+            .row
+            .get(idx)
+            .map(ValueRef::from)
+            .ok_or_else(|| self.corrupt(format!("{column}: the query has no column {idx}")))?;
+        T::column_result(value).map_err(|e| match e {
+            FromSqlError::InvalidType => {
+                self.corrupt(format!("{column} holds {:?}", value.data_type()))
             }
-            rusqlite::Error::InvalidColumnType(_, _, found) => {
-                self.corrupt(format!("{column} holds {found}"))
-            }
-            rusqlite::Error::IntegralValueOutOfRange(_, value) => {
-                self.corrupt(format!("{column}: {value} is out of range"))
-            }
-            other => sql(self.path, other),
+            FromSqlError::OutOfRange(v) => self.corrupt(format!("{column}: {v} is out of range")),
+            other => self.corrupt(format!("{column}: {other}")),
         })
     }
 
@@ -128,55 +119,57 @@ impl<'a, 'stmt> Cells<'a, 'stmt> {
 
 /// Every row `query` returns from `table`, each read by `read`.
 pub(super) fn all<T>(
-    conn: &Connection,
-    path: &Path,
+    db: &Db,
     table: &'static str,
     query: &str,
-    params: impl Params,
-    mut read: impl FnMut(&Cells<'_, '_>) -> Result<T, StoreError>,
+    args: Vec<Value>,
+    mut read: impl FnMut(&Cells<'_>) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn.prepare(query).map_err(|e| sql(path, e))?;
-    let mut rows = stmt.query(params).map_err(|e| sql(path, e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| sql(path, e))? {
-        out.push(read(&Cells::new(path, table, row)?)?);
-    }
-    Ok(out)
+    db.rows(query, args)?
+        .iter()
+        .map(|row| read(&Cells::new(&db.label, table, row)))
+        .collect()
 }
 
 /// The first row `query` returns from `table`, if any, read by `read`.
 pub(super) fn first<T>(
-    conn: &Connection,
-    path: &Path,
+    db: &Db,
     table: &'static str,
     query: &str,
-    params: impl Params,
-    read: impl FnOnce(&Cells<'_, '_>) -> Result<T, StoreError>,
+    args: Vec<Value>,
+    read: impl FnOnce(&Cells<'_>) -> Result<T, StoreError>,
 ) -> Result<Option<T>, StoreError> {
-    let mut stmt = conn.prepare(query).map_err(|e| sql(path, e))?;
-    let mut rows = stmt.query(params).map_err(|e| sql(path, e))?;
-    match rows.next().map_err(|e| sql(path, e))? {
-        Some(row) => read(&Cells::new(path, table, row)?).map(Some),
+    match db.rows(query, args)?.first() {
+        Some(row) => read(&Cells::new(&db.label, table, row)).map(Some),
         None => Ok(None),
     }
 }
 
 /// The first row `query` returns from `table` for which `read` gives
-/// `Some`, reading no further than that row: for "the latest scan that
-/// ..." where the test needs a column SQL cannot judge strictly.
+/// `Some`: for "the latest scan that ..." where the test needs a column
+/// SQL cannot judge strictly. Read a page at a time (`query` has no
+/// `LIMIT` of its own), so the usual answer, in the first rows, does not
+/// read the whole history.
 pub(super) fn find<T>(
-    conn: &Connection,
-    path: &Path,
+    db: &Db,
     table: &'static str,
     query: &str,
-    params: impl Params,
-    mut read: impl FnMut(&Cells<'_, '_>) -> Result<Option<T>, StoreError>,
+    args: Vec<Value>,
+    mut read: impl FnMut(&Cells<'_>) -> Result<Option<T>, StoreError>,
 ) -> Result<Option<T>, StoreError> {
-    let mut stmt = conn.prepare(query).map_err(|e| sql(path, e))?;
-    let mut rows = stmt.query(params).map_err(|e| sql(path, e))?;
-    while let Some(row) = rows.next().map_err(|e| sql(path, e))? {
-        if let Some(found) = read(&Cells::new(path, table, row)?)? {
-            return Ok(Some(found));
+    const PAGE: usize = 16;
+    for page in 0.. {
+        let rows = db.rows(
+            &format!("{query} LIMIT {PAGE} OFFSET {}", page * PAGE),
+            args.clone(),
+        )?;
+        for row in &rows {
+            if let Some(found) = read(&Cells::new(&db.label, table, row))? {
+                return Ok(Some(found));
+            }
+        }
+        if rows.len() < PAGE {
+            break;
         }
     }
     Ok(None)

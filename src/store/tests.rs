@@ -1,4 +1,8 @@
-//! The history store against real SQLite files in a temp directory.
+//! The history store against both its databases: every test in `both!`
+//! runs once on a SQLite file in a temp directory and once on a database
+//! of its own on the test PostgreSQL server (test_support::TestDb); the
+//! rest are about SQLite itself (its files, its migrations from earlier
+//! versions, damage only SQLite lets a hand write).
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -6,12 +10,47 @@ use time::macros::datetime;
 
 use super::*;
 use crate::model::{DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
-use crate::test_support::{Acct, accounts_report, finding, in_account, report};
+use crate::test_support::{Acct, Backend, TestDb, accounts_report, finding, in_account, report};
 
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(&dir.path().join("sub/tfdrift.db")).unwrap();
-    (dir, s)
+thread_local! {
+    /// The backend of the test running on this thread.
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Sqlite) };
+}
+
+/// Runs a test body on `backend` (skipped, saying so, for PostgreSQL
+/// with `TFDRIFT_SKIP_PG=1`).
+fn on(backend: Backend, body: impl FnOnce()) {
+    if backend == Backend::Postgres && TestDb::new(backend).is_none() {
+        return;
+    }
+    BACKEND.with(|b| b.set(backend));
+    body();
+}
+
+/// The SQLite connection underneath, for the tests about SQLite itself.
+fn sqlite(s: &Store) -> &rusqlite::Connection {
+    s.db.sqlite_conn().expect("a SQLite history")
+}
+
+/// A fresh history on this test's backend.
+fn store() -> (TestDb, Store) {
+    let db = TestDb::new(BACKEND.with(|b| b.get())).expect("a test database");
+    let s = Store::open(&db.location).unwrap();
+    (db, s)
+}
+
+/// Each test twice: `on_sqlite::name` and `on_postgres::name`.
+macro_rules! both {
+    ($( $(#[$m:meta])* fn $name:ident() $body:block )*) => {
+        mod on_sqlite {
+            use super::*;
+            $( $(#[$m])* fn $name() { on(Backend::Sqlite, || $body) } )*
+        }
+        mod on_postgres {
+            use super::*;
+            $( $(#[$m])* fn $name() { on(Backend::Postgres, || $body) } )*
+        }
+    };
 }
 
 const T0: OffsetDateTime = datetime!(2026-11-02 09:00:00 UTC); // a Monday
@@ -38,6 +77,413 @@ fn events(s: &Store, id: &str) -> Vec<String> {
         .collect()
 }
 
+#[test]
+fn migrates_from_every_earlier_version() {
+    for from in 0..schema::LATEST {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for m in &schema::MIGRATIONS[..from] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.execute_batch(&format!("PRAGMA user_version = {from}"))
+                .unwrap();
+            if from >= 1 {
+                // A version-1 scan and finding must survive.
+                conn.execute_batch(
+                    "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, regions, states, types, errors, summary)
+                     VALUES ('prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z', 2000, 1, '[]', '[]', '[]', '[]',
+                             '{\"managed\": 3, \"changed\": 1, \"missing\": 0, \"unmanaged\": 0, \"by_severity\": {\"low\": 1}, \"coverage_percent\": 100.0}');
+                     INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
+                     VALUES ('abc', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T00:00:02.000Z', '2026-11-01T00:00:02.000Z');",
+                )
+                .unwrap();
+            }
+            if from >= 3 {
+                conn.execute_batch(
+                    "INSERT INTO jobs (name, last_due, last_start, last_end, outcome, duration_ms) VALUES
+                       ('scan:prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'drift: 1 changed, 0 missing, 0 unmanaged', 2000),
+                       ('scan:staging', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
+                        'failed: the scan ran but was not recorded: history database x: locked', 2000),
+                       ('scan:dev', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', NULL, NULL, NULL);
+                     INSERT INTO digests (workspace, period_end, period_start, status, attempts, messages_sent, messages, last_attempt)
+                     VALUES ('prod', '2026-11-02T08:00:00.000Z', '2026-10-26T08:00:00.000Z', 'sent', 1, 2, 2, '2026-11-02T08:00:01.000Z');",
+                )
+                .unwrap();
+            }
+        }
+        let mut s = Store::open(&Location::File(path.clone())).unwrap();
+        assert_eq!(s.version().unwrap(), schema::LATEST, "from v{from}");
+        if from >= 1 {
+            assert_eq!(s.scans(Some("prod"), 10).unwrap()[0].changed, 1);
+            s.ack("abc", "jane", "ok", None, day(0)).unwrap();
+        }
+        if (3..5).contains(&from) {
+            // Before version 5 a job's outcome and detail were one text.
+            let job = s.job("scan:prod").unwrap().unwrap();
+            assert_eq!(job.outcome, Some(JobOutcome::Drift), "from v{from}");
+            assert_eq!(
+                job.detail.as_deref(),
+                Some("1 changed, 0 missing, 0 unmanaged")
+            );
+            let failed = s.job("scan:staging").unwrap().unwrap();
+            assert_eq!(failed.outcome, Some(JobOutcome::Failed));
+            assert_eq!(
+                failed.detail.as_deref(),
+                Some("the scan ran but was not recorded: history database x: locked")
+            );
+            let running = s.job("scan:dev").unwrap().unwrap();
+            assert_eq!((running.outcome, running.detail), (None, None));
+            assert_eq!(s.digests(None, 10).unwrap()[0].status, DeliveryStatus::Sent);
+        }
+        assert!(s.check().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = Store::open(&Location::File(path.clone()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("schema version 99, newer than this tfdrift knows"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, _s) = store();
+    let d = d.dir.as_ref().expect("a SQLite history");
+    let mode = std::fs::metadata(d.path().join("sub/tfdrift.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(d.path().join("sub"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+}
+
+/// A store with one scan, one acknowledged finding (row 1; its events are
+/// rows 1, opened, and 2, acknowledged), one briefing being sent, a job
+/// and a heartbeat.
+fn seeded() -> (TestDb, Store, String) {
+    let (d, mut s) = store();
+    let r = s
+        .record("prod", &report(day(0), true, vec![tags("data")]))
+        .unwrap();
+    let id = r.findings[0].ids[0].clone();
+    s.ack(&id, "jane", "ok", Some(day(30)), day(0)).unwrap();
+    s.claim_digest("prod", day(0), day(7), 10, day(7)).unwrap();
+    s.claim_job(
+        "scan:prod",
+        day(7),
+        "r1",
+        time::Duration::minutes(2),
+        day(7),
+    )
+    .unwrap();
+    s.beat(&replica("r1"), day(7)).unwrap();
+    (d, s, id)
+}
+
+/// Reads something back from a seeded store (`id`: its finding).
+type Read = fn(&mut Store, &str) -> Result<(), StoreError>;
+
+#[test]
+fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
+    let scans: Read = |s, _| s.scans(None, 10).map(drop);
+    let open: Read = |s, _| s.open_findings(None, None, day(1)).map(drop);
+    let show: Read = |s, id| s.finding(id, day(1)).map(drop);
+    let trend: Read = |s, _| s.trend(None, 2, day(1)).map(drop);
+    let record: Read = |s, _| {
+        s.record("prod", &report(day(1), true, vec![tags("data")]))
+            .map(drop)
+    };
+    let digests: Read = |s, _| s.digests(None, 10).map(drop);
+    #[rustfmt::skip]
+    let cases: &[(&str, Read, &str)] = &[
+        // The scan list, the trend and the briefing's figures read the
+        // summary: never zeros for a damaged one.
+        ("UPDATE scans SET started_at = 'yesterday'", scans,
+         "scans row 1 is corrupt: started_at \"yesterday\" is not a time"),
+        ("UPDATE scans SET summary = 'not json'", scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote"),
+        (r#"UPDATE scans SET summary = '{"changed": 1}'"#, scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote: missing field"),
+        (r#"UPDATE scans SET summary = json_set(summary, '$.by_severity', json('{"severe": 1}'))"#, scans,
+         "scans row 1 is corrupt: summary is not what tfdrift wrote: unknown variant `severe`"),
+        ("UPDATE scans SET summary = '[]'", trend, "scans row 1 is corrupt: summary"),
+        ("UPDATE scans SET summary = '[]'", |s, _| s.period("prod", day(0), day(1)).map(drop),
+         "scans row 1 is corrupt: summary"),
+        // A damaged list of states must not let a scan resolve everything.
+        ("UPDATE scans SET states = 'oops'", record, "scans row 1 is corrupt: states"),
+        ("UPDATE findings SET severity = 'severe'", open,
+         "findings row 1 is corrupt: severity: unknown severity \"severe\""),
+        ("UPDATE findings SET severity = x'ff'", open, "findings row 1 is corrupt: severity holds Blob"),
+        ("UPDATE findings SET severity = 'severe'", |s, id| s.unack(id, "bob", day(1)).map(drop),
+         "findings row 1 is corrupt: severity"),
+        ("UPDATE findings SET kind = 'drifted'", open,
+         "findings row 1 is corrupt: kind: unknown finding kind \"drifted\""),
+        ("UPDATE findings SET first_seen = ''", open,
+         "findings row 1 is corrupt: first_seen \"\" is not a time"),
+        ("UPDATE findings SET first_seen = 'then'", record, "findings row 1 is corrupt: first_seen"),
+        ("UPDATE findings SET attribution = '{'", open,
+         "findings row 1 is corrupt: attribution is not what tfdrift wrote"),
+        ("UPDATE findings SET attribution = '{'", record, "findings row 1 is corrupt: attribution"),
+        // An acknowledgement with a damaged end must not become one for ever.
+        ("UPDATE findings SET ack_until = 'soon'", open,
+         "findings row 1 is corrupt: ack_until \"soon\" is not a time"),
+        ("UPDATE findings SET ack_until = 'soon'", record, "findings row 1 is corrupt: ack_until"),
+        ("UPDATE findings SET ack_reason = NULL", open,
+         "findings row 1 is corrupt: ack_reason is NULL beside ack_by"),
+        ("UPDATE findings SET value = 'x'", show, "findings row 1 is corrupt: value"),
+        ("UPDATE events SET at = 'then' WHERE id = 1", show,
+         "events row 1 is corrupt: at \"then\" is not a time"),
+        ("UPDATE events SET at = 'then' WHERE id = 1", trend, "events row 1 is corrupt: at"),
+        ("UPDATE events SET detail = '{' WHERE id = 1", show,
+         "events row 1 is corrupt: detail is not what tfdrift wrote"),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", show,
+         "events row 1 is corrupt: event: unknown finding event \"poked\""),
+        ("UPDATE events SET event = 'poked' WHERE id = 1", trend, "events row 1 is corrupt: event"),
+        ("UPDATE events SET severity = 'severe' WHERE id = 1", show,
+         "events row 1 is corrupt: severity: unknown severity"),
+        (r#"UPDATE events SET detail = '{"until": "soon"}' WHERE id = 2"#, trend,
+         "events row 2 is corrupt: detail.until \"soon\" is not a time"),
+        // A scan's accounts: their aliases label every open finding.
+        ("UPDATE scans SET accounts = 'oops'", scans, "scans row 1 is corrupt: accounts"),
+        (r#"UPDATE scans SET accounts = '[{"id": "111111111111"}]'"#, open,
+         "scans row 1 is corrupt: accounts is not what tfdrift wrote: missing field"),
+        ("UPDATE digests SET status = 'posted'", digests,
+         "digests row 1 is corrupt: status: unknown delivery status \"posted\""),
+        ("UPDATE digests SET status = 'posted'",
+         |s, _| s.claim_digest("prod", day(0), day(7), 10, day(8)).map(drop),
+         "digests row 1 is corrupt: status"),
+        ("UPDATE digests SET last_attempt = 'x'", digests, "digests row 1 is corrupt: last_attempt"),
+        ("UPDATE digests SET period_start = 'x'", digests, "digests row 1 is corrupt: period_start"),
+        ("UPDATE digests SET payload = '['", digests, "digests row 1 is corrupt: payload"),
+        ("UPDATE replicas SET seen_at = 'x'", |s, _| s.last_beat().map(drop),
+         "replicas row r1 is corrupt: seen_at"),
+        ("UPDATE jobs SET lease_until = 'x'", |s, _| s.job("scan:prod").map(drop),
+         "jobs row scan:prod is corrupt: lease_until"),
+        ("UPDATE jobs SET last_due = 'x'", |s, _| s.job_last_due("scan:prod").map(drop),
+         "jobs row scan:prod is corrupt: last_due"),
+    ];
+    for (damage, read, expected) in cases {
+        let (_d, mut s, id) = seeded();
+        sqlite(&s).execute_batch(damage).unwrap();
+        let err = read(&mut s, &id).expect_err(damage);
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "{damage}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(expected),
+            "{damage}:\n  got  {text}\n  want {expected}"
+        );
+        assert!(text.contains("tfdrift.db"), "names the file: {text}");
+    }
+    // And undamaged, every one of them reads.
+    let (_d, mut s, id) = seeded();
+    for (damage, read, _) in cases {
+        read(&mut s, &id).unwrap_or_else(|e| panic!("before {damage}: {e}"));
+    }
+}
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+/// `tags` in account `account`.
+/// A replica named `id`, ticking every minute.
+fn replica(id: &str) -> Replica {
+    Replica {
+        id: id.into(),
+        host: "test".into(),
+        pid: 1,
+        tick_secs: 60,
+    }
+}
+
+fn tags_in(account: &str, v: &str) -> Finding {
+    in_account(tags(v), account)
+}
+
+fn subnet_in(account: &str) -> Finding {
+    in_account(
+        finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]),
+        account,
+    )
+}
+
+/// Open findings as (account, type), sorted.
+fn open_by_account(s: &Store, at: OffsetDateTime) -> Vec<(Option<String>, String)> {
+    let mut v: Vec<_> = s
+        .open_findings(None, None, at)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.account, r.tf_type))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A database at schema version 5 (before accounts), holding: a scan of
+/// account A (id 1), a scan whose account STS could not name (id 2), and
+/// three findings — `aaa` last recorded by scan 1, `bbb` only by scan 2,
+/// and `ccc`, acknowledged, whose only scan was pruned.
+fn version_5(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for m in &schema::MIGRATIONS[..5] {
+        conn.execute_batch(m).unwrap();
+    }
+    conn.execute_batch(
+        "PRAGMA user_version = 5;
+         INSERT INTO scans (id, workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, errors, summary)
+         VALUES (1, 'prod', '2026-11-02T09:00:00.000Z', '2026-11-02T09:00:02.000Z', 2000, 1, '111111111111',
+                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
+                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}'),
+                (2, 'prod', '2026-11-01T09:00:00.000Z', '2026-11-01T09:00:02.000Z', 2000, 1, NULL,
+                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
+                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}');
+         INSERT INTO findings (id, public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen, ack_by, ack_reason)
+         VALUES (7, 'aaa', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-02T09:00:02.000Z', NULL, NULL),
+                (8, 'bbb', 'prod', 'missing', 'aws_subnet', 'subnet-1', '', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-01T09:00:02.000Z', NULL, NULL),
+                (9, 'ccc', 'prod', 'unmanaged', 'aws_security_group', 'sg-9', '', 'us-east-1', '{}', '2026-10-01T09:00:02.000Z', '2026-10-01T09:00:02.000Z', 'jane', 'ok');
+         -- `aaa`: first seen by the scan of no account, last by A's.
+         INSERT INTO events (id, finding_id, scan_id, at, event, severity, detail) VALUES
+                (1, 7, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (2, 7, 1, '2026-11-02T09:00:02.000Z', 'changed', 'low', '{}'),
+                (3, 8, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (4, 9, NULL, '2026-10-01T09:00:02.000Z', 'opened', 'low', '{}'),
+                (5, 9, NULL, '2026-10-02T09:00:02.000Z', 'acknowledged', 'low', '{\"by\": \"jane\"}');",
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_account_joins_the_identity_keeping_ids_and_timelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    version_5(&path);
+    let mut s = Store::open(&Location::File(path.clone())).unwrap();
+    assert_eq!(s.version().unwrap(), schema::LATEST);
+    assert!(s.check().unwrap().is_empty());
+    // Each row takes the account of the latest scan that recorded it.
+    let accounts: Vec<(i64, String, String)> = sqlite(&s)
+        .prepare("SELECT id, public_id, account FROM findings ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            (7, "aaa".into(), A.into()),
+            (8, "bbb".into(), String::new()),
+            (9, "ccc".into(), String::new()),
+        ]
+    );
+    // Timelines, acknowledgements and the scans stay.
+    assert_eq!(events(&s, "aaa"), ["opened", "changed"]);
+    assert_eq!(events(&s, "ccc"), ["opened", "acknowledged"]);
+    let ccc = s.finding("ccc", day(0)).unwrap();
+    assert_eq!(ccc.finding.acknowledged.unwrap().by, "jane");
+    assert_eq!(ccc.finding.account, None);
+    let scans = s.scans(Some("prod"), 10).unwrap();
+    assert_eq!(scans.len(), 2);
+    assert!(scans.iter().all(|r| r.accounts.is_empty()));
+    assert_eq!(scans[0].account.as_deref(), Some(A));
+    // The indexes and the events' foreign keys are rebuilt as they were.
+    let names: Vec<String> = sqlite(&s)
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "events_by_finding",
+            "events_by_scan",
+            "findings_open",
+            "scans_by_workspace"
+        ]
+    );
+    let keys: Vec<(String, String)> = sqlite(&s)
+        .prepare(
+            "SELECT \"table\", on_delete FROM pragma_foreign_key_list('events') ORDER BY \"table\"",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("findings".into(), "CASCADE".into()),
+            ("scans".into(), "SET NULL".into())
+        ]
+    );
+    // Deleting a scan still leaves its events, unlinked; pruning a
+    // resolved finding still takes its timeline.
+    sqlite(&s)
+        .execute_batch("DELETE FROM scans WHERE id = 2")
+        .unwrap();
+    assert_eq!(events(&s, "bbb"), ["opened"]);
+    sqlite(&s)
+        .execute_batch("UPDATE findings SET resolved_at = '2026-10-01T10:00:00.000Z' WHERE id = 8")
+        .unwrap();
+    s.prune(1, day(0)).unwrap();
+    let left: i64 = sqlite(&s)
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE finding_id = 8",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(s.check().unwrap().is_empty());
+
+    // The same identity may now be open in two accounts, not twice in one.
+    let r = s
+        .record(
+            "prod",
+            &accounts_report(
+                day(1),
+                &[Acct::ok(A, None), Acct::ok(B, None)],
+                vec![tags_in(A, "x"), tags_in(B, "x")],
+            ),
+        )
+        .unwrap();
+    assert_eq!(r.findings[0].ids, ["aaa"], "A's row, with its id");
+    assert_eq!(r.opened, 1, "B's is new");
+    assert_ne!(r.findings[1].ids, ["aaa"]);
+    let twice = sqlite(&s).execute_batch(
+        "INSERT INTO findings (public_id, workspace, account, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
+         VALUES ('zzz', 'prod', '111111111111', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', 'x', 'x')",
+    );
+    assert!(twice.unwrap_err().to_string().contains("UNIQUE"));
+}
+
+both! {
 #[test]
 fn a_finding_opens_resolves_and_reopens() {
     let (_d, mut s) = store();
@@ -254,86 +700,6 @@ fn trend_by_iso_week() {
 }
 
 #[test]
-fn migrates_from_every_earlier_version() {
-    for from in 0..schema::LATEST {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            let conn = rusqlite::Connection::open(&path).unwrap();
-            for m in &schema::MIGRATIONS[..from] {
-                conn.execute_batch(m).unwrap();
-            }
-            conn.execute_batch(&format!("PRAGMA user_version = {from}"))
-                .unwrap();
-            if from >= 1 {
-                // A version-1 scan and finding must survive.
-                conn.execute_batch(
-                    "INSERT INTO scans (workspace, started_at, finished_at, duration_ms, complete, regions, states, types, errors, summary)
-                     VALUES ('prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z', 2000, 1, '[]', '[]', '[]', '[]',
-                             '{\"managed\": 3, \"changed\": 1, \"missing\": 0, \"unmanaged\": 0, \"by_severity\": {\"low\": 1}, \"coverage_percent\": 100.0}');
-                     INSERT INTO findings (public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
-                     VALUES ('abc', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T00:00:02.000Z', '2026-11-01T00:00:02.000Z');",
-                )
-                .unwrap();
-            }
-            if from >= 3 {
-                conn.execute_batch(
-                    "INSERT INTO jobs (name, last_due, last_start, last_end, outcome, duration_ms) VALUES
-                       ('scan:prod', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
-                        'drift: 1 changed, 0 missing, 0 unmanaged', 2000),
-                       ('scan:staging', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:02.000Z',
-                        'failed: the scan ran but was not recorded: history database x: locked', 2000),
-                       ('scan:dev', '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', NULL, NULL, NULL);
-                     INSERT INTO digests (workspace, period_end, period_start, status, attempts, messages_sent, messages, last_attempt)
-                     VALUES ('prod', '2026-11-02T08:00:00.000Z', '2026-10-26T08:00:00.000Z', 'sent', 1, 2, 2, '2026-11-02T08:00:01.000Z');",
-                )
-                .unwrap();
-            }
-        }
-        let mut s = Store::open(&path).unwrap();
-        assert_eq!(s.version().unwrap(), schema::LATEST, "from v{from}");
-        if from >= 1 {
-            assert_eq!(s.scans(Some("prod"), 10).unwrap()[0].changed, 1);
-            s.ack("abc", "jane", "ok", None, day(0)).unwrap();
-        }
-        if (3..5).contains(&from) {
-            // Before version 5 a job's outcome and detail were one text.
-            let job = s.job("scan:prod").unwrap().unwrap();
-            assert_eq!(job.outcome, Some(JobOutcome::Drift), "from v{from}");
-            assert_eq!(
-                job.detail.as_deref(),
-                Some("1 changed, 0 missing, 0 unmanaged")
-            );
-            let failed = s.job("scan:staging").unwrap().unwrap();
-            assert_eq!(failed.outcome, Some(JobOutcome::Failed));
-            assert_eq!(
-                failed.detail.as_deref(),
-                Some("the scan ran but was not recorded: history database x: locked")
-            );
-            let running = s.job("scan:dev").unwrap().unwrap();
-            assert_eq!((running.outcome, running.detail), (None, None));
-            assert_eq!(s.digests(None, 10).unwrap()[0].status, DeliveryStatus::Sent);
-        }
-        assert!(s.check().unwrap().is_empty());
-    }
-}
-
-#[test]
-fn a_newer_database_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("PRAGMA user_version = 99")
-        .unwrap();
-    let err = Store::open(&path).err().unwrap().to_string();
-    assert!(
-        err.contains("schema version 99, newer than this tfdrift knows"),
-        "{err}"
-    );
-}
-
-#[test]
 fn prune_keeps_open_findings() {
     let (_d, mut s) = store();
     let sg = || finding(FindingKind::Unmanaged, "aws_security_group", "sg-9", &[]);
@@ -356,9 +722,8 @@ fn prune_keeps_open_findings() {
 
 #[test]
 fn concurrent_writers_wait_instead_of_failing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    Store::open(&path).unwrap();
+    let (db, _first) = store();
+    let path = db.location.clone();
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let path = path.clone();
@@ -387,23 +752,6 @@ fn concurrent_writers_wait_instead_of_failing() {
     assert_eq!(s.scans(None, 1000).unwrap().len(), 100);
     assert_eq!(s.open_findings(None, None, day(30)).unwrap().len(), 4);
     assert!(s.check().unwrap().is_empty());
-}
-
-#[cfg(unix)]
-#[test]
-fn the_file_is_private() {
-    use std::os::unix::fs::PermissionsExt;
-    let (d, _s) = store();
-    let mode = std::fs::metadata(d.path().join("sub/tfdrift.db"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let dir_mode = std::fs::metadata(d.path().join("sub"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(dir_mode & 0o777, 0o700);
 }
 
 #[test]
@@ -509,139 +857,27 @@ fn a_briefing_is_claimed_by_one_sender() {
     ));
 }
 
-/// A store with one scan, one acknowledged finding (row 1; its events are
-/// rows 1, opened, and 2, acknowledged), one briefing being sent, a job
-/// and a heartbeat.
-fn seeded() -> (tempfile::TempDir, Store, String) {
-    let (d, mut s) = store();
-    let r = s
-        .record("prod", &report(day(0), true, vec![tags("data")]))
-        .unwrap();
-    let id = r.findings[0].ids[0].clone();
-    s.ack(&id, "jane", "ok", Some(day(30)), day(0)).unwrap();
-    s.claim_digest("prod", day(0), day(7), 10, day(7)).unwrap();
-    s.job_started("scan:prod", day(7), day(7)).unwrap();
-    s.beat(day(7)).unwrap();
-    (d, s, id)
-}
-
-/// Reads something back from a seeded store (`id`: its finding).
-type Read = fn(&mut Store, &str) -> Result<(), StoreError>;
-
-#[test]
-fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
-    let scans: Read = |s, _| s.scans(None, 10).map(drop);
-    let open: Read = |s, _| s.open_findings(None, None, day(1)).map(drop);
-    let show: Read = |s, id| s.finding(id, day(1)).map(drop);
-    let trend: Read = |s, _| s.trend(None, 2, day(1)).map(drop);
-    let record: Read = |s, _| {
-        s.record("prod", &report(day(1), true, vec![tags("data")]))
-            .map(drop)
-    };
-    let digests: Read = |s, _| s.digests(None, 10).map(drop);
-    #[rustfmt::skip]
-    let cases: &[(&str, Read, &str)] = &[
-        // The scan list, the trend and the briefing's figures read the
-        // summary: never zeros for a damaged one.
-        ("UPDATE scans SET started_at = 'yesterday'", scans,
-         "scans row 1 is corrupt: started_at \"yesterday\" is not a time"),
-        ("UPDATE scans SET summary = 'not json'", scans,
-         "scans row 1 is corrupt: summary is not what tfdrift wrote"),
-        (r#"UPDATE scans SET summary = '{"changed": 1}'"#, scans,
-         "scans row 1 is corrupt: summary is not what tfdrift wrote: missing field"),
-        (r#"UPDATE scans SET summary = json_set(summary, '$.by_severity', json('{"severe": 1}'))"#, scans,
-         "scans row 1 is corrupt: summary is not what tfdrift wrote: unknown variant `severe`"),
-        ("UPDATE scans SET summary = '[]'", trend, "scans row 1 is corrupt: summary"),
-        ("UPDATE scans SET summary = '[]'", |s, _| s.period("prod", day(0), day(1)).map(drop),
-         "scans row 1 is corrupt: summary"),
-        // A damaged list of states must not let a scan resolve everything.
-        ("UPDATE scans SET states = 'oops'", record, "scans row 1 is corrupt: states"),
-        ("UPDATE findings SET severity = 'severe'", open,
-         "findings row 1 is corrupt: severity: unknown severity \"severe\""),
-        ("UPDATE findings SET severity = x'ff'", open, "findings row 1 is corrupt: severity holds Blob"),
-        ("UPDATE findings SET severity = 'severe'", |s, id| s.unack(id, "bob", day(1)).map(drop),
-         "findings row 1 is corrupt: severity"),
-        ("UPDATE findings SET kind = 'drifted'", open,
-         "findings row 1 is corrupt: kind: unknown finding kind \"drifted\""),
-        ("UPDATE findings SET first_seen = ''", open,
-         "findings row 1 is corrupt: first_seen \"\" is not a time"),
-        ("UPDATE findings SET first_seen = 'then'", record, "findings row 1 is corrupt: first_seen"),
-        ("UPDATE findings SET attribution = '{'", open,
-         "findings row 1 is corrupt: attribution is not what tfdrift wrote"),
-        ("UPDATE findings SET attribution = '{'", record, "findings row 1 is corrupt: attribution"),
-        // An acknowledgement with a damaged end must not become one for ever.
-        ("UPDATE findings SET ack_until = 'soon'", open,
-         "findings row 1 is corrupt: ack_until \"soon\" is not a time"),
-        ("UPDATE findings SET ack_until = 'soon'", record, "findings row 1 is corrupt: ack_until"),
-        ("UPDATE findings SET ack_reason = NULL", open,
-         "findings row 1 is corrupt: ack_reason is NULL beside ack_by"),
-        ("UPDATE findings SET value = 'x'", show, "findings row 1 is corrupt: value"),
-        ("UPDATE events SET at = 'then' WHERE id = 1", show,
-         "events row 1 is corrupt: at \"then\" is not a time"),
-        ("UPDATE events SET at = 'then' WHERE id = 1", trend, "events row 1 is corrupt: at"),
-        ("UPDATE events SET detail = '{' WHERE id = 1", show,
-         "events row 1 is corrupt: detail is not what tfdrift wrote"),
-        ("UPDATE events SET event = 'poked' WHERE id = 1", show,
-         "events row 1 is corrupt: event: unknown finding event \"poked\""),
-        ("UPDATE events SET event = 'poked' WHERE id = 1", trend, "events row 1 is corrupt: event"),
-        ("UPDATE events SET severity = 'severe' WHERE id = 1", show,
-         "events row 1 is corrupt: severity: unknown severity"),
-        (r#"UPDATE events SET detail = '{"until": "soon"}' WHERE id = 2"#, trend,
-         "events row 2 is corrupt: detail.until \"soon\" is not a time"),
-        // A scan's accounts: their aliases label every open finding.
-        ("UPDATE scans SET accounts = 'oops'", scans, "scans row 1 is corrupt: accounts"),
-        (r#"UPDATE scans SET accounts = '[{"id": "111111111111"}]'"#, open,
-         "scans row 1 is corrupt: accounts is not what tfdrift wrote: missing field"),
-        ("UPDATE digests SET status = 'posted'", digests,
-         "digests row 1 is corrupt: status: unknown delivery status \"posted\""),
-        ("UPDATE digests SET status = 'posted'",
-         |s, _| s.claim_digest("prod", day(0), day(7), 10, day(8)).map(drop),
-         "digests row 1 is corrupt: status"),
-        ("UPDATE digests SET last_attempt = 'x'", digests, "digests row 1 is corrupt: last_attempt"),
-        ("UPDATE digests SET period_start = 'x'", digests, "digests row 1 is corrupt: period_start"),
-        ("UPDATE digests SET payload = '['", digests, "digests row 1 is corrupt: payload"),
-        ("UPDATE heartbeat SET at = 'x'", |s, _| s.last_beat().map(drop),
-         "heartbeat row 1 is corrupt: at"),
-        ("UPDATE jobs SET last_due = 'x'", |s, _| s.job_last_due("scan:prod").map(drop),
-         "jobs row scan:prod is corrupt: last_due"),
-    ];
-    for (damage, read, expected) in cases {
-        let (_d, mut s, id) = seeded();
-        s.conn.execute_batch(damage).unwrap();
-        let err = read(&mut s, &id).expect_err(damage);
-        assert!(
-            matches!(err, StoreError::Corrupt { .. }),
-            "{damage}: {err:?}"
-        );
-        let text = err.to_string();
-        assert!(
-            text.contains(expected),
-            "{damage}:\n  got  {text}\n  want {expected}"
-        );
-        assert!(text.contains("tfdrift.db"), "names the file: {text}");
-    }
-    // And undamaged, every one of them reads.
-    let (_d, mut s, id) = seeded();
-    for (damage, read, _) in cases {
-        read(&mut s, &id).unwrap_or_else(|e| panic!("before {damage}: {e}"));
-    }
-}
-
 #[test]
 fn a_job_run_is_remembered_with_its_outcome() {
     let (_d, s) = store();
+    let ttl = time::Duration::minutes(2);
     assert_eq!(s.job("scan:prod").unwrap(), None);
-    s.job_started("scan:prod", day(0), day(0)).unwrap();
+    assert_eq!(s.claim_job("scan:prod", day(0), "r1", ttl, day(0)).unwrap(), Some(1));
     let started = s.job("scan:prod").unwrap().unwrap();
     assert_eq!((started.last_due, started.outcome), (Some(day(0)), None));
-    s.job_finished(
-        "scan:prod",
-        JobOutcome::Incomplete,
-        "2 changed, 0 missing, 0 unmanaged",
-        1500,
-        day(0) + time::Duration::seconds(2),
-    )
-    .unwrap();
+    assert!(started.leased(day(0)));
+    assert!(
+        s.job_finished(
+            "scan:prod",
+            "r1",
+            day(0),
+            JobOutcome::Incomplete,
+            "2 changed, 0 missing, 0 unmanaged",
+            1500,
+            day(0) + time::Duration::seconds(2),
+        )
+        .unwrap()
+    );
     let done = s.job("scan:prod").unwrap().unwrap();
     assert_eq!(done.outcome, Some(JobOutcome::Incomplete));
     assert_eq!(
@@ -649,19 +885,15 @@ fn a_job_run_is_remembered_with_its_outcome() {
         Some("2 changed, 0 missing, 0 unmanaged")
     );
     assert_eq!(done.duration_ms, Some(1500));
+    assert!(!done.leased(day(0)), "the lease ends with the run");
+    assert_eq!(done.last_owner.as_deref(), Some("r1"));
     // Stored as the word, as before.
-    let word: String = s
-        .conn
-        .query_row(
-            "SELECT outcome FROM jobs WHERE name = 'scan:prod'",
-            [],
-            |r| r.get(0),
-        )
+    let word = s
+        .db
+        .scalar("SELECT outcome FROM jobs WHERE name = 'scan:prod'", vec![])
         .unwrap();
-    assert_eq!(word, "incomplete");
-    s.conn
-        .execute_batch("UPDATE jobs SET outcome = 'meh'")
-        .unwrap();
+    assert_eq!(word, Some(rusqlite::types::Value::Text("incomplete".into())));
+    s.db.batch("UPDATE jobs SET outcome = 'meh'").unwrap();
     let err = s.job("scan:prod").unwrap_err().to_string();
     assert!(
         err.contains("jobs row scan:prod is corrupt: outcome: unknown job outcome \"meh\""),
@@ -669,176 +901,106 @@ fn a_job_run_is_remembered_with_its_outcome() {
     );
 }
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
-
-/// `tags` in account `account`.
-fn tags_in(account: &str, v: &str) -> Finding {
-    in_account(tags(v), account)
-}
-
-fn subnet_in(account: &str) -> Finding {
-    in_account(
-        finding(FindingKind::Missing, "aws_subnet", "subnet-1", &[]),
-        account,
-    )
-}
-
-/// Open findings as (account, type), sorted.
-fn open_by_account(s: &Store, at: OffsetDateTime) -> Vec<(Option<String>, String)> {
-    let mut v: Vec<_> = s
-        .open_findings(None, None, at)
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.account, r.tf_type))
-        .collect();
-    v.sort();
-    v
-}
-
-/// A database at schema version 5 (before accounts), holding: a scan of
-/// account A (id 1), a scan whose account STS could not name (id 2), and
-/// three findings — `aaa` last recorded by scan 1, `bbb` only by scan 2,
-/// and `ccc`, acknowledged, whose only scan was pruned.
-fn version_5(path: &std::path::Path) {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    for m in &schema::MIGRATIONS[..5] {
-        conn.execute_batch(m).unwrap();
-    }
-    conn.execute_batch(
-        "PRAGMA user_version = 5;
-         INSERT INTO scans (id, workspace, started_at, finished_at, duration_ms, complete, account, regions, states, types, errors, summary)
-         VALUES (1, 'prod', '2026-11-02T09:00:00.000Z', '2026-11-02T09:00:02.000Z', 2000, 1, '111111111111',
-                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
-                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}'),
-                (2, 'prod', '2026-11-01T09:00:00.000Z', '2026-11-01T09:00:02.000Z', 2000, 1, NULL,
-                 '[\"us-east-1\"]', '[\"terraform.tfstate\"]', '[\"aws_vpc\", \"aws_subnet\"]', '[]',
-                 '{\"managed\": 3, \"changed\": 1, \"missing\": 1, \"unmanaged\": 0, \"by_severity\": {}, \"coverage_percent\": 100.0}');
-         INSERT INTO findings (id, public_id, workspace, kind, tf_type, resource_id, path, region, value, first_seen, last_seen, ack_by, ack_reason)
-         VALUES (7, 'aaa', 'prod', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-02T09:00:02.000Z', NULL, NULL),
-                (8, 'bbb', 'prod', 'missing', 'aws_subnet', 'subnet-1', '', 'us-east-1', '{}', '2026-11-01T09:00:02.000Z', '2026-11-01T09:00:02.000Z', NULL, NULL),
-                (9, 'ccc', 'prod', 'unmanaged', 'aws_security_group', 'sg-9', '', 'us-east-1', '{}', '2026-10-01T09:00:02.000Z', '2026-10-01T09:00:02.000Z', 'jane', 'ok');
-         -- `aaa`: first seen by the scan of no account, last by A's.
-         INSERT INTO events (id, finding_id, scan_id, at, event, severity, detail) VALUES
-                (1, 7, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
-                (2, 7, 1, '2026-11-02T09:00:02.000Z', 'changed', 'low', '{}'),
-                (3, 8, 2, '2026-11-01T09:00:02.000Z', 'opened', 'low', '{}'),
-                (4, 9, NULL, '2026-10-01T09:00:02.000Z', 'opened', 'low', '{}'),
-                (5, 9, NULL, '2026-10-02T09:00:02.000Z', 'acknowledged', 'low', '{\"by\": \"jane\"}');",
+#[test]
+fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease() {
+    let (_d, s) = store();
+    let ttl = time::Duration::minutes(2);
+    let t = day(0);
+    assert_eq!(s.claim_job("scan:prod", t, "r1", ttl, t).unwrap(), Some(1));
+    // Every other replica, and r1 itself again, is refused the same slot
+    // while the lease lives, and a newer slot too (one run at a time).
+    assert_eq!(s.claim_job("scan:prod", t, "r2", ttl, t).unwrap(), None);
+    assert_eq!(s.claim_job("scan:prod", t, "r1", ttl, t).unwrap(), None);
+    let later = t + time::Duration::minutes(1);
+    assert_eq!(s.claim_job("scan:prod", later, "r2", ttl, later).unwrap(), None);
+    // Renewed, it lives on past its first expiry.
+    assert!(s.renew_job("scan:prod", "r1", ttl, later).unwrap());
+    let t2 = t + time::Duration::minutes(2) + time::Duration::seconds(30);
+    assert_eq!(s.claim_job("scan:prod", t, "r2", ttl, t2).unwrap(), None);
+    // r1 dies: no renewal. After the lease, r2 takes the same slot over.
+    let t3 = later + ttl + time::Duration::seconds(1);
+    assert_eq!(s.claim_job("scan:prod", t, "r2", ttl, t3).unwrap(), Some(2));
+    assert!(!s.renew_job("scan:prod", "r1", ttl, t3).unwrap(), "r1 lost it");
+    // r1's scan, had it survived, may not record, nor report its end.
+    let mut s = s;
+    let err = s
+        .record_leased(
+            "prod",
+            &report(t3, true, vec![tags("data")]),
+            Some(&Lease { job: "scan:prod".into(), owner: "r1".into() }),
+        )
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::LeaseLost { holder, .. } if holder == "r2"), "{err}");
+    assert!(s.scans(None, 10).unwrap().is_empty(), "nothing recorded");
+    assert!(
+        !s.job_finished("scan:prod", "r1", t, JobOutcome::Clean, "", 1, t3).unwrap()
+    );
+    // r2's record ends the lease in its transaction: the slot is done,
+    // and no one takes it over again.
+    s.record_leased(
+        "prod",
+        &report(t3, true, vec![tags("data")]),
+        Some(&Lease { job: "scan:prod".into(), owner: "r2".into() }),
     )
     .unwrap();
+    let far = t3 + time::Duration::hours(1);
+    assert_eq!(s.claim_job("scan:prod", t, "r3", ttl, far).unwrap(), None);
+    assert!(s.job_finished("scan:prod", "r2", t, JobOutcome::Drift, "1 changed", 5, t3).unwrap());
+    // The next slot is anyone's.
+    assert_eq!(s.claim_job("scan:prod", far, "r3", ttl, far).unwrap(), Some(1));
 }
 
 #[test]
-fn the_account_joins_the_identity_keeping_ids_and_timelines() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v5.db");
-    version_5(&path);
-    let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.version().unwrap(), schema::LATEST);
-    assert!(s.check().unwrap().is_empty());
-    // Each row takes the account of the latest scan that recorded it.
-    let accounts: Vec<(i64, String, String)> = s
-        .conn
-        .prepare("SELECT id, public_id, account FROM findings ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(
-        accounts,
-        [
-            (7, "aaa".into(), A.into()),
-            (8, "bbb".into(), String::new()),
-            (9, "ccc".into(), String::new()),
-        ]
-    );
-    // Timelines, acknowledgements and the scans stay.
-    assert_eq!(events(&s, "aaa"), ["opened", "changed"]);
-    assert_eq!(events(&s, "ccc"), ["opened", "acknowledged"]);
-    let ccc = s.finding("ccc", day(0)).unwrap();
-    assert_eq!(ccc.finding.acknowledged.unwrap().by, "jane");
-    assert_eq!(ccc.finding.account, None);
-    let scans = s.scans(Some("prod"), 10).unwrap();
-    assert_eq!(scans.len(), 2);
-    assert!(scans.iter().all(|r| r.accounts.is_empty()));
-    assert_eq!(scans[0].account.as_deref(), Some(A));
-    // The indexes and the events' foreign keys are rebuilt as they were.
-    let names: Vec<String> = s
-        .conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "events_by_finding",
-            "events_by_scan",
-            "findings_open",
-            "scans_by_workspace"
-        ]
-    );
-    let keys: Vec<(String, String)> = s
-        .conn
-        .prepare(
-            "SELECT \"table\", on_delete FROM pragma_foreign_key_list('events') ORDER BY \"table\"",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            ("findings".into(), "CASCADE".into()),
-            ("scans".into(), "SET NULL".into())
-        ]
-    );
-    // Deleting a scan still leaves its events, unlinked; pruning a
-    // resolved finding still takes its timeline.
-    s.conn
-        .execute_batch("DELETE FROM scans WHERE id = 2")
-        .unwrap();
-    assert_eq!(events(&s, "bbb"), ["opened"]);
-    s.conn
-        .execute_batch("UPDATE findings SET resolved_at = '2026-10-01T10:00:00.000Z' WHERE id = 8")
-        .unwrap();
-    s.prune(1, day(0)).unwrap();
-    let left: i64 = s
-        .conn
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE finding_id = 8",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(left, 0);
-    assert!(s.check().unwrap().is_empty());
+fn replicas_beat_and_show_what_they_hold() {
+    let (_d, s) = store();
+    let t = day(0);
+    s.beat(&replica("r1"), t).unwrap();
+    s.beat(&replica("r2"), t).unwrap();
+    s.claim_job("scan:prod", t, "r1", time::Duration::minutes(2), t).unwrap();
+    let now = t + time::Duration::minutes(1);
+    s.beat(&replica("r1"), now).unwrap();
+    let rows = s.replicas(now).unwrap();
+    let r1 = rows.iter().find(|r| r.id == "r1").unwrap();
+    assert!(r1.alive);
+    assert_eq!(r1.holds, ["scan:prod"]);
+    // r2 silent for more than three ticks: dead. r1 stops cleanly.
+    let later = t + time::Duration::minutes(4);
+    s.beat(&replica("r1"), later).unwrap();
+    s.replica_stopped("r1", later).unwrap();
+    let rows = s.replicas(later).unwrap();
+    assert!(rows.iter().all(|r| !r.alive), "{rows:?}");
+    assert_eq!(s.last_beat().unwrap(), Some(t), "only r2's beat is of a running replica");
+}
 
-    // The same identity may now be open in two accounts, not twice in one.
+#[test]
+fn a_history_copies_between_databases_without_loss() {
+    let (_d, mut s) = store();
     let r = s
-        .record(
-            "prod",
-            &accounts_report(
-                day(1),
-                &[Acct::ok(A, None), Acct::ok(B, None)],
-                vec![tags_in(A, "x"), tags_in(B, "x")],
-            ),
-        )
+        .record("prod", &report(day(0), true, vec![tags("data")]))
         .unwrap();
-    assert_eq!(r.findings[0].ids, ["aaa"], "A's row, with its id");
-    assert_eq!(r.opened, 1, "B's is new");
-    assert_ne!(r.findings[1].ids, ["aaa"]);
-    let twice = s.conn.execute_batch(
-        "INSERT INTO findings (public_id, workspace, account, kind, tf_type, resource_id, path, region, value, first_seen, last_seen)
-         VALUES ('zzz', 'prod', '111111111111', 'changed', 'aws_vpc', 'vpc-1', 'tags.Team', 'us-east-1', '{}', 'x', 'x')",
-    );
-    assert!(twice.unwrap_err().to_string().contains("UNIQUE"));
+    s.ack(&r.findings[0].ids[0], "jane", "ok", None, day(0)).unwrap();
+    s.record("prod", &report(day(1), true, vec![])).unwrap();
+    s.claim_digest("prod", day(0), day(7), 10, day(7)).unwrap();
+    s.claim_job("scan:prod", day(1), "r1", time::Duration::minutes(2), day(1)).unwrap();
+    s.beat(&replica("r1"), day(1)).unwrap();
+    // Into the other backend, and back into this one.
+    let other = match BACKEND.with(|b| b.get()) {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    };
+    let Some(there_db) = TestDb::new(other) else { return };
+    let there = Store::open(&there_db.location).unwrap();
+    let copied = s.copy_into(&there).unwrap();
+    assert_eq!(copied, s.checksums().unwrap());
+    assert_eq!(copied.iter().find(|t| t.table == "events").unwrap().rows, 3);
+    assert_eq!(there.finding(&r.findings[0].ids[0], day(2)).unwrap().events.len(), 3);
+    // New rows continue after the copied ids.
+    let mut there = there;
+    let next = there.record("prod", &report(day(2), true, vec![tags("x")])).unwrap();
+    assert_eq!(next.scan_id, 3);
+    // A second copy into a database that holds a history is refused.
+    let err = s.copy_into(&there).unwrap_err().to_string();
+    assert!(err.contains("already holds a history"), "{err}");
 }
 
 #[test]
@@ -1172,4 +1334,5 @@ fn a_scan_of_fewer_accounts_leaves_findings_of_no_known_account_open() {
     // Every account again: it can tell.
     let r = accounts_report(day(3), &both, vec![]);
     assert_eq!(s.record("prod", &r).unwrap().resolved, 2);
+}
 }

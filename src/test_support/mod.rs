@@ -26,10 +26,14 @@ mod accounts;
 mod builders;
 mod canned_http;
 mod cloudtrail;
+#[cfg(test)]
+mod history;
 mod lister;
 
 pub use accounts::{Acct, accounts_report, in_account};
 pub use builders::{finding, report};
 pub use canned_http::{CannedHttp, CannedLister, canned_ec2_client, ec2_pages};
 pub use cloudtrail::{EventCall, ScriptedEvents, write_event};
+#[cfg(test)]
+pub use history::{Backend, TestDb};
 pub use lister::{FailingLister, ListerCall, ScriptedLister, live};
