@@ -15,4 +15,16 @@ cargo fmt --check
 cargo clippy --locked --all-targets --all-features -- -D warnings
 # Benchmarks (bench/) are measurements, run by hand (bench/README.md);
 # clippy above has already compiled and linted them.
+# A private PostgreSQL server for the history's PostgreSQL tests (each test
+# makes a database of its own on it), stopped however the run ends. Tests
+# that stop and start a server themselves run their own
+# (scripts/pg-server.sh).
+PG_DIR="$(mktemp -d)"
+cleanup() {
+  bash scripts/pg-server.sh stop "$PG_DIR/pg" || true
+  rm -rf "$PG_DIR"
+}
+trap cleanup EXIT
+TFDRIFT_TEST_PG="$(bash scripts/pg-server.sh start "$PG_DIR/pg")"
+export TFDRIFT_TEST_PG
 cargo test --locked --lib --bins --tests

@@ -6,7 +6,9 @@
 //! what the build context keeps; and both tfdrift.hcl files it mounts load
 //! with tfdrift's own config parser, so they cannot drift from the format.
 //! The demo's seed runs against the test emulator and must leave exactly
-//! its four changes as drift.
+//! its four changes as drift. The replicas profile's daemons share one
+//! PostgreSQL history, reached by a URL with no password in it, and a plain
+//! `docker compose up` needs no variable set.
 //!
 //! The YAML is read by PyYAML in the test virtualenv (a dependency of
 //! moto[server], installed by scripts/setup-test-env.sh), which keeps a
@@ -20,6 +22,20 @@ use std::process::Command;
 use serde_json::Value;
 
 const DEMO_SERVICES: [&str; 4] = ["moto", "seed", "webhook", "tfdrift-demo"];
+const REPLICAS: [&str; 2] = ["tfdrift-replica-1", "tfdrift-replica-2"];
+const REPLICA_SERVICES: [&str; 3] = ["postgres", REPLICAS[0], REPLICAS[1]];
+
+/// What the tfdrift service passes through from the shell, as the replicas
+/// do too.
+const PASSED_THROUGH: [&str; 7] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "TFDRIFT_SLACK_WEBHOOK",
+    "RUST_LOG",
+];
 
 fn compose() -> Value {
     let python = common::cache().join("venv/bin/python");
@@ -144,8 +160,19 @@ fn services_and_profiles() {
             "{name} belongs to the demo profile only"
         );
     }
+    for name in REPLICA_SERVICES {
+        assert_eq!(
+            strings(&service(&file, name)["profiles"]),
+            ["replicas"],
+            "{name} belongs to the replicas profile only"
+        );
+    }
     let known: Vec<&String> = file["services"].as_object().unwrap().keys().collect();
-    assert_eq!(known.len(), 1 + DEMO_SERVICES.len(), "services: {known:?}");
+    assert_eq!(
+        known.len(),
+        1 + DEMO_SERVICES.len() + REPLICA_SERVICES.len(),
+        "services: {known:?}"
+    );
 
     // The demo runs in order: emulator up, seed done, then the daemon.
     assert_eq!(
@@ -254,13 +281,7 @@ fn the_daemon_keeps_its_history_on_a_volume_and_reports_its_health() {
     }
 
     let tfdrift = service(&file, "tfdrift");
-    for var in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_PROFILE",
-    ] {
+    for var in PASSED_THROUGH {
         assert_eq!(
             env(tfdrift, var),
             Some(""),
@@ -272,6 +293,240 @@ fn the_daemon_keeps_its_history_on_a_volume_and_reports_its_health() {
         .find(|m| m.target == "/home/tfdrift/.aws")
         .expect("~/.aws mounted for profiles");
     assert!(aws.read_only && aws.source.ends_with("/.aws"), "{aws:?}");
+}
+
+/// The `${...}` substitutions in `s`, as `(variable, what follows its
+/// name)`: `("X", ":-")` for `${X:-}`, `("X", ":?msg")` for `${X:?msg}`.
+/// `$$` is a literal dollar.
+fn substitutions(s: &str) -> Vec<(&str, &str)> {
+    let mut found = Vec::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        if let Some(escaped) = after.strip_prefix('$') {
+            rest = escaped;
+            continue;
+        }
+        let Some(inner) = after.strip_prefix('{') else {
+            rest = after;
+            continue;
+        };
+        let Some((body, tail)) = inner.split_once('}') else {
+            break;
+        };
+        let name_len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        found.push((&body[..name_len], &body[name_len..]));
+        rest = tail;
+    }
+    found
+}
+
+/// Every string value of the file (comments are gone once parsed).
+fn string_values<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| string_values(i, out)),
+        Value::Object(map) => map.values().for_each(|i| string_values(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_plain_compose_up_needs_no_variable_set() {
+    // Compose interpolates the whole file for every command, services of
+    // profiles not started included: one `${X:?...}` anywhere and
+    // `docker compose up` fails wherever X is unset.
+    assert_eq!(
+        substitutions("${A:?set A} $${B} ${C:-} $D"),
+        [("A", ":?set A"), ("C", ":-")]
+    );
+    let file = compose();
+    let mut values = Vec::new();
+    string_values(&file, &mut values);
+    for value in values {
+        for (name, op) in substitutions(value) {
+            assert!(
+                !op.starts_with('?') && !op.starts_with(":?"),
+                "{value:?} requires {name}: every compose command would fail without it"
+            );
+        }
+    }
+}
+
+/// `(user, host, port, database)` of a `postgres://` URL; panics on one
+/// that names a password.
+fn postgres_url(url: &str) -> (&str, &str, &str, &str) {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .unwrap_or_else(|| panic!("{url:?} is not a postgres:// URL"));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    assert!(
+        !query.contains("password"),
+        "{url:?} holds a password in its query"
+    );
+    let (authority, db) = rest
+        .split_once('/')
+        .unwrap_or_else(|| panic!("{url:?} names no database"));
+    let (user, host_port) = authority
+        .rsplit_once('@')
+        .unwrap_or_else(|| panic!("{url:?} names no user"));
+    assert!(!user.contains(':'), "{url:?} holds a password");
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    (user, host, port, db)
+}
+
+/// The one variable `value` is made of, with no default of its own:
+/// `${X}`, `${X:-}` or `${X-}`; panics on anything else (a literal).
+fn only_variable<'a>(what: &str, value: &'a str) -> &'a str {
+    match substitutions(value).as_slice() {
+        [(name, op)]
+            if value.starts_with("${")
+                && value.ends_with('}')
+                && value.len() == name.len() + op.len() + 3
+                && ["", ":-", "-"].contains(op) =>
+        {
+            name
+        }
+        _ => panic!("{what} is {value:?}: it must come from one variable, with no default"),
+    }
+}
+
+#[test]
+fn the_replicas_share_one_postgres_history() {
+    let file = compose();
+    let declared = file["volumes"].as_object().expect("top-level volumes");
+
+    let pg = service(&file, "postgres");
+    let image = pg["image"].as_str().unwrap_or_default();
+    assert!(image.starts_with("postgres:"), "postgres runs {image:?}");
+    assert!(
+        pg.get("ports").is_none(),
+        "postgres publishes no port: only the compose network reaches it"
+    );
+    let pg_user = env(pg, "POSTGRES_USER").expect("POSTGRES_USER");
+    let pg_db = env(pg, "POSTGRES_DB").expect("POSTGRES_DB");
+    let password_var = only_variable(
+        "postgres's POSTGRES_PASSWORD",
+        env(pg, "POSTGRES_PASSWORD").expect("POSTGRES_PASSWORD"),
+    );
+    let data = mounts(pg)
+        .into_iter()
+        .find(|m| m.target == "/var/lib/postgresql/data")
+        .expect("postgres keeps its data at /var/lib/postgresql/data");
+    assert!(
+        !data.bind && !data.read_only && declared.contains_key(&data.source),
+        "postgres needs a writable named volume, not {data:?}"
+    );
+    let check = strings(&pg["healthcheck"]["test"]);
+    assert!(
+        check.first() == Some(&"CMD") && check.contains(&"pg_isready"),
+        "postgres's health check runs pg_isready: {check:?}"
+    );
+    let arg = |flag: &str| {
+        check
+            .iter()
+            .position(|a| *a == flag)
+            .and_then(|i| check.get(i + 1).copied())
+    };
+    assert_eq!(arg("-U"), Some(pg_user), "{check:?}");
+    assert_eq!(arg("-d"), Some(pg_db), "{check:?}");
+    // The socket answers during the image's first initialisation, before
+    // the server the replicas reach listens.
+    assert!(arg("-h").is_some(), "pg_isready checks over TCP: {check:?}");
+
+    let tfdrift = service(&file, "tfdrift");
+    let config_source = |svc: &Value| {
+        mounts(svc)
+            .into_iter()
+            .find(|m| m.target == "/etc/tfdrift/tfdrift.hcl")
+            .map(|m| (m.source, m.bind, m.read_only))
+    };
+    let mut urls = Vec::new();
+    let mut hostnames = Vec::new();
+    for name in REPLICAS {
+        let svc = service(&file, name);
+        assert_eq!(
+            svc["image"], tfdrift["image"],
+            "{name} runs tfdrift's image"
+        );
+        assert_eq!(
+            svc["build"], tfdrift["build"],
+            "{name} builds as tfdrift does"
+        );
+        assert_eq!(svc["init"], true, "{name}");
+        assert_eq!(svc["restart"], "unless-stopped", "{name}");
+        // The image's ENTRYPOINT and CMD: `tfdrift daemon`.
+        assert!(
+            svc.get("entrypoint").is_none() && svc.get("command").is_none(),
+            "{name} runs the image's `tfdrift daemon`"
+        );
+        assert_eq!(
+            config_source(svc),
+            config_source(tfdrift),
+            "{name} reads tfdrift's config, read-only"
+        );
+        let aws = mounts(svc)
+            .into_iter()
+            .find(|m| m.target == "/home/tfdrift/.aws")
+            .unwrap_or_else(|| panic!("{name}: ~/.aws mounted for profiles"));
+        assert!(
+            aws.read_only && aws.source.ends_with("/.aws"),
+            "{name}: {aws:?}"
+        );
+        for var in PASSED_THROUGH {
+            assert_eq!(env(svc, var), Some(""), "{name} passes {var} through");
+        }
+
+        let url = env(svc, "TFDRIFT_DB").unwrap_or_else(|| panic!("{name} sets TFDRIFT_DB"));
+        let (user, host, port, db) = postgres_url(url);
+        assert_eq!(
+            (user, host, port, db),
+            (pg_user, "postgres", "5432", pg_db),
+            "{name}: TFDRIFT_DB = {url} is not the postgres service's database"
+        );
+        // As tfdrift itself reads it: a `database` it accepts.
+        let parsed = tfdrift::config::parse(&format!("database = {url:?}\n"), name)
+            .unwrap_or_else(|e| panic!("{name}: TFDRIFT_DB: {e}"));
+        assert_eq!(parsed.database, Some(PathBuf::from(url)), "{name}");
+        urls.push(url);
+
+        let password = env(svc, "PGPASSWORD").unwrap_or_else(|| panic!("{name} sets PGPASSWORD"));
+        assert_eq!(
+            only_variable(&format!("{name}'s PGPASSWORD"), password),
+            password_var,
+            "{name} logs in with the password postgres was given"
+        );
+
+        assert_eq!(
+            svc["depends_on"]["postgres"]["condition"], "service_healthy",
+            "{name} starts once postgres is healthy"
+        );
+        assert_eq!(
+            strings(&svc["healthcheck"]["test"]),
+            ["CMD", "tfdrift", "health"],
+            "{name}"
+        );
+        hostnames.push(svc["hostname"].as_str().unwrap_or(name));
+    }
+    assert!(
+        urls.windows(2).all(|w| w[0] == w[1]),
+        "the replicas share one database: {urls:?}"
+    );
+    assert!(
+        hostnames[0] != hostnames[1],
+        "the replicas are told apart by host: {hostnames:?}"
+    );
+    // The parse above can fail: tfdrift refuses a URL with a password.
+    assert!(
+        tfdrift::config::parse(
+            &format!("database = {:?}\n", urls[0].replacen('@', ":secret@", 1)),
+            "with a password"
+        )
+        .is_err()
+    );
 }
 
 /// `(stage's base image, its instructions)` for each `FROM` of a

@@ -31,8 +31,112 @@ fn ssh_rule() -> aws_sdk_ec2::types::IpPermission {
     tcp_from(22, "0.0.0.0/0", None)
 }
 
+/// The backends a history test runs on: the same test, the same binary,
+/// the history in a SQLite file or in a PostgreSQL database of its own.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Points this test's `tfdrift` runs at `backend`'s history; the
+/// PostgreSQL database lives as long as the guard.
+fn history_on(backend: Backend) -> Option<common::pg::PgDatabase> {
+    match backend {
+        Backend::Sqlite => {
+            common::use_history(None);
+            None
+        }
+        Backend::Postgres => {
+            let db = common::pg::PgDatabase::shared();
+            common::use_history(Some(&db.url));
+            Some(db)
+        }
+    }
+}
+
 #[tokio::test]
-async fn drift_opens_resolves_and_reopens_across_scans() {
+async fn drift_opens_resolves_and_reopens_across_scans_on_sqlite() {
+    drift_opens_resolves_and_reopens_across_scans(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn drift_opens_resolves_and_reopens_across_scans_on_postgres() {
+    drift_opens_resolves_and_reopens_across_scans(Backend::Postgres).await;
+}
+
+/// A populated SQLite history, moved into PostgreSQL with `history
+/// migrate`: every scan, finding and timeline event reads back the same.
+#[tokio::test]
+async fn a_sqlite_history_moves_to_postgres_whole() {
+    let (emu, ws, _) = drift_opens_resolves_and_reopens_across_scans(Backend::Sqlite).await;
+    let target = common::pg::PgDatabase::shared();
+    let views = |emu: &Emulator, ws: &Workspace| {
+        [
+            history(emu, ws, &["scans", "--limit", "100"]),
+            history(emu, ws, &["open"]),
+            history(emu, ws, &["trend"]),
+            history(emu, ws, &["digests"]),
+        ]
+    };
+    let before = views(&emu, &ws);
+    let ids: Vec<String> = history(&emu, &ws, &["scans"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    let shown: Vec<Value> = before[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| history(&emu, &ws, &["show", f["id"].as_str().unwrap()]))
+        .collect();
+    let run = tfdrift(
+        &emu,
+        ws.path(),
+        &["history", "migrate", "--to", &target.url],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("row counts and checksums match"),
+        "{}",
+        run.stdout
+    );
+    for table in ["scans", "findings", "events"] {
+        assert!(run.stdout.contains(&format!("  {table}")), "{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("PGPASSWORD"), "{}", run.stdout);
+    // Read back from PostgreSQL: the same answers.
+    common::use_history(Some(&target.url));
+    assert_eq!(before, views(&emu, &ws));
+    let shown_after: Vec<Value> = before[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| history(&emu, &ws, &["show", f["id"].as_str().unwrap()]))
+        .collect();
+    assert_eq!(shown, shown_after, "every timeline event came across");
+    // A second copy would mix two histories: refused.
+    common::use_history(None);
+    let again = tfdrift(
+        &emu,
+        ws.path(),
+        &["history", "migrate", "--to", &target.url],
+    );
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.contains("already holds a history"),
+        "{}",
+        again.stderr
+    );
+}
+
+async fn drift_opens_resolves_and_reopens_across_scans(
+    backend: Backend,
+) -> (Emulator, Workspace, Option<common::pg::PgDatabase>) {
+    let db = history_on(backend);
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
     let ec2 = emu.ec2().await;
@@ -142,10 +246,21 @@ async fn drift_opens_resolves_and_reopens_across_scans() {
     // --no-history records nothing.
     scan_json(&emu, &ws, &["--no-history"]);
     assert_eq!(history(&emu, &ws, &["scans"]).as_array().unwrap().len(), 5);
+    (emu, ws, db)
 }
 
 #[tokio::test]
-async fn acknowledged_drift_leaves_the_counts_that_alert() {
+async fn acknowledged_drift_leaves_the_counts_that_alert_on_sqlite() {
+    acknowledged_drift_leaves_the_counts_that_alert(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn acknowledged_drift_leaves_the_counts_that_alert_on_postgres() {
+    acknowledged_drift_leaves_the_counts_that_alert(Backend::Postgres).await;
+}
+
+async fn acknowledged_drift_leaves_the_counts_that_alert(backend: Backend) {
+    let _db = history_on(backend);
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
     retag(&emu, &ws.id("aws_vpc.main"), "Team", "data").await;

@@ -8,6 +8,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod fake_slack;
+pub mod pg;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -298,8 +301,22 @@ pub fn tfdrift(emu: &Emulator, cwd: &Path, args: &[&str]) -> Run {
     }
 }
 
+thread_local! {
+    /// The history every `tfdrift` this test thread runs records into
+    /// (`TFDRIFT_DB`), when not its default file: see [`use_history`].
+    static HISTORY: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// From now on, every `tfdrift` this test runs uses `db` (a URL or a
+/// path) as its history: how a test runs on PostgreSQL what it runs on
+/// SQLite.
+pub fn use_history(db: Option<&str>) {
+    HISTORY.with(|h| *h.borrow_mut() = db.map(String::from));
+}
+
 /// The command [`tfdrift`] runs, to spawn it yourself. HOME is `cwd`, so
-/// the default history database is the test's own.
+/// the default history database is the test's own (unless the test chose
+/// another with [`use_history`]).
 pub fn tfdrift_command(emu: &Emulator, cwd: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfdrift"));
     cmd.args(args)
@@ -312,6 +329,9 @@ pub fn tfdrift_command(emu: &Emulator, cwd: &Path, args: &[&str]) -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", emu.endpoint())
         .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(db) = HISTORY.with(|h| h.borrow().clone()) {
+        cmd.env("TFDRIFT_DB", db);
+    }
     cmd
 }
 
