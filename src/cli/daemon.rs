@@ -26,6 +26,10 @@ pub struct DaemonArgs {
     /// the scan of one that died.
     #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(3..))]
     pub lease_secs: u64,
+    /// Scans this replica runs at once, at most; with several replicas,
+    /// the rest are left to the others.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_running: u64,
 }
 
 fn parse_tick(s: &str) -> Result<u64, String> {
@@ -55,6 +59,7 @@ pub async fn run(
         send: crate::digest::slack::SendOptions::default(),
         replica: crate::store::Replica::this(args.tick_secs),
         lease: std::time::Duration::from_secs(args.lease_secs),
+        max_running: args.max_running as usize,
     };
     crate::daemon::run(ctx, &config, args.once, args.now).await?;
     Ok(Exit::Clean)

@@ -159,6 +159,8 @@ pub struct Context {
     /// How long a claimed scan stays this replica's without renewal: how
     /// soon another replica takes over the job of one that died.
     pub lease: std::time::Duration,
+    /// Scans this process runs at once, at most.
+    pub max_running: usize,
 }
 
 /// Runs every job that is due at `now` and not already running; returns
@@ -197,6 +199,14 @@ pub fn tick(
         };
         {
             let mut r = running.lock().unwrap_or_else(|p| p.into_inner());
+            // A replica at its limit leaves further scans to the others
+            // (or to its own next tick): the work spreads over replicas
+            // instead of all of it going to whichever ticks first.
+            let scans_running = r.iter().filter(|n| n.starts_with("scan:")).count();
+            if job.kind == Kind::Scan && scans_running >= ctx.max_running {
+                tracing::debug!(job = %job.name, running = scans_running, "at --max-running; left for another replica or tick");
+                continue;
+            }
             if !r.insert(job.name.clone()) {
                 tracing::info!(job = %job.name, "still running since an earlier tick; not started again");
                 continue;
@@ -229,13 +239,17 @@ pub fn tick(
                 }
             }
             Kind::Digest => {
-                // The workspace's scan running on another replica: the
-                // briefing waits for its findings (a later tick).
+                // The workspace's scan running on another replica, or due
+                // and not yet taken by any: the briefing waits for its
+                // findings (a later tick) rather than report without them.
                 let scan = format!("scan:{}", job.workspace.name);
-                if !scans.contains_key(&job.workspace.name)
-                    && matches!(store.job(&scan), Ok(Some(r)) if r.leased(now))
-                {
-                    tracing::info!(job = %job.name, "the workspace's scan is running on another replica; the briefing waits");
+                let elsewhere = matches!(store.job(&scan), Ok(Some(r)) if r.leased(now));
+                let pending = jobs
+                    .iter()
+                    .find(|j| j.name == scan)
+                    .is_some_and(|j| matches!(due(j, &store, now), Ok(Some(_))));
+                if !scans.contains_key(&job.workspace.name) && (elsewhere || pending) {
+                    tracing::info!(job = %job.name, "the workspace's scan is running or due; the briefing waits for it");
                     free(running);
                     continue;
                 }

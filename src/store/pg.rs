@@ -154,7 +154,14 @@ fn parse(url: &str) -> Result<Target, PgError> {
 /// (`host:port:database:user:password`, `*` matching anything, `\`
 /// escaping `:` and `\`), as libpq reads it.
 fn password(config: &postgres::Config) -> Option<String> {
-    if let Ok(p) = std::env::var("PGPASSWORD") {
+    // Empty is unset, as libpq reads it.
+    if let Ok(p) = std::env::var("PGPASSWORD").map(|p| p).and_then(|p| {
+        if p.is_empty() {
+            Err(std::env::VarError::NotPresent)
+        } else {
+            Ok(p)
+        }
+    }) {
         return Some(p);
     }
     let file = std::env::var_os("PGPASSFILE")

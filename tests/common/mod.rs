@@ -10,6 +10,7 @@
 
 pub mod fake_slack;
 pub mod pg;
+pub mod replica;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
