@@ -18,12 +18,13 @@ MARKER="$VENV/.tfdrift-pins"
 mkdir -p "$CACHE"
 # PostgreSQL, for the tests of the PostgreSQL history and the daemon
 # replicas (scripts/pg-server.sh runs private servers from its binaries).
-if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+# openssl makes the certificates of the TLS test.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
   echo "setup: installing PostgreSQL (Debian's postgresql package)" >&2
   SUDO=""
   [[ "$(id -u)" != 0 ]] && SUDO="sudo -n"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql </dev/null >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql openssl </dev/null >/dev/null
 fi
 if [[ ! -f "$MARKER" || "$(cat "$MARKER")" != "$PINS" ]]; then
   echo "setup: creating Python virtualenv in $VENV" >&2

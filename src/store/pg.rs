@@ -222,6 +222,19 @@ fn pgpass_fields(line: &str) -> Vec<String> {
 }
 
 fn connect(url: &str) -> Result<Client, PgError> {
+    connect_to(url).map_err(|e| match e {
+        // The client's words for a server that asks for a password when
+        // tfdrift found none.
+        PgError::Db(e) if describe(&e).contains("password missing") => PgError::Config(
+            "the server asks for a password, and there is none in PGPASSWORD or the password \
+             file (PGPASSFILE, else ~/.pgpass)"
+                .into(),
+        ),
+        other => other,
+    })
+}
+
+fn connect_to(url: &str) -> Result<Client, PgError> {
     let target = parse(url)?;
     use postgres::config::SslMode;
     if target.config.get_ssl_mode() == SslMode::Disable {

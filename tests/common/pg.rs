@@ -16,8 +16,14 @@ pub struct PgServer {
 
 impl PgServer {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With `scripts/pg-server.sh`'s options (`PG_PASSWORD`, `PG_TLS_DIR`).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = Command::new("bash")
+            .envs(env.iter().copied())
             .arg(super::repo().join("scripts/pg-server.sh"))
             .arg("start")
             .arg(dir.path().join("pg"))
@@ -30,6 +36,15 @@ impl PgServer {
         );
         let admin = String::from_utf8_lossy(&out.stdout).trim().to_string();
         Self { dir, admin }
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        std::fs::read_to_string(self.data().join("port"))
+            .expect("the port file")
+            .trim()
+            .parse()
+            .expect("a port")
     }
 
     fn ctl(&self, what: &str) {
