@@ -155,13 +155,7 @@ fn parse(url: &str) -> Result<Target, PgError> {
 /// escaping `:` and `\`), as libpq reads it.
 fn password(config: &postgres::Config) -> Option<String> {
     // Empty is unset, as libpq reads it.
-    if let Ok(p) = std::env::var("PGPASSWORD").map(|p| p).and_then(|p| {
-        if p.is_empty() {
-            Err(std::env::VarError::NotPresent)
-        } else {
-            Ok(p)
-        }
-    }) {
+    if let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
         return Some(p);
     }
     let file = std::env::var_os("PGPASSFILE")
@@ -329,8 +323,13 @@ impl Conn {
                 pool.get_mut(url).and_then(Vec::pop)
             };
             let Some(conn) = idle else { break };
-            // One whose server went away is dropped (and not pooled again).
-            if conn.call(|s| !s.client.is_closed()).unwrap_or(false) {
+            // One whose server went away (a restart, a network cut) is
+            // dropped, not pooled again: the client notices only when it
+            // talks, so it is asked to, briefly.
+            if conn
+                .call(|s| s.client.is_valid(Duration::from_secs(2)).is_ok())
+                .unwrap_or(false)
+            {
                 return Ok(conn);
             }
         }
