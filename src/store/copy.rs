@@ -55,14 +55,7 @@ impl Store {
         }
         let tx = target.db.begin()?;
         for (table, columns) in TABLES {
-            let rows = self.db.rows(
-                &format!(
-                    "SELECT {} FROM {table} ORDER BY {}",
-                    columns.join(", "),
-                    columns[0]
-                ),
-                vec![],
-            )?;
+            let rows = all_rows(&self.db, table, columns)?;
             for chunk in rows.chunks(CHUNK) {
                 let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
                 let mut args = Vec::with_capacity(chunk.len() * columns.len());
@@ -109,15 +102,20 @@ impl Store {
     }
 }
 
-fn checksum(db: &Db, table: &'static str, columns: &[&str]) -> Result<TableCopy, StoreError> {
-    let rows = db.rows(
+/// Every row of `table`, in key order.
+fn all_rows(db: &Db, table: &str, columns: &[&str]) -> Result<Vec<Vec<Value>>, StoreError> {
+    db.rows(
         &format!(
             "SELECT {} FROM {table} ORDER BY {}",
             columns.join(", "),
             columns[0]
         ),
         vec![],
-    )?;
+    )
+}
+
+fn checksum(db: &Db, table: &'static str, columns: &[&str]) -> Result<TableCopy, StoreError> {
+    let rows = all_rows(db, table, columns)?;
     let mut h = Sha1::new();
     for row in &rows {
         for v in row {
