@@ -12,6 +12,7 @@ use common::{
     tfdrift_command, vpc_finding,
 };
 use serde_json::{Value, json};
+use tfdrift::store::Location;
 
 fn json_of(run: &common::Run) -> Value {
     serde_json::from_str(&run.stdout)
@@ -349,12 +350,44 @@ async fn acknowledged_drift_leaves_the_counts_that_alert(backend: Backend) {
     );
 }
 
+/// A history named on the command line (`--db`): a file in `ws`, or a
+/// PostgreSQL database living as long as the guard.
+fn db_arg(
+    backend: Backend,
+    ws: &Workspace,
+    file: &str,
+) -> (String, Location, Option<common::pg::PgDatabase>) {
+    common::use_history(None);
+    match backend {
+        Backend::Sqlite => {
+            let path = ws.path().join(file);
+            (
+                path.to_str().unwrap().to_string(),
+                Location::File(path),
+                None,
+            )
+        }
+        Backend::Postgres => {
+            let db = common::pg::PgDatabase::shared();
+            (db.url.clone(), Location::Postgres(db.url.clone()), Some(db))
+        }
+    }
+}
+
 #[tokio::test]
-async fn a_kill_mid_write_leaves_a_consistent_database() {
+async fn a_kill_mid_write_leaves_a_consistent_database_on_sqlite() {
+    a_kill_mid_write_leaves_a_consistent_database(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_kill_mid_write_leaves_a_consistent_database_on_postgres() {
+    a_kill_mid_write_leaves_a_consistent_database(Backend::Postgres).await;
+}
+
+async fn a_kill_mid_write_leaves_a_consistent_database(backend: Backend) {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
-    let db = ws.path().join("history.db");
-    let db_arg = db.to_str().unwrap().to_string();
+    let (db_arg, db, _pg) = db_arg(backend, &ws, "history.db");
     let state = ws.state_path().to_str().unwrap().to_string();
     let scan = [
         "scan", "--format", "json", "--db", &db_arg, "--state", &state,
@@ -381,8 +414,7 @@ async fn a_kill_mid_write_leaves_a_consistent_database() {
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     child.wait().unwrap();
 
-    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone()))
-        .expect("the database opens");
+    let store = tfdrift::store::Store::open(&db).expect("the database opens");
     assert_eq!(store.check().unwrap(), Vec::<String>::new());
     assert_eq!(
         store.scans(None, 10).unwrap().len(),
@@ -399,15 +431,24 @@ async fn a_kill_mid_write_leaves_a_consistent_database() {
     // And the next scan records normally.
     let run = tfdrift(&emu, ws.path(), &scan);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
+    let store = tfdrift::store::Store::open(&db).unwrap();
     assert_eq!(store.scans(None, 10).unwrap().len(), 2);
 }
 
 #[tokio::test]
-async fn concurrent_scans_share_one_database() {
+async fn concurrent_scans_share_one_database_on_sqlite() {
+    concurrent_scans_share_one_database(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_scans_share_one_database_on_postgres() {
+    concurrent_scans_share_one_database(Backend::Postgres).await;
+}
+
+async fn concurrent_scans_share_one_database(backend: Backend) {
     let emu = Emulator::start();
     let ws = Workspace::apply(&emu, "core");
-    let db = ws.path().join("shared.db");
+    let (db_arg, db, _pg) = db_arg(backend, &ws, "shared.db");
     let state = ws.state_path().to_str().unwrap().to_string();
     let children: Vec<_> = (0..3)
         .map(|i| {
@@ -417,7 +458,7 @@ async fn concurrent_scans_share_one_database() {
                 "--format",
                 "json",
                 "--db",
-                db.to_str().unwrap(),
+                &db_arg,
                 "--state",
                 &state,
                 "--no-attribution",
@@ -442,7 +483,7 @@ async fn concurrent_scans_share_one_database() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let store = tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
+    let store = tfdrift::store::Store::open(&db).unwrap();
     let mut names: Vec<String> = store
         .scans(None, 10)
         .unwrap()
