@@ -284,6 +284,11 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
                 );
                 report.apply_history(r.findings);
             }
+            // Recorded after all: only the ids and first-seen dates of
+            // this run's report are missing, which the history has.
+            Err(e @ StoreError::AlreadyRecorded { .. }) => {
+                tracing::warn!(error = %e, "the report lacks the history's ids; `tfdrift history open` has them");
+            }
             Err(e) => not_recorded = Some(e),
         }
     }
