@@ -1,4 +1,5 @@
-//! History: every scan remembered in an embedded SQLite database, and
+//! History: every scan remembered in an embedded SQLite database (or, for
+//! teams that outgrow one machine, in PostgreSQL: `db.rs`, `pg.rs`), and
 //! each finding given a lifecycle.
 //!
 //! A finding's identity is workspace + account + kind + type + resource
@@ -16,7 +17,10 @@
 //!   per account: one account that could not be seen leaves the others'
 //!   findings to be resolved, and its own open (`record.rs`).
 //! * **Concurrent writers wait, not fail**: WAL mode and a busy timeout
-//!   let the daemon and an ad-hoc `scan` write the same file.
+//!   let the daemon and an ad-hoc `scan` write the same file; on
+//!   PostgreSQL, writers of the same workspace, finding or briefing take
+//!   turns under advisory locks, and daemon replicas share the schedule
+//!   through leases (`daemon.rs`).
 //! * **What is read back is what was written**: a timestamp, JSON
 //!   document or state word that no longer decodes is an error naming the
 //!   table and the row (`row.rs`), never a zero, 1970 or an empty string.
