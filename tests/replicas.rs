@@ -189,9 +189,43 @@ async fn three_replicas_run_each_scan_and_briefing_exactly_once() {
     );
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
     let mut periods: BTreeMap<String, usize> = BTreeMap::new();
+    let mut quiet = 0;
     for d in &digests {
         let w = d[0].clone().unwrap();
-        assert_eq!(d[2].as_deref(), Some("sent"), "{d:?}");
+        let about = |w: &str| -> String {
+            daemons
+                .iter()
+                .flat_map(|dm| {
+                    dm.log()
+                        .lines()
+                        .filter(|l| l.contains(&format!(":{w}")) || l.contains(&format!("\"{w}\"")))
+                        .map(|l| format!("{}: {l}\n", dm.name))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        // Quiet only when there was nothing to say: the workspace's scan
+        // of that slot could not see the drift (an overloaded emulator
+        // can leave a listing incomplete), so nothing was open.
+        if d[2].as_deref() == Some("quiet") {
+            let scan = pg_rows(
+                &db.url,
+                &format!(
+                    "SELECT complete FROM scans WHERE workspace = '{w}' AND started_at >= '{}'
+                     ORDER BY started_at LIMIT 1",
+                    d[1].as_deref().unwrap()
+                ),
+            );
+            assert_eq!(
+                scan.first().and_then(|r| r[0].as_deref()),
+                Some("f"),
+                "{d:?}: a quiet briefing after a complete scan of drift\n{}",
+                about(&w)
+            );
+            quiet += 1;
+        } else {
+            assert_eq!(d[2].as_deref(), Some("sent"), "{d:?}\n{}", about(&w));
+        }
         assert_eq!(d[3], d[4], "{d:?}: not every message went out");
         assert_eq!(d[5].as_deref(), Some("1"), "{d:?}: claimed twice");
         *expected.entry(w.clone()).or_default() +=
@@ -199,12 +233,18 @@ async fn three_replicas_run_each_scan_and_briefing_exactly_once() {
         *periods.entry(w).or_default() += 1;
     }
     assert_eq!(periods.len(), WORKSPACES, "{periods:?}");
+    assert!(
+        quiet * 10 <= digests.len(),
+        "{quiet} of {} briefings quiet",
+        digests.len()
+    );
     assert!(periods.values().all(|n| *n >= 3), "{periods:?}");
     let mut posted: BTreeMap<String, usize> = BTreeMap::new();
     for (path, _) in hook.posts() {
         let w = path.trim_start_matches("/services/").to_string();
         *posted.entry(w).or_default() += 1;
     }
+    expected.retain(|_, n| *n > 0);
     assert_eq!(posted, expected, "posts at the stand-in vs briefings sent");
 
     // Each replica beat, and stopped cleanly.

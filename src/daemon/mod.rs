@@ -113,24 +113,7 @@ pub fn due(
 ) -> Result<Option<OffsetDateTime>, StoreError> {
     let slot = job.schedule.latest(now);
     match job.kind {
-        Kind::Scan => {
-            let Some(run) = store.job(&job.name)? else {
-                // Never scanned: now, whatever the schedule.
-                return Ok(Some(slot.unwrap_or(now)));
-            };
-            if run.leased(now) {
-                // Running, here or on another replica.
-                return Ok(None);
-            }
-            Ok(match (run.last_due, slot) {
-                (None, slot) => Some(slot.unwrap_or(now)),
-                (Some(last), Some(slot)) if slot > last => Some(slot),
-                // Its holder died mid-run and the lease expired: its slot
-                // is taken over.
-                (Some(last), _) if run.lease_owner.is_some() => Some(last),
-                _ => None,
-            })
-        }
+        Kind::Scan => Ok(scan_due(store.job(&job.name)?.as_ref(), slot, now)),
         Kind::Digest => {
             let Some(slot) = slot else { return Ok(None) };
             let turn = store
@@ -141,6 +124,32 @@ pub fn due(
                 Some(Turn::Busy | Turn::Over) => None,
             })
         }
+    }
+}
+
+/// The slot a scan job with this `run` should run for now (`slot`: its
+/// schedule's latest), if any. A pure function of one read of the job, so
+/// a caller that also asks "is it running?" asks of the same row.
+fn scan_due(
+    run: Option<&crate::store::JobRun>,
+    slot: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    let Some(run) = run else {
+        // Never scanned: now, whatever the schedule.
+        return Some(slot.unwrap_or(now));
+    };
+    if run.leased(now) {
+        // Running, here or on another replica.
+        return None;
+    }
+    match (run.last_due, slot) {
+        (None, slot) => Some(slot.unwrap_or(now)),
+        (Some(last), Some(slot)) if slot > last => Some(slot),
+        // Its holder died mid-run and the lease expired: its slot is
+        // taken over.
+        (Some(last), _) if run.lease_owner.is_some() => Some(last),
+        _ => None,
     }
 }
 
@@ -242,13 +251,18 @@ pub fn tick(
                 // The workspace's scan running on another replica, or due
                 // and not yet taken by any: the briefing waits for its
                 // findings (a later tick) rather than report without them.
+                // What cannot be read counts as running: a briefing is
+                // better late than without its scan.
                 let scan = format!("scan:{}", job.workspace.name);
-                let elsewhere = matches!(store.job(&scan), Ok(Some(r)) if r.leased(now));
-                let pending = jobs
-                    .iter()
-                    .find(|j| j.name == scan)
-                    .is_some_and(|j| matches!(due(j, &store, now), Ok(Some(_))));
-                if !scans.contains_key(&job.workspace.name) && (elsewhere || pending) {
+                let waits = !scans.contains_key(&job.workspace.name)
+                    && match scan_busy(&scan, jobs, &store, now) {
+                        Ok(busy) => busy,
+                        Err(e) => {
+                            tracing::warn!(job = %job.name, error = %e, "cannot tell whether the workspace's scan is running; the briefing waits");
+                            true
+                        }
+                    };
+                if waits {
                     tracing::info!(job = %job.name, "the workspace's scan is running or due; the briefing waits for it");
                     free(running);
                     continue;
@@ -315,6 +329,28 @@ pub fn tick(
         })));
     }
     started
+}
+
+/// Whether the scan job `scan` is running (leased by any replica) or due
+/// and not yet taken.
+///
+/// One read of the job answers both: read twice, a claim landing between
+/// the reads (another replica's, at the same tick) would look neither
+/// unclaimed the first time nor due the second.
+fn scan_busy(
+    scan: &str,
+    jobs: &[Job],
+    store: &Store,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let run = store.job(scan)?;
+    if run.as_ref().is_some_and(|r| r.leased(now)) {
+        return Ok(true);
+    }
+    Ok(jobs
+        .iter()
+        .find(|j| j.name == scan)
+        .is_some_and(|j| scan_due(run.as_ref(), j.schedule.latest(now), now).is_some()))
 }
 
 /// A job's place in the running set, given up when dropped.
@@ -606,6 +642,36 @@ mod tests {
             .map(|j| j.name)
             .collect();
         assert_eq!(names, ["scan:prod", "digest:prod"]);
+    }
+
+    #[test]
+    fn a_briefing_waits_while_its_scan_is_due_or_running_anywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Location::File(dir.path().join("d.db"))).unwrap();
+        let jobs = jobs(&config(true)).unwrap();
+        let t = datetime!(2026-11-23 10:30 UTC);
+        let busy = |now| scan_busy("scan:prod", &jobs, &store, now).unwrap();
+        assert!(busy(t), "never scanned: due");
+        let slot = datetime!(2026-11-23 06:00 UTC);
+        let ttl = time::Duration::minutes(2);
+        store.claim_job("scan:prod", slot, "other", ttl, t).unwrap();
+        assert!(busy(t), "running on another replica");
+        store
+            .job_finished(
+                "scan:prod",
+                "other",
+                slot,
+                crate::model::JobOutcome::Drift,
+                "",
+                1,
+                t,
+            )
+            .unwrap();
+        assert!(!busy(t), "done: the briefing goes ahead");
+        assert!(
+            busy(datetime!(2026-11-23 12:00 UTC)),
+            "the next slot is due"
+        );
     }
 
     #[test]
