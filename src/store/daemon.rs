@@ -192,11 +192,6 @@ impl JobRun {
 }
 
 impl Store {
-    /// The schedule slot `job` last ran for.
-    pub fn job_last_due(&self, job: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(self.job(job)?.and_then(|j| j.last_due))
-    }
-
     /// What is remembered of `job`'s last run, if it ever ran.
     pub fn job(&self, job: &str) -> Result<Option<JobRun>, StoreError> {
         row::first(
@@ -338,12 +333,13 @@ impl Store {
 
     /// The newest heartbeat of any replica still running.
     pub fn last_beat(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(self
-            .replicas(OffsetDateTime::now_utc())?
-            .into_iter()
-            .filter(|r| r.stopped_at.is_none())
-            .map(|r| r.seen_at)
-            .max())
+        row::first(
+            &self.db,
+            "replicas",
+            "SELECT id, seen_at FROM replicas WHERE stopped_at IS NULL ORDER BY seen_at DESC, id LIMIT 1",
+            vec![],
+            |c| c.time(1, "seen_at"),
+        )
     }
 
     /// Every replica that ever beat here, newest first, with the jobs

@@ -107,8 +107,11 @@ impl Db {
     /// Runs a statement; the number of rows it changed.
     pub(crate) fn execute(&self, sql: &str, args: Vec<Value>) -> Result<usize, StoreError> {
         match &self.conn {
+            // Cached: a scan's record runs the same few statements once
+            // per finding.
             Conn::Sqlite(c) => c
-                .execute(sql, rusqlite::params_from_iter(args))
+                .prepare_cached(sql)
+                .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(args)))
                 .map_err(|e| self.sqlite_err(e)),
             Conn::Pg(c) => c.execute(sql, args).map_err(|e| self.pg_err(e)),
         }

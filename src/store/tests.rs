@@ -280,7 +280,7 @@ fn a_corrupt_row_is_an_error_naming_its_table_and_row() {
          "replicas row r1 is corrupt: seen_at"),
         ("UPDATE jobs SET lease_until = 'x'", |s, _| s.job("scan:prod").map(drop),
          "jobs row scan:prod is corrupt: lease_until"),
-        ("UPDATE jobs SET last_due = 'x'", |s, _| s.job_last_due("scan:prod").map(drop),
+        ("UPDATE jobs SET last_due = 'x'", |s, _| s.job("scan:prod").map(drop),
          "jobs row scan:prod is corrupt: last_due"),
     ];
     for (damage, read, expected) in cases {
