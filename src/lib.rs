@@ -24,7 +24,8 @@
 //!      global), the calls it makes and the calls that change it, listed
 //!      concurrently behind the [`aws::Lister`] trait; failed listings are
 //!      recorded, not hidden.
-//!    * [`config`] — `tfdrift.hcl`: named workspaces and the database.
+//!    * [`config`] — `tfdrift.hcl`: named workspaces, alert routes and
+//!      the database.
 //! 3. [`diff`] — findings (`changed`, `missing`, `unmanaged`) from a
 //!    semantic comparison that ignores representation noise.
 //! 4. Verdicts on findings:
@@ -37,10 +38,15 @@
 //!    lifecycle (opened, resolved, reopened, acknowledged), trend queries.
 //! 7. [`digest`] — the briefing from history, through `templates/`, and
 //!    its delivery to Slack.
-//! 8. [`app`] — the use cases every front end calls: scan a workspace,
-//!    deliver a briefing, and the scan pipeline under them.
-//! 9. [`daemon`] — scans and briefings on their schedules, in process.
-//! 10. [`cli`] — argument parsing, one file per command.
+//! 8. [`notify`] — alert routes: each lifecycle event sent as it happens
+//!    to Slack, PagerDuty, Teams or a signed webhook, over an HTTP client
+//!    that refuses private addresses and retries what may succeed later.
+//! 9. [`app`] — the use cases every front end calls: scan a workspace,
+//!    deliver a briefing, dispatch alerts, and the scan pipeline under
+//!    them.
+//! 10. [`daemon`] — scans, briefings and alerts on their schedules, in
+//!     process.
+//! 11. [`cli`] — argument parsing, one file per command.
 
 pub mod app;
 pub mod attribute;
@@ -53,6 +59,7 @@ pub mod digest;
 pub mod grade;
 pub mod hcl_diag;
 pub mod model;
+pub mod notify;
 pub mod report;
 pub mod schedule;
 pub mod sdk;

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["store"],
     &["digest"],
+    &["notify"],
     &["app"],
     &["daemon"],
     &["cli"],

@@ -4,6 +4,8 @@
 //!
 //! * [`scan`] — scan one workspace: read its states, list what is live,
 //!   diff, grade, attribute, record in the history.
+//! * [`alerts`] — queue and send a workspace's alert routes' events,
+//!   and a route's test event.
 //! * [`briefing`] — build and deliver one workspace's briefing for one
 //!   period, exactly once.
 //! * [`accounts`] — the accounts a workspace scans (named, or discovered
@@ -12,6 +14,7 @@
 //!   [`crate::aws::Lister`] in, a report out.
 
 pub mod accounts;
+pub mod alerts;
 pub mod briefing;
 pub mod pipeline;
 pub mod scan;

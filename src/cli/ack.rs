@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 
 use super::history::open_store;
 use super::{CliError, Exit, print_stdout};
+use crate::config::Config;
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct AckArgs {
@@ -44,8 +46,12 @@ fn person(by: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn ack(args: AckArgs, config: Option<&Path>, db: Option<&Path>) -> Result<Exit, CliError> {
-    let (_, mut store) = open_store(config, db)?;
+pub async fn ack(
+    args: AckArgs,
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<Exit, CliError> {
+    let (config, mut store) = open_store(config, db)?;
     let now = OffsetDateTime::now_utc();
     if args.until.is_some_and(|u| u <= now) {
         return Err(CliError::Usage("--until must be in the future".into()));
@@ -53,11 +59,16 @@ pub fn ack(args: AckArgs, config: Option<&Path>, db: Option<&Path>) -> Result<Ex
     let by = person(args.by);
     store.ack(&args.id, &by, &args.reason, args.until, now)?;
     print_stdout(&format!("acknowledged {} by {by}\n", args.id));
+    alert(&config, &store, &args.id).await?;
     Ok(Exit::Clean)
 }
 
-pub fn unack(args: UnackArgs, config: Option<&Path>, db: Option<&Path>) -> Result<Exit, CliError> {
-    let (_, mut store) = open_store(config, db)?;
+pub async fn unack(
+    args: UnackArgs,
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<Exit, CliError> {
+    let (config, mut store) = open_store(config, db)?;
     let by = person(args.by);
     let text = if store.unack(&args.id, &by, OffsetDateTime::now_utc())? {
         format!("{} is no longer acknowledged\n", args.id)
@@ -65,5 +76,18 @@ pub fn unack(args: UnackArgs, config: Option<&Path>, db: Option<&Path>) -> Resul
         format!("{} was not acknowledged\n", args.id)
     };
     print_stdout(&text);
+    alert(&config, &store, &args.id).await?;
     Ok(Exit::Clean)
+}
+
+/// Sends the alerts of the finding's workspace: its acknowledgement, to
+/// the routes that alerted it.
+async fn alert(config: &Config, store: &Store, id: &str) -> Result<(), CliError> {
+    let Some(workspace) = store.finding_workspace(id)? else {
+        return Ok(());
+    };
+    if let Some(w) = config.workspaces.iter().find(|w| w.name == workspace) {
+        super::dispatch_alerts(store.location(), w).await;
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::{CliError, Exit, db_path, print_stdout};
 use crate::config::Config;
-use crate::model::Severity;
+use crate::model::{AlertStatus, Severity};
 use crate::store::{
     DigestRecord, FindingDetail, OpenRow, ScanAccount, ScanRow, Store, WeekRow, sparkline,
 };
@@ -69,6 +69,23 @@ pub enum HistoryCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Alert deliveries, newest first: each lifecycle event sent through
+    /// each route, with its state (pending, sent, failed, rejected,
+    /// gave_up, baseline), tries and the last error.
+    Deliveries {
+        #[arg(long, short = 'w')]
+        workspace: Option<String>,
+        /// Only this route's.
+        #[arg(long)]
+        route: Option<String>,
+        /// Only deliveries in this state.
+        #[arg(long, value_parser = alert_status_parser())]
+        status: Option<AlertStatus>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The daemon replicas sharing this history: alive or not, when last
     /// seen, and the jobs each holds.
     Replicas {
@@ -100,6 +117,14 @@ fn severity_parser() -> impl TypedValueParser<Value = Severity> {
     PossibleValuesParser::new(Severity::WORST_FIRST.map(Severity::as_str)).try_map(|s| {
         // Only the possible values get here.
         Severity::parse(&s).ok_or_else(|| format!("unknown severity {s:?}"))
+    })
+}
+
+/// `--status`: the names of [`AlertStatus`].
+fn alert_status_parser() -> impl TypedValueParser<Value = AlertStatus> {
+    PossibleValuesParser::new(AlertStatus::ALL.map(AlertStatus::as_str)).try_map(|s| {
+        // Only the possible values get here.
+        AlertStatus::parse(&s).ok_or_else(|| format!("unknown delivery state {s:?}"))
     })
 }
 
@@ -352,6 +377,84 @@ pub fn run(
                     }
                     if rows.is_empty() {
                         out.push_str("no briefings yet\n");
+                    }
+                    out
+                }
+            }
+        }
+        HistoryCommand::Deliveries {
+            workspace,
+            route,
+            status,
+            limit,
+            format,
+        } => {
+            let rows = store.deliveries(&crate::store::DeliveryFilter {
+                workspace,
+                route,
+                status,
+                limit,
+            })?;
+            match format {
+                Format::Json => json(&rows),
+                Format::Csv => csv_table(
+                    &[
+                        "id",
+                        "route",
+                        "kind",
+                        "workspace",
+                        "finding",
+                        "address",
+                        "event",
+                        "status",
+                        "attempts",
+                        "rounds",
+                        "created_at",
+                        "last_attempt",
+                        "sent_at",
+                        "error",
+                    ],
+                    rows.iter().map(|d| {
+                        vec![
+                            d.id.to_string(),
+                            d.route.clone(),
+                            d.kind.clone(),
+                            d.workspace.clone(),
+                            d.finding.clone(),
+                            d.address.clone().unwrap_or_default(),
+                            d.event.to_string(),
+                            d.status.to_string(),
+                            d.attempts.to_string(),
+                            d.rounds.to_string(),
+                            rfc3339(d.created_at),
+                            d.last_attempt.map(rfc3339).unwrap_or_default(),
+                            d.sent_at.map(rfc3339).unwrap_or_default(),
+                            d.error.clone().unwrap_or_default(),
+                        ]
+                    }),
+                ),
+                Format::Table => {
+                    let mut out = String::new();
+                    for d in &rows {
+                        let _ = writeln!(
+                            out,
+                            "{:>6} {:<14} {:<10} {:<12} {:<13} {:<9} tries {:<3} {}{}",
+                            d.id,
+                            d.route,
+                            d.kind,
+                            d.finding,
+                            d.event,
+                            d.status,
+                            d.attempts,
+                            short_time(d.last_attempt.unwrap_or(d.created_at)),
+                            d.error
+                                .as_deref()
+                                .map(|e| format!("  ({e})"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    if rows.is_empty() {
+                        out.push_str("no alert deliveries yet\n");
                     }
                     out
                 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 mod ack;
+mod alert;
 mod daemon;
 mod digest;
 mod health;
@@ -73,6 +74,9 @@ pub enum Command {
     Digest(DigestArgs),
     /// Run each workspace's scans and briefing on their schedules.
     Daemon(DaemonArgs),
+    /// Alert routes: send a test event through one.
+    #[command(subcommand)]
+    Alert(alert::AlertCommand),
     /// Exit 0 when the daemon's heartbeat is fresh (for health checks).
     Health {
         /// How old the heartbeat may be.
@@ -138,6 +142,8 @@ pub enum CliError {
     Briefing(#[from] crate::app::briefing::BriefingError),
     #[error(transparent)]
     Digest(#[from] crate::digest::DigestError),
+    #[error(transparent)]
+    Alert(#[from] crate::app::alerts::AlertError),
     #[error("the report was printed, but the history was not recorded: {0}")]
     NotRecorded(crate::store::StoreError),
     #[error("cannot write the report to {path}: {source}")]
@@ -155,10 +161,11 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Types { format } => types::run(format),
         Command::Scan(args) => scan::run(args, config, db).await,
         Command::History(cmd) => history::run(cmd, config, db),
-        Command::Ack(args) => ack::ack(args, config, db),
-        Command::Unack(args) => ack::unack(args, config, db),
+        Command::Ack(args) => ack::ack(args, config, db).await,
+        Command::Unack(args) => ack::unack(args, config, db).await,
         Command::Digest(args) => digest::run(args, config, db).await,
         Command::Daemon(args) => daemon::run(args, config, db).await,
+        Command::Alert(cmd) => alert::run(cmd, config).await,
         Command::Health { max_age_secs } => health::run(max_age_secs, config, db),
         Command::Rules(cmd) => rules::run(cmd),
     }
@@ -174,6 +181,25 @@ fn db_path(db: Option<&Path>, config: &crate::config::Config) -> crate::store::L
                 .map(crate::store::Location::parse)
         })
         .unwrap_or_else(|| crate::store::Location::File(crate::store::Store::default_path()))
+}
+
+/// Sends `workspace`'s due alerts after a command changed its history
+/// (a scan, an acknowledgement), saying on stderr what was sent and what
+/// failed. A failed alert does not fail the command: it is recorded, and
+/// retried by the next dispatch (`tfdrift history deliveries`).
+async fn dispatch_alerts(db: &crate::store::Location, workspace: &crate::config::Workspace) {
+    if workspace.alerts.is_empty() {
+        return;
+    }
+    let opts = crate::app::alerts::DispatchOptions::new(crate::store::process_id());
+    match crate::app::alerts::dispatch(db, workspace, &opts).await {
+        Ok(d) => {
+            for line in d.lines() {
+                eprintln!("tfdrift: {line}");
+            }
+        }
+        Err(e) => eprintln!("tfdrift: alerts were not dispatched: {e}"),
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly

@@ -195,6 +195,9 @@ pub async fn run(
     if let Some(e) = result.not_recorded {
         return Err(CliError::NotRecorded(e));
     }
+    if let Some(db) = &req.db {
+        super::dispatch_alerts(db, &req.workspace).await;
+    }
     Ok(report.outcome().into())
 }
 

@@ -191,6 +191,25 @@ pub fn tick(
         tracing::warn!(error = %e, "cannot record the heartbeat");
     }
     let mut started = Vec::new();
+    // Every tick sweeps the alert routes: acknowledgements made with the
+    // CLI, and deliveries whose next round has come. One sweep at a time.
+    if running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(ALERTS.to_string())
+    {
+        let (ctx, running) = (ctx.clone(), running.clone());
+        started.push((
+            ALERTS.to_string(),
+            tokio::spawn(async move {
+                let _slot = Running {
+                    set: running,
+                    name: ALERTS.to_string(),
+                };
+                send_alerts(&ctx, None).await;
+            }),
+        ));
+    }
     // Scans started this tick, by workspace: a briefing due in the same
     // tick waits for its workspace's scan, so it reports the fresh state
     // (and, started after it rather than skipped, never starves behind
@@ -309,6 +328,11 @@ pub fn tick(
                         Ok(false) => tracing::warn!(job = %job.name, "the job was taken over by another replica; its run reports"),
                         Err(e) => tracing::error!(job = %job.name, error = %e, "cannot record the job's end; its lease expires and another tick runs it again"),
                     }
+                    // What the scan opened or resolved goes out now, not
+                    // at the next tick's sweep.
+                    if outcome != JobOutcome::Failed {
+                        send_alerts(&ctx, Some(&job.workspace.name)).await;
+                    }
                     format!("{outcome}: {detail}")
                 }
                 Kind::Digest => {
@@ -329,6 +353,37 @@ pub fn tick(
         })));
     }
     started
+}
+
+/// The running-set name of the tick's alert sweep.
+const ALERTS: &str = "alerts";
+
+/// Dispatches the alerts of `only` (after its scan), or of every
+/// workspace with routes (the tick's sweep), from the config as it is
+/// now.
+async fn send_alerts(ctx: &Context, only: Option<&str>) {
+    let config = match Config::load(ctx.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the config; no alerts sent");
+            return;
+        }
+    };
+    let opts = crate::app::alerts::DispatchOptions::new(&ctx.replica.id);
+    for w in config
+        .workspaces
+        .iter()
+        .filter(|w| !w.alerts.is_empty() && only.is_none_or(|o| o == w.name))
+    {
+        match crate::app::alerts::dispatch(&ctx.db, w, &opts).await {
+            Ok(d) => {
+                for line in d.lines() {
+                    tracing::info!(workspace = %w.name, "{line}");
+                }
+            }
+            Err(e) => tracing::error!(workspace = %w.name, error = %e, "alerts not dispatched"),
+        }
+    }
 }
 
 /// Whether the scan job `scan` is running (leased by any replica) or due

@@ -39,7 +39,7 @@ pub use finding::{Change, Finding, FindingKind, Unverified, UnverifiedReason};
 pub use grade::{Grade, Severity};
 pub use history::{Ack, FindingEvent, RecordedFinding};
 pub use policy::{canonical_document, canonical_policy, statements as policy_statements};
-pub use status::{DeliveryStatus, JobOutcome};
+pub use status::{AlertStatus, DeliveryStatus, JobOutcome};
 
 /// A resource's compared attributes, by Terraform attribute name.
 ///

@@ -68,6 +68,77 @@ impl DeliveryStatus {
 
 text_column!(DeliveryStatus, "delivery status");
 
+/// Where one alert delivery stands: one lifecycle event sent through one
+/// route (`history deliveries` lists them).
+///
+/// ```text
+/// pending ──claim──▶ sending ──▶ sent
+///    ▲                 │
+///    └── failed ◀──────┤  (5 tries used up; retried at a later dispatch)
+///          │           ▼
+///          ▼        rejected                       (final: a 4xx)
+///       gave_up                                    (final: too many rounds)
+/// baseline                                         (final: never sent)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    /// Waiting for its first try.
+    Pending,
+    /// Claimed by a sender; if that sender died, the claim goes stale.
+    Sending,
+    /// The receiver accepted it.
+    Sent,
+    /// Every try of a round failed in a way a later round may not (a
+    /// server error, a timeout, throttling).
+    Failed,
+    /// The receiver refused it (a 4xx other than 429), or the route
+    /// cannot be used as configured: retrying sends the same.
+    Rejected,
+    /// Failed round after round: no more tries.
+    GaveUp,
+    /// Found by the route's first scan, recorded without alerting.
+    Baseline,
+}
+
+impl AlertStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Sending,
+        Self::Sent,
+        Self::Failed,
+        Self::Rejected,
+        Self::GaveUp,
+        Self::Baseline,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::GaveUp => "gave_up",
+            Self::Baseline => "baseline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether a sender may (still) deliver it.
+    pub fn may_send(self) -> bool {
+        match self {
+            Self::Pending | Self::Sending | Self::Failed => true,
+            Self::Sent | Self::Rejected | Self::GaveUp | Self::Baseline => false,
+        }
+    }
+}
+
+text_column!(AlertStatus, "alert status");
+
 /// How a scheduled scan ended. What it found or why it failed is kept
 /// apart, as text (the job's `detail`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,6 +192,11 @@ mod tests {
             let (text, back) = round_trip(s);
             assert_eq!((text.as_str(), back), (s.as_str(), s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for a in AlertStatus::ALL {
+            let (text, back) = round_trip(a);
+            assert_eq!((text.as_str(), back), (a.as_str(), a));
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }
         for o in JobOutcome::ALL {
             let (text, back) = round_trip(o);

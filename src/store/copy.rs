@@ -102,13 +102,15 @@ impl Store {
     }
 }
 
-/// Every row of `table`, in key order.
+/// Every row of `table`, in key order (a key of two columns, as
+/// `alert_cursors` has, orders by both; a one-column key is unique alone).
 fn all_rows(db: &Db, table: &str, columns: &[&str]) -> Result<Vec<Vec<Value>>, StoreError> {
     db.rows(
         &format!(
-            "SELECT {} FROM {table} ORDER BY {}",
+            "SELECT {} FROM {table} ORDER BY {}, {}",
             columns.join(", "),
-            columns[0]
+            columns[0],
+            columns[1]
         ),
         vec![],
     )

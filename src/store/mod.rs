@@ -29,6 +29,7 @@
 //! were redacted when the state was read and are never compared, so no
 //! clear-text secret reaches the database.
 
+mod alerts;
 mod copy;
 mod daemon;
 pub(crate) mod db;
@@ -52,6 +53,9 @@ use time::OffsetDateTime;
 use crate::model::{FindingEvent, Severity};
 use crate::report::Report;
 
+pub use alerts::{
+    AlertEvent, AlertFinding, AlertOutcome, DeliveryFilter, DeliveryRow, Enqueued, MAX_ROUNDS,
+};
 pub use copy::TableCopy;
 pub use daemon::{
     Claim, DigestRecord, JobRun, Lease, PeriodFigures, Replica, ReplicaRow, STALE_SENDING, Turn,
@@ -309,6 +313,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.db.begin()?;
         tx.lock(&format!("finding:{public_id}"))?;
+        lock_workspace_of(&tx, public_id)?;
         let row = row::first(
             &tx,
             "findings",
@@ -356,6 +361,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let tx = self.db.begin()?;
         tx.lock(&format!("finding:{public_id}"))?;
+        lock_workspace_of(&tx, public_id)?;
         let row = row::first(
             &tx,
             "findings",
@@ -512,6 +518,23 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 
 /// Fixed-width UTC times (`2026-11-02T09:00:00.000Z`), so text order is
 /// time order. Written out by hand: nothing here can fail.
+/// Takes the lock every writer of a workspace's timeline holds (see
+/// `alerts`): an acknowledgement's event is numbered in order with the
+/// scans' events of its workspace.
+fn lock_workspace_of(tx: &db::Tx<'_>, public_id: &str) -> Result<(), StoreError> {
+    let workspace = row::first(
+        tx,
+        "findings",
+        "SELECT id, workspace FROM findings WHERE public_id = ?1",
+        args![public_id],
+        |c| c.get::<String>(1, "workspace"),
+    )?;
+    if let Some(w) = workspace {
+        tx.lock(&format!("record:{w}"))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::model::{DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
+use crate::model::{AlertStatus, DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
 use crate::test_support::{Acct, Backend, TestDb, accounts_report, finding, in_account, report};
 
 thread_local! {
@@ -1335,4 +1335,181 @@ fn a_scan_of_fewer_accounts_leaves_findings_of_no_known_account_open() {
     let r = accounts_report(day(3), &both, vec![]);
     assert_eq!(s.record("prod", &r).unwrap().resolved, 2);
 }
+
+#[test]
+fn each_route_reads_each_event_once_after_its_baseline() {
+    let (_d, mut s) = store();
+    let routes = alert_routes();
+    let (pd, hook) = (&routes[0], &routes[1]);
+    // Before any scan there is nothing to baseline: the route waits.
+    assert_eq!(s.enqueue_alerts("prod", &routes, day(0)).unwrap(), Enqueued::default());
+    s.record("prod", &report(day(0), true, vec![crit("sg-1"), tags("a")]))
+        .unwrap();
+    let q = s.enqueue_alerts("prod", &routes, day(0)).unwrap();
+    // pd baselines its one critical; the hook, without baseline, sends both.
+    assert_eq!((q.pending, q.baseline), (2, 1));
+    assert_eq!(s.enqueue_alerts("prod", &routes, day(0)).unwrap(), Enqueued::default());
+    // Seen again unchanged: nothing; a new critical and a change: both routes.
+    s.record("prod", &report(day(1), true, vec![crit("sg-1"), tags("a"), crit("sg-2")]))
+        .unwrap();
+    s.record("prod", &report(day(2), true, vec![crit("sg-1"), tags("b"), crit("sg-2")]))
+        .unwrap();
+    let q = s.enqueue_alerts("prod", &routes, day(2)).unwrap();
+    assert_eq!(q.pending, 1 + 2, "pd: sg-2 opened; hook: sg-2 opened, tags changed");
+    let sg2 = s.open_findings(Some("prod"), None, day(2)).unwrap();
+    let sg2 = sg2.iter().find(|f| f.resource_id == "sg-2").unwrap().id.clone();
+    let sg1 = s.open_findings(Some("prod"), None, day(2)).unwrap();
+    let sg1 = sg1.iter().find(|f| f.resource_id == "sg-1").unwrap().id.clone();
+    s.ack(&sg2, "ops", "known", None, day(2)).unwrap();
+    s.ack(&sg1, "ops", "known", None, day(2)).unwrap();
+    // An incomplete scan without them resolves nothing; a complete one does.
+    s.record("prod", &report(day(3), false, vec![])).unwrap();
+    s.record("prod", &report(day(4), true, vec![])).unwrap();
+    s.enqueue_alerts("prod", &routes, day(4)).unwrap();
+    let sent = |route: &str| -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = s
+            .deliveries(&DeliveryFilter {
+                route: Some(route.into()),
+                limit: 100,
+                ..DeliveryFilter::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|d| (format!("{}:{}", d.finding, d.event), d.status.to_string()))
+            .collect();
+        rows.reverse();
+        rows
+    };
+    // pd never alerted sg-1 (baselined): its ack and resolve are not pd's.
+    assert_eq!(
+        sent(&pd.name),
+        [
+            (format!("{sg1}:opened"), "baseline".into()),
+            (format!("{sg2}:opened"), "pending".into()),
+            (format!("{sg2}:acknowledged"), "pending".into()),
+            (format!("{sg2}:resolved"), "pending".into()),
+        ]
+    );
+    let hook_events: Vec<String> = sent(&hook.name)
+        .into_iter()
+        .map(|(e, _)| e.split(':').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        hook_events,
+        ["opened", "opened", "opened", "changed", "acknowledged", "acknowledged", "resolved", "resolved", "resolved"]
+    );
+}
+
+#[test]
+fn a_claim_is_one_senders_and_a_failure_waits_for_its_round() {
+    let (_d, mut s) = store();
+    let routes = alert_routes();
+    let hook = &routes[1];
+    s.record("prod", &report(day(0), true, vec![crit("sg-1"), tags("a")]))
+        .unwrap();
+    s.enqueue_alerts("prod", &routes, day(0)).unwrap();
+    let lease = time::Duration::minutes(10);
+    let mine = s.claim_alerts("prod", &hook.name, "r1", lease, day(0)).unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].finding.severity, Some(Severity::Critical));
+    assert!(mine[0].id < mine[1].id, "oldest first");
+    // Another sender finds them taken, until the claim goes stale.
+    assert!(s.claim_alerts("prod", &hook.name, "r2", lease, day(0)).unwrap().is_empty());
+    let stale = day(0) + time::Duration::minutes(11);
+    let theirs = s.claim_alerts("prod", &hook.name, "r2", lease, stale).unwrap();
+    assert_eq!(theirs.len(), 2);
+    // The first sender's late outcome is not recorded over the second's.
+    assert!(!s.alert_done(mine[0].id, "r1", &AlertOutcome::Sent, 1, stale).unwrap());
+    assert!(s.alert_done(theirs[0].id, "r2", &AlertOutcome::Sent, 1, stale).unwrap());
+    assert!(s
+        .alert_done(theirs[1].id, "r2", &AlertOutcome::Failed("503 busy".into()), 5, stale)
+        .unwrap());
+    // Not due again until its next round.
+    assert!(s.claim_alerts("prod", &hook.name, "r2", lease, stale).unwrap().is_empty());
+    let later = stale + time::Duration::minutes(2);
+    let again = s.claim_alerts("prod", &hook.name, "r2", lease, later).unwrap();
+    assert_eq!((again.len(), again[0].attempts, again[0].rounds), (1, 5, 1));
+    assert!(s
+        .alert_done(again[0].id, "r2", &AlertOutcome::Rejected("400 bad".into()), 1, later)
+        .unwrap());
+    let rows = s
+        .deliveries(&DeliveryFilter {
+            limit: 10,
+            ..DeliveryFilter::default()
+        })
+        .unwrap();
+    let states: Vec<(AlertStatus, i64, Option<&str>)> = rows
+        .iter()
+        .map(|d| (d.status, d.attempts, d.error.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (AlertStatus::Rejected, 6, Some("400 bad")),
+            (AlertStatus::Sent, 1, None)
+        ]
+    );
+    // A rejected delivery is never claimed again.
+    let much_later = later + time::Duration::days(1);
+    assert!(s.claim_alerts("prod", &hook.name, "r3", lease, much_later).unwrap().is_empty());
+}
+
+#[test]
+fn a_route_that_keeps_failing_gives_up() {
+    let (_d, mut s) = store();
+    let routes = alert_routes();
+    let hook = &routes[1];
+    s.record("prod", &report(day(0), true, vec![tags("a")])).unwrap();
+    s.enqueue_alerts("prod", &routes, day(0)).unwrap();
+    let mut t = day(0);
+    for round in 1..=MAX_ROUNDS {
+        let got = s
+            .claim_alerts("prod", &hook.name, "r", time::Duration::minutes(10), t)
+            .unwrap();
+        assert_eq!(got.len(), 1, "round {round}");
+        s.alert_done(got[0].id, "r", &AlertOutcome::Failed("down".into()), 5, t)
+            .unwrap();
+        t += time::Duration::hours(2);
+    }
+    let rows = s.deliveries(&DeliveryFilter { limit: 1, ..DeliveryFilter::default() }).unwrap();
+    assert_eq!((rows[0].status, rows[0].rounds), (AlertStatus::GaveUp, MAX_ROUNDS));
+    assert!(s
+        .claim_alerts("prod", &hook.name, "r", time::Duration::minutes(10), t)
+        .unwrap()
+        .is_empty());
+}
+}
+
+/// Two routes: `pd` pages critical drift and baselines its first scan;
+/// `hook` takes everything, first scan included.
+fn alert_routes() -> Vec<crate::config::AlertRoute> {
+    crate::config::parse(
+        r#"
+workspace "prod" {
+  alert "pagerduty" "pd" {
+    routing_key_env = "K"
+    min_severity    = "critical"
+  }
+  alert "webhook" "hook" {
+    url_env    = "U"
+    secret_env = "S"
+    baseline   = false
+  }
+}
+"#,
+        "t.hcl",
+    )
+    .unwrap()
+    .workspaces
+    .remove(0)
+    .alerts
+}
+
+/// An unmanaged security group, graded critical.
+fn crit(id: &str) -> Finding {
+    let mut f = finding(FindingKind::Unmanaged, "aws_security_group", id, &[]);
+    if let Some(g) = f.grade.as_mut() {
+        g.severity = Severity::Critical;
+    }
+    f
 }

@@ -42,7 +42,10 @@ use std::path::{Path, PathBuf};
 use hcl::{Block, Body, Expression};
 
 use crate::hcl_diag::{error_parts as hcl_error_parts, locate, locate_after};
+
+mod alert;
 use crate::schedule::{DEFAULT_DIGEST_SCHEDULE, Schedule, ScheduleError};
+pub use alert::{AlertKind, AlertRoute, PAGERDUTY_ENDPOINT, ROUTE_EVENTS};
 
 /// The default file name, looked for in the current directory.
 pub const FILE_NAME: &str = "tfdrift.hcl";
@@ -54,6 +57,8 @@ pub struct Config {
     pub database: Option<PathBuf>,
     pub retention_days: Option<u32>,
     pub workspaces: Vec<Workspace>,
+    /// Alert routes declared at the top level: every workspace's too.
+    pub alerts: Vec<AlertRoute>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +86,8 @@ pub struct Workspace {
     pub max_concurrent_calls: Option<u32>,
     /// Most AWS calls in flight at once in any one account.
     pub max_concurrent_calls_per_account: Option<u32>,
+    /// Alert routes: the workspace's own, then the top level's.
+    pub alerts: Vec<AlertRoute>,
 }
 
 impl Workspace {
@@ -221,6 +228,14 @@ impl Config {
         }
     }
 
+    /// The route named `name`, wherever it is declared.
+    pub fn route(&self, name: &str) -> Option<&AlertRoute> {
+        self.alerts
+            .iter()
+            .chain(self.workspaces.iter().flat_map(|w| w.alerts.iter()))
+            .find(|r| r.name == name)
+    }
+
     fn rebase(&mut self, base: &Path) {
         let join = |p: &Path| {
             if p.is_absolute() {
@@ -325,11 +340,16 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     }
     config.retention_days = p.number(&top, "retention_days", "")?;
     for block in body.blocks() {
+        if block.identifier() == "alert" {
+            config.alerts.push(p.alert(block, "")?);
+            continue;
+        }
         if block.identifier() != "workspace" {
             return Err(p.at(
                 block.identifier(),
                 format!(
-                    "unknown block `{}`; the file holds `workspace \"NAME\" {{ ... }}` blocks",
+                    "unknown block `{}`; the file holds `workspace \"NAME\" {{ ... }}` and \
+                     `alert \"KIND\" \"NAME\" {{ ... }}` blocks",
                     block.identifier()
                 ),
             ));
@@ -342,6 +362,24 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             ));
         }
         config.workspaces.push(w);
+    }
+    // Route names are unique in the file: deliveries are recorded, and
+    // `alert test` finds a route, by name alone.
+    let mut names = std::collections::BTreeSet::new();
+    for r in config
+        .alerts
+        .iter()
+        .chain(config.workspaces.iter().flat_map(|w| w.alerts.iter()))
+    {
+        if !names.insert(r.name.as_str()) {
+            return Err(p.at_last(
+                &format!("\"{}\"", r.name),
+                format!("alert route {:?} is declared twice", r.name),
+            ));
+        }
+    }
+    for w in &mut config.workspaces {
+        w.alerts.extend(config.alerts.iter().cloned());
     }
     Ok(config)
 }
@@ -425,9 +463,13 @@ impl Parser<'_> {
         let mut out = BTreeMap::new();
         for a in body.attributes() {
             if !allowed.contains(&a.key()) {
-                let hint = if a.key().contains("webhook") {
-                    "; webhook URLs never go in this file: put the URL in an environment \
-                     variable and name it in `slack { webhook_env = \"...\" }`"
+                let secret = ["webhook", "url", "key", "secret", "token"]
+                    .iter()
+                    .any(|s| a.key().contains(s));
+                let hint = if secret {
+                    "; webhook URLs never go in this file (nor keys): put the value in an \
+                     environment variable and name it (`webhook_env`, `url_env`, \
+                     `routing_key_env`, `secret_env`)"
                         .to_string()
                 } else {
                     format!(" (fields: {})", allowed.join(", "))
@@ -643,11 +685,15 @@ impl Parser<'_> {
                         exclude,
                     });
                 }
+                "alert" => {
+                    let route = self.alert(inner, &anchor)?;
+                    w.alerts.push(route);
+                }
                 other => {
                     return Err(self.at(
                         other,
                         format!(
-                            "unknown block `{other}` in {anchor} (blocks: slack, digest, account, organization)"
+                            "unknown block `{other}` in {anchor} (blocks: slack, digest, account, organization, alert)"
                         ),
                     ));
                 }
