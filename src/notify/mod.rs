@@ -20,6 +20,9 @@ pub mod slack;
 pub mod teams;
 pub mod webhook;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -317,6 +320,10 @@ pub(crate) fn who(e: &AlertEvent) -> Option<String> {
                     .ok()
             })
             .unwrap_or_default();
-        format!("{} ({} {when})", a.actor, a.event).replace(" )", ")")
+        if when.is_empty() {
+            format!("{} ({})", a.actor, a.event)
+        } else {
+            format!("{} ({} at {when})", a.actor, a.event)
+        }
     })
 }

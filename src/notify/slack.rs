@@ -54,7 +54,7 @@ fn blocks(e: &AlertEvent) -> [Value; 2] {
         "{} *{}*\n`{}` ({}{}, {})",
         icon(e),
         headline(e).replace('*', ""),
-        super::resource(e),
+        f.resource_id,
         f.tf_type,
         if f.account.is_empty() {
             String::new()

@@ -1,5 +1,7 @@
-//! A stand-in for a Slack incoming webhook on 127.0.0.1, for the tests
-//! that post briefings.
+//! A stand-in receiver on 127.0.0.1 — a Slack incoming webhook for the
+//! briefing tests, and any alert route's receiver (PagerDuty, Teams, a
+//! signed webhook) for the alert tests — that answers from a script and
+//! keeps every request.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -34,10 +36,35 @@ pub fn reply(status: u16, body: &'static str) -> Reply {
 /// A stand-in for hooks.slack.com on 127.0.0.1: answers from a script
 /// (then `200 ok`), and keeps every request's path and body. Stopped when
 /// dropped.
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub path: String,
+    /// Header names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// When its body had arrived.
+    pub at: std::time::SystemTime,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
 pub struct FakeSlack {
     port: u16,
-    bodies: Arc<Mutex<Vec<(String, String)>>>,
+    bodies: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -45,17 +72,17 @@ impl FakeSlack {
     pub fn start(script: Vec<Reply>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let bodies: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let bodies: Arc<Mutex<Vec<Request>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let (b, s) = (bodies.clone(), stop.clone());
+        let (b, s, sc) = (bodies.clone(), stop.clone(), script.clone());
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let next = script.lock().unwrap().pop_front().unwrap_or_else(ok);
+                let next = sc.lock().unwrap().pop_front().unwrap_or_else(ok);
                 let b = b.clone();
                 std::thread::spawn(move || serve(conn, next, b));
             }
@@ -64,6 +91,7 @@ impl FakeSlack {
             port,
             bodies,
             stop,
+            script,
             thread: Some(thread),
         }
     }
@@ -81,7 +109,20 @@ impl FakeSlack {
 
     /// Every request as (path, body), in arrival order.
     pub fn posts(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .map(|r| (r.path, r.body))
+            .collect()
+    }
+
+    /// Every request whole, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
         self.bodies.lock().unwrap().clone()
+    }
+
+    /// Adds answers to the end of the script.
+    pub fn then(&self, replies: Vec<Reply>) {
+        self.script.lock().unwrap().extend(replies);
     }
 
     /// The URL of this server with another path.
@@ -100,10 +141,11 @@ impl Drop for FakeSlack {
     }
 }
 
-fn serve(conn: TcpStream, reply: Reply, bodies: Arc<Mutex<Vec<(String, String)>>>) {
+fn serve(conn: TcpStream, reply: Reply, bodies: Arc<Mutex<Vec<Request>>>) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut length = 0;
     let mut path = String::new();
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -116,6 +158,9 @@ fn serve(conn: TcpStream, reply: Reply, bodies: Arc<Mutex<Vec<(String, String)>>
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             length = v.trim().parse().unwrap_or(0);
         }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
         if line == "\r\n" {
             break;
         }
@@ -124,10 +169,12 @@ fn serve(conn: TcpStream, reply: Reply, bodies: Arc<Mutex<Vec<(String, String)>>
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    bodies
-        .lock()
-        .unwrap()
-        .push((path, String::from_utf8_lossy(&body).into_owned()));
+    bodies.lock().unwrap().push(Request {
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at: std::time::SystemTime::now(),
+    });
     std::thread::sleep(reply.delay);
     let mut conn = conn;
     let mut head = format!(

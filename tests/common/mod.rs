@@ -33,7 +33,7 @@ pub fn cache() -> PathBuf {
         })
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let p = cache().join("venv/bin/python");
     assert!(
         p.exists(),
