@@ -27,13 +27,18 @@ const REPLICA_SERVICES: [&str; 3] = ["postgres", REPLICAS[0], REPLICAS[1]];
 
 /// What the tfdrift service passes through from the shell, as the replicas
 /// do too.
-const PASSED_THROUGH: [&str; 7] = [
+const PASSED_THROUGH: [&str; 12] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_REGION",
     "AWS_PROFILE",
     "TFDRIFT_SLACK_WEBHOOK",
+    "TFDRIFT_PAGERDUTY_ROUTING_KEY",
+    "TFDRIFT_ALERT_SLACK_WEBHOOK",
+    "TFDRIFT_TEAMS_WEBHOOK",
+    "TFDRIFT_ALERT_WEBHOOK_URL",
+    "TFDRIFT_ALERT_WEBHOOK_SECRET",
     "RUST_LOG",
 ];
 

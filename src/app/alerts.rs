@@ -3,7 +3,8 @@
 //! yet, then send what is due, recording every outcome.
 //!
 //! Events of one finding go out in the order they happened: when one
-//! fails, the finding's later events wait with it (a resolve must not
+//! fails, the finding's later events wait with it, in this pass and in
+//! later ones until it is delivered or given up (a resolve must not
 //! overtake its trigger). Routes are sent concurrently, each from a
 //! store connection of its own.
 
@@ -189,16 +190,28 @@ async fn dispatch_route(
     } else {
         claimed.into_iter().map(|d| vec![d]).collect()
     };
+    // Messages in the order of their first event: an acknowledgement
+    // (of no scan) goes between the scans around it.
+    let mut groups = groups;
+    groups.sort_by_key(|g| g.first().map_or(0, |d| d.id));
     // Findings whose earlier event failed this round: their later events
     // wait.
     let mut held: HashSet<String> = HashSet::new();
     for group in groups {
-        if !batched && group.iter().any(|d| held.contains(&d.finding.id)) {
+        if group.iter().any(|d| held.contains(&d.finding.id)) {
             for d in &group {
                 store.alert_release(d.id, &opts.owner)?;
             }
             continue;
         }
+        // What is left of the claim stays this sender's while it works
+        // through a backlog.
+        store.renew_alerts(
+            workspace,
+            &route.name,
+            &opts.owner,
+            OffsetDateTime::now_utc() + opts.lease,
+        )?;
         let started = std::time::Instant::now();
         let round = target.send(&group).await;
         let now = OffsetDateTime::now_utc();

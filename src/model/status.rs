@@ -92,8 +92,10 @@ pub enum AlertStatus {
     /// Every try of a round failed in a way a later round may not (a
     /// server error, a timeout, throttling).
     Failed,
-    /// The receiver refused it (a 4xx other than 429), or the route
-    /// cannot be used as configured: retrying sends the same.
+    /// The receiver refused it (a 4xx other than 408 and 429, or a
+    /// redirect to another host): retrying sends the same. A route that
+    /// cannot be used as configured (a variable unset, a URL refused) is
+    /// `Failed` instead, so deliveries wait for the operator's fix.
     Rejected,
     /// Failed round after round: no more tries.
     GaveUp,

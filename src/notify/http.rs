@@ -95,11 +95,11 @@ pub fn non_public(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
-/// Checks `url` (named by `var` in errors: the URL itself is a secret and
-/// never shown) and resolves its host.
-pub async fn check(url: &str, var: &str, reach: Reach) -> Result<Checked, NotifyError> {
+/// Checks `url` (named by `source` in errors, `$VAR`: the URL itself
+/// is a secret and never shown) and resolves its host.
+pub async fn check(url: &str, source: &str, reach: Reach) -> Result<Checked, NotifyError> {
     let refuse = |why: String| NotifyError::Refused {
-        var: var.to_string(),
+        from: source.to_string(),
         why,
     };
     let parsed =
@@ -281,7 +281,8 @@ pub async fn send(to: &Checked, post: &Post<'_>) -> Round {
                         return Round {
                             tries: attempt,
                             result: Err(Failure::Reject(format!(
-                                "{status}: a redirect to another host, not followed"
+                                "{status}: a redirect not followed (to another host or \
+                                 scheme, or past three hops)"
                             ))),
                         };
                     }
@@ -387,7 +388,7 @@ mod tests {
             .unwrap();
         match rt.block_on(check(
             url,
-            "HOOK",
+            "$HOOK",
             Reach {
                 allow_private_network: private,
             },

@@ -36,8 +36,10 @@ use crate::store::AlertEvent;
 pub enum NotifyError {
     #[error("alert route {route}: the variable ${var} is not set or empty")]
     MissingSecret { route: String, var: String },
-    #[error("the URL in ${var} is refused: {why}")]
-    Refused { var: String, why: String },
+    /// `from` says where the URL came from (`$VAR`, or the route's
+    /// `endpoint`), never the URL.
+    #[error("the URL in {from} is refused: {why}")]
+    Refused { from: String, why: String },
     #[error(
         "the URL in ${var} is not a Slack incoming webhook (https://hooks.slack.com/...); set \
          allow_any_webhook_host = true on the route to allow other hosts"
@@ -67,7 +69,7 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub route: AlertRoute,
-    /// Where to post, and the variable it came from (what errors name).
+    /// Where to post, and where it came from (`$VAR`: what errors name).
     url: Secret,
     url_var: String,
     /// PagerDuty's routing key, or the webhook's HMAC key.
@@ -94,7 +96,8 @@ impl Target {
                 let var = route.routing_key_env.as_deref().unwrap_or_default();
                 let key = read_env(route, var)?;
                 let endpoint = route.endpoint.as_deref().unwrap_or(PAGERDUTY_ENDPOINT);
-                (Secret(endpoint.into()), "endpoint".to_string(), Some(key))
+                let from = "the route's `endpoint`".to_string();
+                (Secret(endpoint.into()), from, Some(key))
             }
             AlertKind::Slack | AlertKind::Teams | AlertKind::Webhook => {
                 let var = route.url_env.as_deref().unwrap_or_default();
@@ -109,7 +112,7 @@ impl Target {
                     Some(k) => Some(read_env(route, k)?),
                     None => None,
                 };
-                (url, var.to_string(), key)
+                (url, format!("${var}"), key)
             }
         };
         Ok(Self {

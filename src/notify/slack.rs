@@ -28,6 +28,14 @@ fn icon(e: &AlertEvent) -> &'static str {
     }
 }
 
+/// Slack's mrkdwn escapes: a value from AWS or the state holding `<`
+/// would otherwise be read as a link or a mention (`<!channel>`).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn cut(s: String) -> String {
     if s.chars().count() <= MAX_SECTION {
         s
@@ -76,8 +84,9 @@ fn blocks(e: &AlertEvent) -> [Value; 2] {
     } else if let Some(r) = &f.reason {
         text.push_str(&format!("\n*Why it matters:* {r}"));
     }
+    // Escaped whole: tfdrift's own markup uses none of `&<>`.
     [
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(text)}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(escape(&text))}}),
         json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
             "finding `{}` · `tfdrift history show {}` · `tfdrift ack {} --reason \"…\"`",
             f.id, f.id, f.id
@@ -88,10 +97,11 @@ fn blocks(e: &AlertEvent) -> [Value; 2] {
 /// The message for `events`: one event, or a batch from one scan.
 pub fn message(_route: &AlertRoute, events: &[AlertEvent]) -> Value {
     if let [one] = events {
-        return json!({"text": headline(one), "blocks": blocks(one)});
+        return json!({"text": escape(&headline(one)), "blocks": blocks(one)});
     }
     let workspace = events.first().map_or("", |e| e.workspace.as_str());
     let title = format!("Drift in {workspace}: {} new event(s)", events.len());
+    // A header block is plain text: not escaped.
     let mut all = vec![json!({
         "type": "header",
         "text": {"type": "plain_text", "text": title.chars().take(150).collect::<String>()}
@@ -99,7 +109,7 @@ pub fn message(_route: &AlertRoute, events: &[AlertEvent]) -> Value {
     for e in events.iter().take(MAX_BATCH) {
         all.extend(blocks(e));
     }
-    json!({"text": title, "blocks": all})
+    json!({"text": escape(&title), "blocks": all})
 }
 
 /// The test message of `tfdrift alert test`.

@@ -103,6 +103,13 @@ fn slack_names_severity_resource_change_who_and_id() {
         "slack_one",
         slack::message(&r, &[event(7, FindingEvent::Opened)])
     );
+    let mut sneaky = event(8, FindingEvent::Opened);
+    sneaky.finding.reason = Some("<!channel> & <https://evil.example|click>".into());
+    let text = slack::message(&r, &[sneaky]).to_string();
+    assert!(
+        text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"),
+        "{text}"
+    );
     let ack = slack::message(&r, &[event(8, FindingEvent::Acknowledged)]).to_string();
     assert!(
         ack.contains("Acknowledged by* jane: bastion, OPS-12"),

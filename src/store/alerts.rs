@@ -245,6 +245,11 @@ impl Store {
     /// Claims `route`'s deliveries in `workspace` that are due: new ones,
     /// failed ones whose next round has come, and claims gone stale.
     /// Oldest first.
+    ///
+    /// A finding's events go out in order: one whose earlier event for
+    /// this route is still to be delivered (failed and waiting for its
+    /// round, or held by another sender) is given back unclaimed, so a
+    /// resolve never overtakes its trigger.
     pub fn claim_alerts(
         &self,
         workspace: &str,
@@ -314,7 +319,48 @@ impl Store {
         // Rows this owner still holds from an earlier, interrupted claim
         // are its own again: only the ones just claimed are returned.
         out.retain(|e| ids.contains(&e.id));
+        let unfinished: Vec<(i64, i64)> = row::all(
+            &self.db,
+            "deliveries",
+            "SELECT id, finding_id FROM deliveries
+             WHERE workspace = ?1 AND route = ?2 AND status IN ('pending', 'failed', 'sending')",
+            args![workspace, route],
+            |c| Ok((c.get(0, "id")?, c.get(1, "finding_id")?)),
+        )?;
+        let finding_of: std::collections::HashMap<i64, i64> = unfinished.iter().copied().collect();
+        let blocked: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let f = finding_of.get(id);
+                unfinished
+                    .iter()
+                    .any(|(other, of)| other < id && Some(of) == f && !ids.contains(other))
+            })
+            .collect();
+        for id in &blocked {
+            self.alert_release(*id, owner)?;
+        }
+        out.retain(|e| !blocked.contains(&e.id));
         Ok(out)
+    }
+
+    /// Extends `owner`'s claims on `route`'s deliveries in `workspace`
+    /// to `until`: a sender working through a long backlog keeps what
+    /// it has not sent yet.
+    pub fn renew_alerts(
+        &self,
+        workspace: &str,
+        route: &str,
+        owner: &str,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE deliveries SET lease_until = ?4
+             WHERE workspace = ?1 AND route = ?2 AND owner = ?3 AND status = 'sending'",
+            args![workspace, route, owner, format_time(until)],
+        )?;
+        Ok(())
     }
 
     /// Records how `owner`'s try of delivery `id` ended, after `tries`

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::model::{AlertStatus, DeliveryStatus, Finding, FindingKind, JobOutcome, Severity};
+use crate::model::{
+    AlertStatus, DeliveryStatus, Finding, FindingEvent, FindingKind, JobOutcome, Severity,
+};
 use crate::test_support::{Acct, Backend, TestDb, accounts_report, finding, in_account, report};
 
 thread_local! {
@@ -420,6 +422,8 @@ fn the_account_joins_the_identity_keeping_ids_and_timelines() {
     assert_eq!(
         names,
         [
+            "deliveries_by_finding",
+            "deliveries_by_workspace",
             "events_by_finding",
             "events_by_scan",
             "findings_open",
@@ -1434,6 +1438,7 @@ fn a_claim_is_one_senders_and_a_failure_waits_for_its_round() {
         .unwrap());
     let rows = s
         .deliveries(&DeliveryFilter {
+            route: Some(hook.name.clone()),
             limit: 10,
             ..DeliveryFilter::default()
         })
@@ -1452,6 +1457,41 @@ fn a_claim_is_one_senders_and_a_failure_waits_for_its_round() {
     // A rejected delivery is never claimed again.
     let much_later = later + time::Duration::days(1);
     assert!(s.claim_alerts("prod", &hook.name, "r3", lease, much_later).unwrap().is_empty());
+}
+
+#[test]
+fn a_finding_s_later_event_waits_for_its_failed_earlier_one() {
+    let (_d, mut s) = store();
+    let routes = alert_routes();
+    let hook = &routes[1];
+    let lease = time::Duration::minutes(10);
+    s.record("prod", &report(day(0), true, vec![tags("a")])).unwrap();
+    s.enqueue_alerts("prod", &routes, day(0)).unwrap();
+    let opened = s.claim_alerts("prod", &hook.name, "r", lease, day(0)).unwrap();
+    s.alert_done(opened[0].id, "r", &AlertOutcome::Failed("down".into()), 5, day(0))
+        .unwrap();
+    // Resolved before the trigger got through: the resolve waits.
+    s.record("prod", &report(day(0) + time::Duration::seconds(5), true, vec![]))
+        .unwrap();
+    s.enqueue_alerts("prod", &routes, day(0)).unwrap();
+    let t = day(0) + time::Duration::seconds(10);
+    assert!(s.claim_alerts("prod", &hook.name, "r", lease, t).unwrap().is_empty());
+    let states: Vec<AlertStatus> = s
+        .deliveries(&DeliveryFilter { route: Some(hook.name.clone()), limit: 10, ..DeliveryFilter::default() })
+        .unwrap()
+        .iter()
+        .map(|d| d.status)
+        .collect();
+    assert_eq!(states, [AlertStatus::Pending, AlertStatus::Failed], "given back");
+    // The trigger's round comes: both, in order.
+    let t = day(0) + time::Duration::minutes(2);
+    let both: Vec<FindingEvent> = s
+        .claim_alerts("prod", &hook.name, "r", lease, t)
+        .unwrap()
+        .iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(both, [FindingEvent::Opened, FindingEvent::Resolved]);
 }
 
 #[test]
