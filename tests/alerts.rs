@@ -224,6 +224,18 @@ fn database_bytes(ws: &Workspace) -> Vec<u8> {
     all
 }
 
+/// Takes back the SSH rule `open_port` added.
+async fn close_ssh(emu: &Emulator, group: &str) {
+    emu.ec2()
+        .await
+        .revoke_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(common::tcp_from(22, "0.0.0.0/0", None))
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_critical_finding_pages_once_and_follows_its_lifecycle() {
     let emu = Emulator::start();
@@ -340,14 +352,7 @@ async fn a_critical_finding_pages_once_and_follows_its_lifecycle() {
 
     // Closed again; an incomplete scan resolves nothing, a complete one
     // resolves the incident.
-    emu.ec2()
-        .await
-        .revoke_security_group_ingress()
-        .group_id(&group)
-        .ip_permissions(common::tcp_from(22, "0.0.0.0/0", None))
-        .send()
-        .await
-        .unwrap();
+    close_ssh(&emu, &group).await;
     emu.fault(json!({"action": "DescribeSecurityGroups", "status": 503, "code": "Unavailable"}));
     let (r, _) = scan(&emu, &ws, &rx);
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -653,14 +658,7 @@ async fn delivery_latency_from_scan_end_to_receiver() {
         if i % 2 == 0 {
             open_port(&emu, &group, 22, "0.0.0.0/0").await;
         } else {
-            emu.ec2()
-                .await
-                .revoke_security_group_ingress()
-                .group_id(&group)
-                .ip_permissions(common::tcp_from(22, "0.0.0.0/0", None))
-                .send()
-                .await
-                .unwrap();
+            close_ssh(&emu, &group).await;
         }
         let before = rx.pd.requests().len();
         let (r, report) = scan(&emu, &ws, &rx);

@@ -288,8 +288,9 @@ pub async fn post(hook: &Webhook, message: &Value, opts: &SendOptions) -> Result
     })
 }
 
-/// `base · 2^(attempt-1)`, plus up to a quarter of it as jitter.
-fn backoff(base: Duration, attempt: u32) -> Duration {
+/// `base · 2^(attempt-1)`, plus up to a quarter of it as jitter (alert
+/// routes wait the same way).
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
     let exp = base.saturating_mul(1 << (attempt - 1).min(10));
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -24,6 +24,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 
 use super::NotifyError;
+use crate::digest::slack::backoff;
 
 /// Tries per round.
 pub const MAX_TRIES: u32 = 5;
@@ -345,15 +346,6 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// `base · 2^(attempt-1)`, plus up to a quarter of it as jitter.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt - 1).min(10));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    exp + exp.mul_f64(f64::from(nanos % 1000) / 4000.0)
 }
 
 #[cfg(test)]
