@@ -127,6 +127,7 @@ fn main() {
                 account: Some("123456789012".into()),
                 regions: vec!["eu-west-1".into()],
                 states: vec!["s3://tf-state/prod/terraform.tfstate".into()],
+                state_digests: Default::default(),
                 types: types.clone(),
                 only: None,
                 complete: true,

@@ -35,6 +35,13 @@ if [[ ! -f "$MARKER" || "$(cat "$MARKER")" != "$PINS" ]]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
   echo "$PINS" > "$MARKER"
 fi
+# An independent DSSE implementation, for the audit log's tests: added
+# to an existing virtualenv rather than forcing it to be rebuilt.
+AUDIT_PINS="securesystemslib[crypto]==1.6.0"
+if ! "$VENV/bin/python" -c 'import securesystemslib.dsse, cryptography' 2>/dev/null; then
+  echo "setup: installing $AUDIT_PINS" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$AUDIT_PINS"
+fi
 
 ZIP="$("$VENV/bin/python" - <<'PY'
 import importlib.util, pathlib

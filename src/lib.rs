@@ -34,8 +34,12 @@
 //!    * [`attribute`] — who caused each finding, from CloudTrail's
 //!      LookupEvents behind the [`attribute::EventSource`] trait.
 //! 5. [`report`] — the versioned JSON report and the human table.
-//! 6. [`store`] — the history: every scan in SQLite, findings with a
-//!    lifecycle (opened, resolved, reopened, acknowledged), trend queries.
+//! 6. The records:
+//!    * [`store`] — the history: every scan in SQLite or PostgreSQL,
+//!      findings with a lifecycle (opened, resolved, reopened,
+//!      acknowledged), trend queries.
+//!    * [`audit`] — the signed, hash-chained audit log: a DSSE envelope
+//!      over an in-toto Statement per scan, acknowledgement and delivery.
 //! 7. [`digest`] — the briefing from history, through `templates/`, and
 //!    its delivery to Slack.
 //! 8. [`notify`] — alert routes: each lifecycle event sent as it happens
@@ -50,6 +54,7 @@
 
 pub mod app;
 pub mod attribute;
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;

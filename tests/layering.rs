@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["diff"],
     &["grade", "attribute"],
     &["report"],
-    &["store"],
+    &["store", "audit"],
     &["digest"],
     &["notify"],
     &["app"],

@@ -279,6 +279,7 @@ mod tests {
     #[test]
     fn arn_then_provider_then_glob_then_reference() {
         let mut states = vec![State {
+            sha256: None,
             source: "s".into(),
             resources: vec![
                 res(
@@ -330,6 +331,7 @@ mod tests {
         );
         // Another root's `aws.staging` says nothing.
         let mut other = vec![State {
+            sha256: None,
             source: "s".into(),
             resources: vec![res(
                 "r-x",
@@ -400,6 +402,7 @@ mod tests {
     #[test]
     fn regions_are_the_accounts_own_and_the_workspaces() {
         let mut states = vec![State {
+            sha256: None,
             source: "s".into(),
             resources: vec![
                 res("vpc-a", "s", "aws", Some("111111111111"), json!({})),

@@ -38,6 +38,8 @@ pub enum AlertError {
 pub struct DispatchOptions {
     pub owner: String,
     pub lease: time::Duration,
+    /// The audit log each delivered alert is appended to.
+    pub audit: Option<crate::config::Audit>,
 }
 
 impl DispatchOptions {
@@ -45,6 +47,7 @@ impl DispatchOptions {
         Self {
             owner: owner.to_string(),
             lease: time::Duration::minutes(10),
+            audit: None,
         }
     }
 }
@@ -225,6 +228,27 @@ async fn dispatch_route(
                 result.sent += group.len();
                 for d in &group {
                     tracing::info!(route = %route.name, delivery = d.id, finding = %d.finding.id, event = %d.event, tries = round.tries, ms = started.elapsed().as_millis() as u64, "alert sent");
+                }
+                if let Some(audit) = &opts.audit {
+                    // Sent is sent: an entry that cannot be written is
+                    // reported, and the delivery still recorded below.
+                    let appended = crate::audit::AuditLog::open(audit).and_then(|log| {
+                        group.iter().try_for_each(|d| {
+                            log.append(&crate::audit::Entry::alert(
+                                workspace,
+                                &route.name,
+                                route.kind.as_str(),
+                                d.id,
+                                &d.finding.id,
+                                d.event.as_str(),
+                            ))
+                            .map(|_| ())
+                        })
+                    });
+                    if let Err(e) = appended {
+                        tracing::error!(route = %route.name, error = %e, "alert sent, but not written to the audit log");
+                        result.error = Some(format!("sent, but not audited: {e}"));
+                    }
                 }
             }
             AlertOutcome::Failed(e) => {

@@ -25,6 +25,8 @@ pub enum BriefingError {
     Slack(#[from] SlackError),
     #[error("workspace {workspace}: {message}")]
     Workspace { workspace: String, message: String },
+    #[error("the briefing was sent, but not written to the audit log: {0}")]
+    Audit(crate::audit::AuditError),
     #[error("workspace {workspace}: {source}")]
     Schedule {
         workspace: String,
@@ -78,6 +80,7 @@ pub async fn deliver(
     slot: OffsetDateTime,
     templates: Option<&Path>,
     opts: &SendOptions,
+    audit: Option<&crate::config::Audit>,
 ) -> Result<Delivery, BriefingError> {
     let mut store = Store::open(db)?;
     let name = &workspace.name;
@@ -146,6 +149,13 @@ pub async fn deliver(
     }
     record.status = DeliveryStatus::Sent;
     store.save_digest(&record)?;
+    if let Some(audit) = audit {
+        let entry =
+            crate::audit::Entry::briefing(name, slot, &serde_json::Value::Array(messages.clone()));
+        crate::audit::AuditLog::open(audit)
+            .and_then(|log| log.append(&entry))
+            .map_err(BriefingError::Audit)?;
+    }
     Ok(Delivery::Sent {
         messages: messages.len(),
     })

@@ -6,6 +6,7 @@
 //!   diff, grade, attribute, record in the history.
 //! * [`alerts`] — queue and send a workspace's alert routes' events,
 //!   and a route's test event.
+//! * [`audit`] — the audit log checked against the history.
 //! * [`briefing`] — build and deliver one workspace's briefing for one
 //!   period, exactly once.
 //! * [`accounts`] — the accounts a workspace scans (named, or discovered
@@ -15,6 +16,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod briefing;
 pub mod pipeline;
 pub mod scan;

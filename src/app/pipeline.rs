@@ -783,6 +783,10 @@ pub async fn scan_accounts(
             // resolves a finding only inside the regions a scan covered.
             regions,
             states: states.iter().map(|s| s.source.clone()).collect(),
+            state_digests: states
+                .iter()
+                .filter_map(|s| s.sha256.clone().map(|d| (s.source.clone(), d)))
+                .collect(),
             types: match &opts.types {
                 Some(t) => t.iter().map(|t| t.to_string()).collect(),
                 None => specs.iter().map(|s| s.tf_type.to_string()).collect(),
@@ -845,6 +849,7 @@ mod tests {
     #[test]
     fn regions_come_from_the_state_then_references_then_the_default() {
         let mut states = vec![State {
+            sha256: None,
             source: "s".into(),
             resources: vec![
                 res("vpc-1", Some("eu-west-1"), json!({})),
@@ -887,6 +892,7 @@ mod tests {
     #[test]
     fn no_region_anywhere_is_an_error() {
         let mut states = vec![State {
+            sha256: None,
             source: "s".into(),
             resources: vec![res("vpc-1", None, json!({}))],
         }];

@@ -35,6 +35,8 @@ pub enum AppError {
     StateGlob { pattern: String, message: String },
     #[error(transparent)]
     Accounts(#[from] super::accounts::AccountsError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// What to scan and how. Built by a front end from its own inputs (flags,
@@ -71,6 +73,8 @@ pub struct ScanRequest {
     /// Scan only these of the workspace's accounts (`--account`); empty
     /// is all of them.
     pub accounts: Vec<String>,
+    /// The audit log a recorded scan is appended to.
+    pub audit: Option<crate::config::Audit>,
 }
 
 impl ScanRequest {
@@ -90,6 +94,7 @@ impl ScanRequest {
             attribution_pages: 20,
             min_verified_percent: pipeline::DEFAULT_MIN_VERIFIED_PERCENT,
             accounts: Vec::new(),
+            audit: None,
         }
     }
 }
@@ -103,6 +108,11 @@ pub struct ScanResult {
     /// Set when the scan ran but could not be recorded: the report is
     /// still good, and the caller decides how loudly to fail.
     pub not_recorded: Option<StoreError>,
+    /// Set when the scan was recorded but its audit entry could not be
+    /// written (or its hash kept in the history).
+    pub not_audited: Option<String>,
+    /// The audit entry's hash, when written.
+    pub audit_hash: Option<String>,
 }
 
 /// Scans `req.workspace`.
@@ -117,6 +127,13 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
     let ws = &req.workspace;
     let types = pipeline::parse_types(&req.types)?;
     let rules = rule_set(ws.rules.as_deref())?;
+    // The signing key is read before any AWS call: a scan that could not
+    // be audited does not run.
+    let audit = req
+        .audit
+        .as_ref()
+        .map(crate::audit::AuditLog::open)
+        .transpose()?;
     // The database is opened (and migrated) before the scan, so a broken
     // one fails fast instead of after minutes of listing.
     let mut store = req.db.as_ref().map(Store::open).transpose()?;
@@ -273,6 +290,7 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         report.scan.narrowed_to = Some(req.accounts.clone());
     }
     let mut not_recorded = None;
+    let (mut not_audited, mut audit_hash) = (None, None);
     if let (Some(store), Some(location)) = (store.take(), req.db.as_ref()) {
         match record(store, location, req, &report).await {
             Ok(r) => {
@@ -283,6 +301,12 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
                     "recorded in the history"
                 );
                 report.apply_history(r.findings);
+                if let Some(log) = &audit {
+                    match audit_scan(log, location, &ws.name, r.scan_id, &report) {
+                        Ok(hash) => audit_hash = Some(hash),
+                        Err(e) => not_audited = Some(e),
+                    }
+                }
             }
             // Recorded after all: only the ids and first-seen dates of
             // this run's report are missing, which the history has.
@@ -296,7 +320,33 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
         report,
         ignore_file,
         not_recorded,
+        not_audited,
+        audit_hash,
     })
+}
+
+/// Appends the recorded scan to the audit log (signed, fsynced), then
+/// keeps the entry's hash with the scan in the history.
+fn audit_scan(
+    log: &crate::audit::AuditLog,
+    location: &Location,
+    workspace: &str,
+    scan_id: i64,
+    report: &crate::report::Report,
+) -> Result<String, String> {
+    let entry = crate::audit::Entry::scan(workspace, scan_id, report, &report.to_json());
+    let appended = log.append(&entry).map_err(|e| e.to_string())?;
+    Store::open(location)
+        .and_then(|s| s.set_audit_hash(scan_id, &appended.hash))
+        .map_err(|e| {
+            format!(
+                "entry {} was written to {}, but the history could not keep its hash: {e}",
+                appended.seq,
+                log.path().display()
+            )
+        })?;
+    tracing::info!(log = %log.path().display(), seq = appended.seq, hash = %appended.hash, "appended to the audit log");
+    Ok(appended.hash)
 }
 
 /// Records the scan, retrying while the database cannot be reached (the

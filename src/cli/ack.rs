@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::history::open_store;
 use super::{CliError, Exit, print_stdout};
+use crate::audit::{AuditLog, Entry};
 use crate::config::Config;
 use crate::store::Store;
 
@@ -57,8 +58,22 @@ pub async fn ack(
         return Err(CliError::Usage("--until must be in the future".into()));
     }
     let by = person(args.by);
+    // The key is read first: an acknowledgement that cannot be audited
+    // is not made.
+    let log = config.audit.as_ref().map(AuditLog::open).transpose()?;
     store.ack(&args.id, &by, &args.reason, args.until, now)?;
     print_stdout(&format!("acknowledged {} by {by}\n", args.id));
+    if let Some(log) = &log {
+        let workspace = store.finding_workspace(&args.id)?.unwrap_or_default();
+        log.append(&Entry::ack(
+            true,
+            &workspace,
+            &args.id,
+            &by,
+            Some(&args.reason),
+            args.until,
+        ))?;
+    }
     alert(&config, &store, &args.id).await?;
     Ok(Exit::Clean)
 }
@@ -70,7 +85,13 @@ pub async fn unack(
 ) -> Result<Exit, CliError> {
     let (config, mut store) = open_store(config, db)?;
     let by = person(args.by);
-    let text = if store.unack(&args.id, &by, OffsetDateTime::now_utc())? {
+    let log = config.audit.as_ref().map(AuditLog::open).transpose()?;
+    let ended = store.unack(&args.id, &by, OffsetDateTime::now_utc())?;
+    if let (true, Some(log)) = (ended, &log) {
+        let workspace = store.finding_workspace(&args.id)?.unwrap_or_default();
+        log.append(&Entry::ack(false, &workspace, &args.id, &by, None, None))?;
+    }
+    let text = if ended {
         format!("{} is no longer acknowledged\n", args.id)
     } else {
         format!("{} was not acknowledged\n", args.id)
@@ -87,7 +108,7 @@ async fn alert(config: &Config, store: &Store, id: &str) -> Result<(), CliError>
         return Ok(());
     };
     if let Some(w) = config.workspaces.iter().find(|w| w.name == workspace) {
-        super::dispatch_alerts(store.location(), w).await;
+        super::dispatch_alerts(store.location(), w, config.audit.as_ref()).await;
     }
     Ok(())
 }

@@ -65,6 +65,7 @@ pub async fn run(
             slot,
             args.templates.as_deref(),
             &crate::digest::slack::SendOptions::default(),
+            config.audit.as_ref(),
         )
         .await?;
         let text = match outcome {

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod ack;
 mod alert;
+mod audit;
 mod daemon;
 mod digest;
 mod health;
@@ -77,6 +78,12 @@ pub enum Command {
     /// Alert routes: send a test event through one.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// The signed audit log: verify it, show it, roll its key over.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Signing keys for the audit log.
+    #[command(subcommand)]
+    Keys(audit::KeysCommand),
     /// Exit 0 when the daemon's heartbeat is fresh (for health checks).
     Health {
         /// How old the heartbeat may be.
@@ -102,13 +109,15 @@ pub enum Exit {
     /// `tfdrift health`: the daemon's heartbeat is stale or missing: 1,
     /// as container health checks expect.
     Unhealthy,
+    /// `tfdrift audit verify`: the log is tampered with or broken: 1.
+    Tampered,
 }
 
 impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Self::Clean => 0,
-            Self::Drift | Self::Unhealthy => 1,
+            Self::Drift | Self::Unhealthy | Self::Tampered => 1,
             Self::Incomplete => 2,
         }
     }
@@ -144,6 +153,10 @@ pub enum CliError {
     Digest(#[from] crate::digest::DigestError),
     #[error(transparent)]
     Alert(#[from] crate::app::alerts::AlertError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("the scan was recorded, but not in the audit log: {0}")]
+    NotAudited(String),
     #[error("the report was printed, but the history was not recorded: {0}")]
     NotRecorded(crate::store::StoreError),
     #[error("cannot write the report to {path}: {source}")]
@@ -166,6 +179,8 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Digest(args) => digest::run(args, config, db).await,
         Command::Daemon(args) => daemon::run(args, config, db).await,
         Command::Alert(cmd) => alert::run(cmd, config).await,
+        Command::Audit(cmd) => audit::run(cmd, config, db),
+        Command::Keys(cmd) => audit::keys(cmd),
         Command::Health { max_age_secs } => health::run(max_age_secs, config, db),
         Command::Rules(cmd) => rules::run(cmd),
     }
@@ -187,11 +202,16 @@ fn db_path(db: Option<&Path>, config: &crate::config::Config) -> crate::store::L
 /// (a scan, an acknowledgement), saying on stderr what was sent and what
 /// failed. A failed alert does not fail the command: it is recorded, and
 /// retried by the next dispatch (`tfdrift history deliveries`).
-async fn dispatch_alerts(db: &crate::store::Location, workspace: &crate::config::Workspace) {
+async fn dispatch_alerts(
+    db: &crate::store::Location,
+    workspace: &crate::config::Workspace,
+    audit: Option<&crate::config::Audit>,
+) {
     if workspace.alerts.is_empty() {
         return;
     }
-    let opts = crate::app::alerts::DispatchOptions::new(crate::store::process_id());
+    let mut opts = crate::app::alerts::DispatchOptions::new(crate::store::process_id());
+    opts.audit = audit.cloned();
     match crate::app::alerts::dispatch(db, workspace, &opts).await {
         Ok(d) => {
             for line in d.lines() {

@@ -176,6 +176,10 @@ pub async fn run(
     req.attribution_pages = args.attribution_pages;
     req.min_verified_percent = args.min_verified_percent;
     req.accounts = args.accounts.clone();
+    // Only a recorded scan is audited: the entry names its history id.
+    if req.db.is_some() {
+        req.audit = config.audit.clone();
+    }
     let result = scan_workspace(&req).await?;
     let report = result.report;
     let text = match args.format {
@@ -195,8 +199,11 @@ pub async fn run(
     if let Some(e) = result.not_recorded {
         return Err(CliError::NotRecorded(e));
     }
+    if let Some(e) = result.not_audited {
+        return Err(CliError::NotAudited(e));
+    }
     if let Some(db) = &req.db {
-        super::dispatch_alerts(db, &req.workspace).await;
+        super::dispatch_alerts(db, &req.workspace, config.audit.as_ref()).await;
     }
     Ok(report.outcome().into())
 }

@@ -59,6 +59,20 @@ pub struct Config {
     pub workspaces: Vec<Workspace>,
     /// Alert routes declared at the top level: every workspace's too.
     pub alerts: Vec<AlertRoute>,
+    /// The signed audit log, when kept (`audit { ... }`).
+    pub audit: Option<Audit>,
+}
+
+/// `audit { ... }`: where the signed audit log is appended, and the key
+/// that signs it (docs/audit.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    /// The log file (JSON lines).
+    pub log: PathBuf,
+    /// A PKCS#8 PEM Ed25519 private key file (`tfdrift keys generate`).
+    pub signing_key_file: Option<PathBuf>,
+    /// Or the environment variable holding that PEM.
+    pub signing_key_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -251,6 +265,10 @@ impl Config {
             }
             _ => join(p),
         });
+        if let Some(a) = &mut self.audit {
+            a.log = join(&a.log);
+            a.signing_key_file = a.signing_key_file.as_deref().map(join);
+        }
         for w in &mut self.workspaces {
             w.dir = join(&w.dir);
             w.rules = w.rules.as_deref().map(join);
@@ -304,6 +322,7 @@ const ORGANIZATION: &[&str] = &[
 ];
 const SLACK: &[&str] = &["webhook_env", "allow_any_webhook_host"];
 const DIGEST: &[&str] = &["enabled", "schedule", "timezone", "days"];
+const AUDIT: &[&str] = &["log", "signing_key_file", "signing_key_env"];
 
 /// Parses a config text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
@@ -344,12 +363,48 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             config.alerts.push(p.alert(block, "")?);
             continue;
         }
+        if block.identifier() == "audit" {
+            if config.audit.is_some() {
+                return Err(p.at_last("audit", "the file has two `audit` blocks".into()));
+            }
+            let a = p.attributes(block.body(), AUDIT, "audit", "audit")?;
+            let Some(log) = p.string(&a, "log", "audit")? else {
+                return Err(p.at("audit", "audit: `log` (the log file) is required".into()));
+            };
+            let file = p.string(&a, "signing_key_file", "audit")?;
+            let env = p.string(&a, "signing_key_env", "audit")?;
+            if file.is_some() == env.is_some() {
+                return Err(p.at(
+                    "audit",
+                    "audit: name the signing key once: `signing_key_file` (a PEM file) or \
+                     `signing_key_env` (a variable holding the PEM)"
+                        .into(),
+                ));
+            }
+            if let Some(v) = &env {
+                if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(p.key_err(
+                        "audit",
+                        "signing_key_env",
+                        "`signing_key_env` names an environment variable (letters, digits, _); \
+                         the key itself never goes in this file"
+                            .into(),
+                    ));
+                }
+            }
+            config.audit = Some(Audit {
+                log: PathBuf::from(log),
+                signing_key_file: file.map(PathBuf::from),
+                signing_key_env: env,
+            });
+            continue;
+        }
         if block.identifier() != "workspace" {
             return Err(p.at(
                 block.identifier(),
                 format!(
-                    "unknown block `{}`; the file holds `workspace \"NAME\" {{ ... }}` and \
-                     `alert \"KIND\" \"NAME\" {{ ... }}` blocks",
+                    "unknown block `{}`; the file holds `workspace \"NAME\" {{ ... }}`, \
+                     `alert \"KIND\" \"NAME\" {{ ... }}` and `audit {{ ... }}` blocks",
                     block.identifier()
                 ),
             ));

@@ -337,7 +337,8 @@ pub fn tick(
                 }
                 Kind::Digest => {
                     let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
-                    match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send).await {
+                    let audit = Config::load(ctx.config.as_deref()).ok().and_then(|c| c.audit);
+                    match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send, audit.as_ref()).await {
                         Ok(Delivery::Sent { messages }) => format!("sent ({messages} message(s))"),
                         Ok(Delivery::Quiet) => "quiet period: nothing sent".into(),
                         Ok(Delivery::AlreadyDone(s)) => format!("already {s}"),
@@ -369,7 +370,8 @@ async fn send_alerts(ctx: &Context, only: Option<&str>) {
             return;
         }
     };
-    let opts = crate::app::alerts::DispatchOptions::new(&ctx.replica.id);
+    let mut opts = crate::app::alerts::DispatchOptions::new(&ctx.replica.id);
+    opts.audit = config.audit.clone();
     for w in config
         .workspaces
         .iter()
@@ -450,14 +452,16 @@ async fn renew(db: Location, lease: Lease, ttl: std::time::Duration) {
 /// ended, and what it found or why it failed.
 async fn run_scan(ctx: &Context, job: &Job, lease: Lease) -> (JobOutcome, String) {
     let name = &job.workspace.name;
-    let workspace = match Config::load(ctx.config.as_deref())
-        .and_then(|c| c.workspace(Some(name), std::path::Path::new(".")))
-    {
+    let (workspace, audit) = match Config::load(ctx.config.as_deref()).and_then(|c| {
+        c.workspace(Some(name), std::path::Path::new("."))
+            .map(|w| (w, c.audit.clone()))
+    }) {
         Ok(w) => w,
         Err(e) => return (JobOutcome::Failed, format!("cannot read the config: {e}")),
     };
     let mut req = ScanRequest::new(workspace);
     req.db = Some(ctx.db.clone());
+    req.audit = audit;
     req.lease = Some(lease);
     // A scan is long and partly blocking (SQLite's write, the diff): it
     // runs on a thread and runtime of its own, so it never holds up the
@@ -503,6 +507,12 @@ async fn run_scan(ctx: &Context, job: &Job, lease: Lease) -> (JobOutcome, String
                 return (
                     JobOutcome::Failed,
                     format!("the scan ran but was not recorded: {e}"),
+                );
+            }
+            if let Some(e) = result.not_audited {
+                return (
+                    JobOutcome::Failed,
+                    format!("the scan was recorded, but not in the audit log: {e}"),
                 );
             }
             let s = &result.report.summary;

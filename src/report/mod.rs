@@ -54,6 +54,11 @@ pub struct ScanInfo {
     pub account: Option<String>,
     pub regions: Vec<String>,
     pub states: Vec<String>,
+    /// Each state's hex SHA-256, by name: the audit log's subjects. Not in
+    /// the report's JSON (its format is unchanged); the audit entry
+    /// carries it.
+    #[serde(skip)]
+    pub state_digests: BTreeMap<String, String>,
     pub types: Vec<String>,
     /// The kinds `--only` kept, when given.
     pub only: Option<Vec<String>>,

@@ -49,6 +49,7 @@ fn report(complete: bool) -> Report {
             account: Some("123456789012".into()),
             regions: vec!["us-east-1".into()],
             states: vec!["envs/prod/terraform.tfstate".into()],
+            state_digests: Default::default(),
             types: vec!["aws_instance".into(), "aws_security_group".into()],
             only: None,
             complete,

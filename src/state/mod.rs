@@ -61,6 +61,9 @@ pub struct StateResource {
 pub struct State {
     pub source: String,
     pub resources: Vec<StateResource>,
+    /// Hex SHA-256 of the bytes read: the audit log's evidence of which
+    /// state a scan compared against.
+    pub sha256: Option<String>,
 }
 
 /// Where a state comes from. Implementations read the whole state and parse

@@ -127,6 +127,7 @@ pub(crate) fn parse_state(bytes: &[u8], path: &str) -> Result<State, StateError>
     Ok(State {
         source: path.to_string(),
         resources,
+        sha256: Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))),
     })
 }
 

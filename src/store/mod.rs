@@ -301,6 +301,34 @@ impl Store {
         )
     }
 
+    /// Keeps scan `scan_id`'s audit entry hash.
+    pub fn set_audit_hash(&self, scan_id: i64, hash: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE scans SET audit_hash = ?2 WHERE id = ?1",
+            args![scan_id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Every scan's id, workspace, start and audit entry hash (if any),
+    /// oldest first: what `audit verify --db` checks the log against.
+    pub fn audit_hashes(&self) -> Result<Vec<AuditedScan>, StoreError> {
+        row::all(
+            &self.db,
+            "scans",
+            "SELECT id, workspace, started_at, audit_hash FROM scans ORDER BY id",
+            vec![],
+            |c| {
+                Ok(AuditedScan {
+                    id: c.get(0, "id")?,
+                    workspace: c.get(1, "workspace")?,
+                    started_at: c.time(2, "started_at")?,
+                    audit_hash: c.get(3, "audit_hash")?,
+                })
+            },
+        )
+    }
+
     /// Marks an open finding as accepted until `until` (or until its value
     /// changes).
     pub fn ack(
@@ -533,6 +561,15 @@ fn lock_workspace_of(tx: &db::Tx<'_>, public_id: &str) -> Result<(), StoreError>
         tx.lock(&format!("record:{w}"))?;
     }
     Ok(())
+}
+
+/// A scan as the audit cross-check sees it.
+#[derive(Debug, Clone)]
+pub struct AuditedScan {
+    pub id: i64,
+    pub workspace: String,
+    pub started_at: OffsetDateTime,
+    pub audit_hash: Option<String>,
 }
 
 pub(crate) fn format_time(t: OffsetDateTime) -> String {

@@ -267,6 +267,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_by_workspace ON deliveries (workspace, status);
     CREATE INDEX deliveries_by_finding ON deliveries (finding_id);
     "#,
+    // 9: the audit log. A scan keeps the hash of its entry in the log
+    // (`sha256:HEX` of the line), so the log and the history check each
+    // other.
+    r#"
+    ALTER TABLE scans ADD COLUMN audit_hash TEXT;
+    "#,
 ];
 
 pub const LATEST: usize = MIGRATIONS.len();
@@ -419,6 +425,10 @@ pub const PG_MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_by_workspace ON deliveries (workspace, status);
     CREATE INDEX deliveries_by_finding ON deliveries (finding_id);
     "#,
+    // 9: as MIGRATIONS[8].
+    r#"
+    ALTER TABLE scans ADD COLUMN audit_hash TEXT;
+    "#,
 ];
 
 const _: () = assert!(PG_BASELINE_VERSION + PG_MIGRATIONS.len() == LATEST);
@@ -502,6 +512,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "summary",
             "attributed",
             "accounts",
+            "audit_hash",
         ],
     ),
     (

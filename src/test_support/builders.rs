@@ -58,6 +58,7 @@ pub fn report(at: OffsetDateTime, complete: bool, findings: Vec<Finding>) -> Rep
             account: Some("123456789012".into()),
             regions: vec!["us-east-1".into()],
             states: vec!["terraform.tfstate".into()],
+            state_digests: Default::default(),
             types: [
                 "aws_vpc",
                 "aws_subnet",

@@ -631,6 +631,7 @@ pub fn accounts_report(
             account: None,
             regions: regions.clone(),
             states: vec!["terraform.tfstate".into()],
+            state_digests: Default::default(),
             types: vec!["aws_vpc".into()],
             only: None,
             complete: accounts.iter().all(|a| a.2),
