@@ -580,3 +580,74 @@ fn keys_roll_over_and_bad_keys_are_input_errors() {
     );
     assert_eq!(code, 2, "{out}");
 }
+
+#[tokio::test]
+async fn delivered_alerts_and_briefings_are_entries_too() {
+    let emu = Emulator::start();
+    let ws = Workspace::apply(&emu, "core");
+    let keys_dir = tempfile::tempdir().unwrap();
+    let keys = generate(keys_dir.path());
+    let receiver = common::fake_slack::FakeSlack::start(vec![]);
+    std::fs::write(
+        ws.path().join("tfdrift.hcl"),
+        format!(
+            r#"
+audit {{
+  log              = "audit/tfdrift.log"
+  signing_key_file = "{}"
+}}
+workspace "core" {{
+  states  = ["terraform.tfstate"]
+  regions = ["us-east-1"]
+  slack {{
+    webhook_env            = "BRIEFING_URL"
+    allow_any_webhook_host = true
+  }}
+  digest {{
+    enabled = true
+  }}
+  alert "webhook" "audit-trail" {{
+    url_env               = "HOOK_URL"
+    secret_env            = "HOOK_KEY"
+    baseline              = false
+    allow_private_network = true
+  }}
+}}
+"#,
+            keys.private.display()
+        ),
+    )
+    .unwrap();
+    open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
+    let with_env = |args: &[&str]| {
+        let out = tfdrift_command(&emu, ws.path(), args)
+            .env("BRIEFING_URL", receiver.url())
+            .env("HOOK_URL", receiver.url_at("/hook"))
+            .env("HOOK_KEY", "k3y-k3y-k3y")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = with_env(&["scan", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, err) = with_env(&["digest", "--send"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(receiver.requests().len(), 2, "the alert, then the briefing");
+    let (code, out) = verify(ws.path(), &log_path(&ws), &[&keys.public], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok — 3 entries"), "{out}");
+    let show = Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+        .args(["audit", "show"])
+        .arg(log_path(&ws))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        shown.contains("alert opened of") && shown.contains("through audit-trail (webhook)"),
+        "{shown}"
+    );
+    assert!(shown.contains("briefing of core"), "{shown}");
+}

@@ -219,6 +219,36 @@ mod tests {
     }
 
     #[test]
+    fn a_key_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = AuditKey::generate().unwrap();
+        let (private, _) = key.write_pair(dir.path()).unwrap();
+        // SAFETY: this test's own variable names.
+        unsafe {
+            std::env::set_var(
+                "TFDRIFT_AUDIT_TEST_KEY",
+                std::fs::read_to_string(&private).unwrap(),
+            );
+            std::env::set_var("TFDRIFT_AUDIT_TEST_BAD", "not a key");
+        }
+        assert_eq!(
+            AuditKey::load_env("TFDRIFT_AUDIT_TEST_KEY").unwrap().keyid,
+            key.keyid
+        );
+        let e = AuditKey::load_env("TFDRIFT_AUDIT_TEST_BAD")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("$TFDRIFT_AUDIT_TEST_BAD") && !e.contains("not a key"),
+            "{e}"
+        );
+        let e = AuditKey::load_env("TFDRIFT_AUDIT_TEST_UNSET")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not set"), "{e}");
+    }
+
+    #[test]
     fn a_malformed_key_names_its_file_and_not_its_content() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.pem");

@@ -1060,6 +1060,43 @@ workspace "platform" {
     }
 
     #[test]
+    fn the_audit_block() {
+        let c = parse(
+            "audit {\n  log = \"audit/log.jsonl\"\n  signing_key_env = \"TFDRIFT_AUDIT_KEY\"\n}\n",
+            "c.hcl",
+        )
+        .unwrap();
+        let a = c.audit.unwrap();
+        assert_eq!(a.log, PathBuf::from("audit/log.jsonl"));
+        assert_eq!(a.signing_key_env.as_deref(), Some("TFDRIFT_AUDIT_KEY"));
+        for (text, want) in [
+            (
+                "audit {\n  log = \"l\"\n}\n",
+                "c.hcl:1:1: audit: name the signing key once",
+            ),
+            (
+                "audit {\n  log = \"l\"\n  signing_key_file = \"k\"\n  signing_key_env = \"K\"\n}\n",
+                "c.hcl:1:1: audit: name the signing key once",
+            ),
+            (
+                "audit {\n  signing_key_file = \"k\"\n}\n",
+                "c.hcl:1:1: audit: `log` (the log file) is required",
+            ),
+            (
+                "audit {\n  log = \"l\"\n  signing_key_env = \"-----BEGIN\"\n}\n",
+                "c.hcl:3:3: `signing_key_env` names an environment variable",
+            ),
+            (
+                "audit {\n  log = \"l\"\n  signing_key = \"x\"\n}\n",
+                "c.hcl:3:3: unknown field `signing_key` in audit",
+            ),
+        ] {
+            let err = parse(text, "c.hcl").unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+        }
+    }
+
+    #[test]
     fn no_file_implies_a_workspace_named_after_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let prod = dir.path().join("prod");

@@ -1495,6 +1495,24 @@ fn a_finding_s_later_event_waits_for_its_failed_earlier_one() {
 }
 
 #[test]
+fn a_scan_keeps_its_audit_entry_hash() {
+    let (_d, mut s) = store();
+    let first = s.record("prod", &report(day(0), true, vec![tags("a")])).unwrap();
+    let second = s.record("prod", &report(day(1), true, vec![tags("a")])).unwrap();
+    s.set_audit_hash(second.scan_id, "sha256:ab").unwrap();
+    let rows: Vec<(i64, Option<String>)> = s
+        .audit_hashes()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.audit_hash))
+        .collect();
+    assert_eq!(
+        rows,
+        [(first.scan_id, None), (second.scan_id, Some("sha256:ab".into()))]
+    );
+}
+
+#[test]
 fn a_route_that_keeps_failing_gives_up() {
     let (_d, mut s) = store();
     let routes = alert_routes();
