@@ -466,6 +466,18 @@ fn a_killed_writer_leaves_a_log_that_verifies_to_its_last_complete_line() {
     );
     let (code, out) = verify(dir.path(), &log, &[&keys.public], &[]);
     assert_eq!(code, 0, "{out}");
+    // The move is itself an entry, before the acknowledgement's.
+    let show = Command::new(env!("CARGO_BIN_EXE_tfdrift"))
+        .args(["audit", "show"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&show.stdout);
+    let tail: Vec<&str> = shown.lines().rev().take(2).collect();
+    assert!(
+        tail[1].contains("torn-line") && tail[0].contains("acknowledge"),
+        "{shown}"
+    );
     let aside: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -535,15 +547,26 @@ fn keys_roll_over_and_bad_keys_are_input_errors() {
     let (code, out) = verify(dir.path(), &log, &[&old.public], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok — 3 entries"), "{out}");
-    // The retired key signs no more.
+    // The retired key signs no more: refused before the acknowledgement
+    // is made, and the log stays whole.
     config(&old.private);
-    assert_eq!(tfdrift(&["ack", &id, "--reason", "b"]).0, 0);
+    let (code, out) = tfdrift(&["ack", &id, "--reason", "b"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("this key is not the one in use"), "{out}");
+    let (_, shown) = tfdrift(&["history", "show", &id, "--format", "json"]);
+    assert!(!shown.contains("\"reason\":\"b\""), "{shown}");
     let (code, out) = verify(dir.path(), &log, &[&old.public], &[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("line 4: signed by key") && out.contains("retired by the rollover on line 2"),
-        "{out}"
-    );
+    assert_eq!(code, 0, "{out}");
+    // Nor does rolling over to the key in use make sense.
+    config(&new.private);
+    let (code, out) = tfdrift(&[
+        "audit",
+        "rotate",
+        "--new-public-key",
+        new.public.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is the key in use"), "{out}");
 
     // Keys that are missing or malformed: exit 2, before anything is done.
     std::fs::write(

@@ -20,6 +20,10 @@ pub fn cross_check(entries: &[Read], scans: &[AuditedScan]) -> Vec<String> {
         let o = oldest.entry(s.workspace.as_str()).or_insert(s.started_at);
         *o = (*o).min(s.started_at);
     }
+    // Retention prunes by age across the history: a workspace with no
+    // scan left was pruned only if its scans are older than every kept
+    // one.
+    let oldest_any = scans.iter().map(|s| s.started_at).min();
     let mut logged: HashMap<&str, usize> = HashMap::new();
     let mut first_at: Option<time::OffsetDateTime> = None;
     for e in entries {
@@ -27,9 +31,11 @@ pub fn cross_check(entries: &[Read], scans: &[AuditedScan]) -> Vec<String> {
         let at = p["at"].as_str().and_then(|t| {
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
         });
-        if first_at.is_none() {
-            first_at = at;
-        }
+        // The earliest entry of all the logs given.
+        first_at = match (first_at, at) {
+            (Some(f), Some(a)) => Some(f.min(a)),
+            (f, a) => f.or(a),
+        };
         if p["event"] != "scan" {
             continue;
         }
@@ -55,15 +61,14 @@ pub fn cross_check(entries: &[Read], scans: &[AuditedScan]) -> Vec<String> {
                     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                         .ok()
                 });
-                let pruned = match (started, oldest.get(workspace)) {
+                let pruned = match (started, oldest.get(workspace).or(oldest_any.as_ref())) {
                     (Some(st), Some(o)) => st < *o,
-                    (_, None) => true,
-                    (None, Some(_)) => false,
+                    _ => false,
                 };
                 if !pruned {
                     out.push(format!(
-                        "line {}: scan {id} of {workspace} is not in the history, though scans of \
-                         {workspace} before and after it are: it was deleted",
+                        "line {}: scan {id} of {workspace} is not in the history, though the \
+                         history keeps scans from before it: it was deleted",
                         e.line
                     ));
                 }

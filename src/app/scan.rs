@@ -312,6 +312,20 @@ async fn scan(req: &ScanRequest) -> Result<ScanResult, AppError> {
             // this run's report are missing, which the history has.
             Err(e @ StoreError::AlreadyRecorded { .. }) => {
                 tracing::warn!(error = %e, "the report lacks the history's ids; `tfdrift history open` has them");
+                // Recorded all the same: audited all the same.
+                if let Some(log) = &audit {
+                    let id = Store::open(location).and_then(|s| s.scan_recorded(&ws.name, &report));
+                    match id {
+                        Ok(Some(id)) => match audit_scan(log, location, &ws.name, id, &report) {
+                            Ok(hash) => audit_hash = Some(hash),
+                            Err(e) => not_audited = Some(e),
+                        },
+                        Ok(None) => {
+                            not_audited = Some("the recorded scan cannot be found again".into())
+                        }
+                        Err(e) => not_audited = Some(e.to_string()),
+                    }
+                }
             }
             Err(e) => not_recorded = Some(e),
         }
@@ -373,7 +387,7 @@ async fn record(
             None => Store::open(location),
         }
         .and_then(|mut s| {
-            if tries > 1 && s.scan_recorded(name, report)? {
+            if tries > 1 && s.scan_recorded(name, report)?.is_some() {
                 return Err(StoreError::AlreadyRecorded {
                     workspace: name.clone(),
                 });

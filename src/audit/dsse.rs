@@ -24,6 +24,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Signature {
     pub keyid: String,
     /// Base64 (standard, padded).
@@ -33,6 +34,7 @@ pub struct Signature {
 /// One line of the audit log: a DSSE envelope, plus the hash of the line
 /// before it (also inside the signed payload, where it counts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Line {
     #[serde(rename = "payloadType")]
     pub payload_type: String,

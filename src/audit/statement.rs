@@ -186,6 +186,19 @@ impl Entry {
         )
     }
 
+    /// A torn last line (a writer died mid-append) moved aside to
+    /// `aside`.
+    pub fn torn(aside: &std::path::Path, bytes: &[u8]) -> Self {
+        Self::new(
+            "torn-line",
+            vec![Subject {
+                name: format!("torn:{}", aside.display()),
+                sha256: sha256_hex(bytes),
+            }],
+            json!({"movedTo": aside.display().to_string(), "bytes": bytes.len()}),
+        )
+    }
+
     /// The statement, with the entry's place in the chain.
     pub fn statement(&self, seq: u64, prev_hash: Option<&str>, at: time::OffsetDateTime) -> Value {
         let mut predicate = self.predicate.clone();

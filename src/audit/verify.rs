@@ -57,6 +57,12 @@ pub fn verify(path: &Path, trusted: &[PublicKey]) -> Result<Verified, AuditError
         path: path.display().to_string(),
         source: e,
     })?;
+    // Shared: appends (exclusive) wait, so a line being written is never
+    // read half-way and taken for a torn one.
+    super::log::lock(&file, false).map_err(|e| AuditError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     let mut reader = std::io::BufReader::new(file);
     let mut keys: BTreeMap<String, PublicKey> = trusted
         .iter()
@@ -116,6 +122,15 @@ fn check(
 ) -> Result<Read, String> {
     let line: Line =
         serde_json::from_slice(bytes).map_err(|e| format!("not a DSSE envelope line: {e}"))?;
+    // Exactly as tfdrift writes it: a line re-spaced, or with a field
+    // added, hashes differently, and the next entry would chain onto the
+    // altered bytes.
+    if serde_json::to_vec(&line).ok().as_deref() != Some(bytes) {
+        return Err(
+            "the line is not as tfdrift wrote it (spacing, field order or extra bytes changed)"
+                .into(),
+        );
+    }
     if line.payload_type != PAYLOAD_TYPE {
         return Err(format!(
             "payloadType is {:?}, not {PAYLOAD_TYPE}",
@@ -173,8 +188,8 @@ fn check(
     if line.prev_hash.as_deref() != prev || signed_prev != prev {
         return Err(match prev {
             None => format!(
-                "the first line's prevHash is {:?}, not null: lines before it are missing",
-                line.prev_hash
+                "the first line's prevHash is {}, not null: lines before it are missing",
+                line.prev_hash.as_deref().unwrap_or("null")
             ),
             Some(p) => format!(
                 "prevHash {} is not the hash of line {} ({}): a line was removed, reordered or edited",
@@ -183,6 +198,12 @@ fn check(
                 short(p)
             ),
         });
+    }
+    if predicate["seq"].as_u64() != Some(n as u64) {
+        return Err(format!(
+            "its seq is {}, not its line number {n}",
+            predicate["seq"]
+        ));
     }
     if predicate["event"] == "key-rollover" {
         let pem = predicate["newPublicKey"].as_str().unwrap_or_default();

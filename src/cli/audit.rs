@@ -83,8 +83,18 @@ pub fn run(cmd: AuditCommand, config: Option<&Path>, db: Option<&Path>) -> Resul
             let mut all = Vec::new();
             let mut bad = false;
             let mut out = String::new();
+            let mut unreadable = false;
             for log in &logs {
-                let v = crate::audit::verify(log, &trusted)?;
+                // One log that cannot be read does not hide the others'
+                // results; it makes the exit 2.
+                let v = match crate::audit::verify(log, &trusted) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        unreadable = true;
+                        let _ = writeln!(out, "{}: cannot be checked — {e}", log.display());
+                        continue;
+                    }
+                };
                 match &v.problem {
                     None => {
                         let _ = writeln!(
@@ -115,6 +125,9 @@ pub fn run(cmd: AuditCommand, config: Option<&Path>, db: Option<&Path>) -> Resul
                 }
             }
             print_stdout(&out);
+            if unreadable {
+                return Err(CliError::Usage("a log could not be read (above)".into()));
+            }
             Ok(if bad { Exit::Tampered } else { Exit::Clean })
         }
         AuditCommand::Show {
@@ -214,6 +227,12 @@ pub fn run(cmd: AuditCommand, config: Option<&Path>, db: Option<&Path>) -> Resul
             })?;
             let next = PublicKey::load_file(&new_public_key)?;
             let log = AuditLog::open(audit)?;
+            if next.keyid == log.keyid() {
+                return Err(CliError::Usage(format!(
+                    "{} is the key in use: roll over to a new one (`tfdrift keys generate`)",
+                    new_public_key.display()
+                )));
+            }
             let appended = log.append(&Entry::rollover(&next))?;
             print_stdout(&format!(
                 "line {} of {}: rolled over to key {}; now point audit {{ signing_key_file }} at its private key\n",

@@ -524,7 +524,7 @@ impl Parser<'_> {
                 let hint = if secret {
                     "; webhook URLs never go in this file (nor keys): put the value in an \
                      environment variable and name it (`webhook_env`, `url_env`, \
-                     `routing_key_env`, `secret_env`)"
+                     `routing_key_env`, `secret_env`, `signing_key_env`)"
                         .to_string()
                 } else {
                     format!(" (fields: {})", allowed.join(", "))

@@ -337,13 +337,17 @@ pub fn tick(
                 }
                 Kind::Digest => {
                     let days = job.workspace.digest.as_ref().and_then(|d| d.days).unwrap_or(7);
-                    let audit = Config::load(ctx.config.as_deref()).ok().and_then(|c| c.audit);
-                    match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send, audit.as_ref()).await {
+                    // A config that cannot be read would send the briefing
+                    // unaudited: it is not sent until the config reads.
+                    match Config::load(ctx.config.as_deref()) {
+                    Err(e) => format!("failed: cannot read the config: {e}"),
+                    Ok(config) => match deliver(&ctx.db, &job.workspace, days, slot, ctx.templates.as_deref(), &ctx.send, config.audit.as_ref()).await {
                         Ok(Delivery::Sent { messages }) => format!("sent ({messages} message(s))"),
                         Ok(Delivery::Quiet) => "quiet period: nothing sent".into(),
                         Ok(Delivery::AlreadyDone(s)) => format!("already {s}"),
                         Ok(Delivery::Busy) => "being sent by another process".into(),
                         Err(e) => format!("failed: {e}"),
+                    },
                     }
                 }
             };

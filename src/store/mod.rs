@@ -484,18 +484,24 @@ impl Store {
 
     /// Whether `report`'s scan is already in the history (same workspace,
     /// start and end).
-    pub fn scan_recorded(&self, workspace: &str, report: &Report) -> Result<bool, StoreError> {
-        Ok(self
-            .db
-            .scalar(
+    pub fn scan_recorded(
+        &self,
+        workspace: &str,
+        report: &Report,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(
+            match self.db.scalar(
                 "SELECT id FROM scans WHERE workspace = ?1 AND started_at = ?2 AND finished_at = ?3",
                 args![
                     workspace,
                     format_time(report.scan.started_at),
                     format_time(report.scan.finished_at)
                 ],
-            )?
-            .is_some())
+            )? {
+                Some(rusqlite::types::Value::Integer(id)) => Some(id),
+                _ => None,
+            },
+        )
     }
 }
 
