@@ -379,21 +379,11 @@ async fn two_writers_at_once_keep_one_chain() {
     assert!(out.contains("ok — 101 entries"), "{out}");
 }
 
-#[test]
-fn a_killed_writer_leaves_a_log_that_verifies_to_its_last_complete_line() {
-    // Acknowledgements need a finding: recorded by the library directly,
-    // into the history the binary then uses.
-    let dir = tempfile::tempdir().unwrap();
-    let keys = generate(&dir.path().join("keys"));
-    std::fs::write(
-        dir.path().join("tfdrift.hcl"),
-        format!(
-            "audit {{\n  log = \"audit.log\"\n  signing_key_file = \"{}\"\n}}\nworkspace \"w\" {{}}\n",
-            keys.private.display()
-        ),
-    )
-    .unwrap();
-    let db = dir.path().join("h.db");
+/// A history of its own in `dir` holding one open finding (recorded by
+/// the library, so no AWS is needed), for the tests that acknowledge;
+/// its path and the finding's id.
+fn history_with_a_finding(dir: &Path) -> (PathBuf, String) {
+    let db = dir.join("h.db");
     let mut store =
         tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
     let report = common::accounts_report(
@@ -402,17 +392,43 @@ fn a_killed_writer_leaves_a_log_that_verifies_to_its_last_complete_line() {
         vec![common::vpc_finding("123456789012", "vpc-1")],
     );
     let id = store.record("w", &report).unwrap().findings[0].ids[0].clone();
-    drop(store);
+    (db, id)
+}
+
+/// `dir`'s tfdrift.hcl: workspace "w", audited to `dir/audit.log` with
+/// `key`.
+fn audit_config(dir: &Path, key: &Path) {
+    std::fs::write(
+        dir.join("tfdrift.hcl"),
+        format!(
+            "audit {{\n  log = \"audit.log\"\n  signing_key_file = \"{}\"\n}}\nworkspace \"w\" {{}}\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// `tfdrift --db DB ARGS` in `dir`, nothing else in its environment.
+fn tfdrift_in(dir: &Path, db: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tfdrift"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .arg("--db")
+        .arg(db)
+        .args(args);
+    c
+}
+
+#[test]
+fn a_killed_writer_leaves_a_log_that_verifies_to_its_last_complete_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = generate(&dir.path().join("keys"));
+    audit_config(dir.path(), &keys.private);
+    let (db, id) = history_with_a_finding(dir.path());
     let tfdrift = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tfdrift"));
-        c.current_dir(dir.path())
-            .env_clear()
-            .env("HOME", dir.path())
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut c = tfdrift_in(dir.path(), &db, args);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
     let log = dir.path().join("audit.log");
@@ -495,36 +511,10 @@ fn keys_roll_over_and_bad_keys_are_input_errors() {
     let dir = tempfile::tempdir().unwrap();
     let old = generate(&dir.path().join("old"));
     let new = generate(&dir.path().join("new"));
-    let config = |key: &Path| {
-        std::fs::write(
-            dir.path().join("tfdrift.hcl"),
-            format!(
-                "audit {{\n  log = \"audit.log\"\n  signing_key_file = \"{}\"\n}}\nworkspace \"w\" {{}}\n",
-                key.display()
-            ),
-        )
-        .unwrap();
-    };
-    let db = dir.path().join("h.db");
-    let mut store =
-        tfdrift::store::Store::open(&tfdrift::store::Location::File(db.clone())).unwrap();
-    let report = common::accounts_report(
-        &[("123456789012", None, true)],
-        1,
-        vec![common::vpc_finding("123456789012", "vpc-1")],
-    );
-    let id = store.record("w", &report).unwrap().findings[0].ids[0].clone();
-    drop(store);
+    let config = |key: &Path| audit_config(dir.path(), key);
+    let (db, id) = history_with_a_finding(dir.path());
     let tfdrift = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tfdrift"))
-            .current_dir(dir.path())
-            .env_clear()
-            .env("HOME", dir.path())
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = tfdrift_in(dir.path(), &db, args).output().unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned()

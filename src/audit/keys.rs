@@ -28,6 +28,14 @@ pub fn keyid(key: &VerifyingKey) -> String {
     hex::encode(Sha256::digest(der))
 }
 
+/// A PEM file's text; the error names the file.
+fn read_pem(path: &Path) -> Result<String, AuditError> {
+    std::fs::read_to_string(path).map_err(|e| AuditError::Key {
+        from: path.display().to_string(),
+        message: format!("cannot read it: {e}"),
+    })
+}
+
 /// A signing key, with its public half's id.
 pub struct AuditKey {
     signing: SigningKey,
@@ -70,11 +78,7 @@ impl AuditKey {
     }
 
     pub fn load_file(path: &Path) -> Result<Self, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::Key {
-            from: path.display().to_string(),
-            message: format!("cannot read it: {e}"),
-        })?;
-        Self::from_pem(&text, &path.display().to_string())
+        Self::from_pem(&read_pem(path)?, &path.display().to_string())
     }
 
     /// The PEM held by the environment variable `var`.
@@ -171,11 +175,7 @@ impl PublicKey {
     }
 
     pub fn load_file(path: &Path) -> Result<Self, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::Key {
-            from: path.display().to_string(),
-            message: format!("cannot read it: {e}"),
-        })?;
-        Self::from_pem(&text, &path.display().to_string())
+        Self::from_pem(&read_pem(path)?, &path.display().to_string())
     }
 
     /// The raw 32-byte key, hex (securesystemslib's `keyval.public`).
