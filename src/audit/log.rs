@@ -7,8 +7,14 @@
 //! `fsync`s it before returning: an entry reported written survives a
 //! crash. A last line without its newline is a torn write from a writer
 //! that died; it is never chained onto. The next append moves it aside
-//! (`LOG.torn-UNIXTIME`), says so in the log, and chains onto the last
+//! (`LOG.torn-UNIXTIME-PID`), records that in a signed `torn-line` entry
+//! (the bytes' digest and where they went), and chains on from the last
 //! complete line, so the evidence stays and the chain goes on.
+//!
+//! Only the key in use may append: the last line's signer, or the key
+//! its rollover named. A last line that does not read as an entry names
+//! no key, so appends are refused until it is dealt with (`audit verify`
+//! says which line and why).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -110,7 +116,7 @@ impl AuditLog {
             return Ok(());
         }
         Err(AuditError::Key {
-            from: format!("key {}", self.key.keyid),
+            from: self.key.keyid.clone(),
             message: format!(
                 "{} goes on under key {}; this key is not the one in use (it was retired by a \
                  rollover, or never rolled over to with `tfdrift audit rotate`)",
@@ -236,11 +242,15 @@ impl AuditLog {
             ));
             // Kept before the log is cut: a crash between the two leaves
             // the torn line in both places, never in neither.
-            let mut copy = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&aside)
-                .map_err(io)?;
+            let mut copy = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&aside)
+                    .map_err(io)?
+            };
             copy.write_all(&torn)
                 .and_then(|_| copy.sync_all())
                 .map_err(io)?;
@@ -329,8 +339,9 @@ fn current_key(line: &[u8]) -> Option<String> {
     l.signatures.first().map(|s| s.keyid.clone())
 }
 
-/// The `seq` of a line written by tfdrift; 0 for anything else, so a
-/// damaged last line is chained onto by hash (and `verify` reports it).
+/// The `seq` of a line written by tfdrift; 0 for anything else (never
+/// written after: such a line names no key in use, so the append is
+/// refused first).
 fn seq_of(line: &[u8]) -> u64 {
     serde_json::from_slice::<Line>(line)
         .ok()
