@@ -48,6 +48,12 @@ fn pem_body(path: &Path) -> Vec<String> {
 }
 
 fn write_config(ws: &Workspace, key: &Path) {
+    write_config_with(ws, key, "");
+}
+
+/// The workspace's tfdrift.hcl: audited with `key`, workspace "core"
+/// holding `inside` too.
+fn write_config_with(ws: &Workspace, key: &Path, inside: &str) {
     std::fs::write(
         ws.path().join("tfdrift.hcl"),
         format!(
@@ -59,6 +65,7 @@ audit {{
 workspace "core" {{
   states  = ["terraform.tfstate"]
   regions = ["us-east-1"]
+{inside}
 }}
 "#,
             key.display()
@@ -601,36 +608,25 @@ async fn delivered_alerts_and_briefings_are_entries_too() {
     let keys_dir = tempfile::tempdir().unwrap();
     let keys = generate(keys_dir.path());
     let receiver = common::fake_slack::FakeSlack::start(vec![]);
-    std::fs::write(
-        ws.path().join("tfdrift.hcl"),
-        format!(
-            r#"
-audit {{
-  log              = "audit/tfdrift.log"
-  signing_key_file = "{}"
-}}
-workspace "core" {{
-  states  = ["terraform.tfstate"]
-  regions = ["us-east-1"]
-  slack {{
+    write_config_with(
+        &ws,
+        &keys.private,
+        r#"
+  slack {
     webhook_env            = "BRIEFING_URL"
     allow_any_webhook_host = true
-  }}
-  digest {{
+  }
+  digest {
     enabled = true
-  }}
-  alert "webhook" "audit-trail" {{
+  }
+  alert "webhook" "audit-trail" {
     url_env               = "HOOK_URL"
     secret_env            = "HOOK_KEY"
     baseline              = false
     allow_private_network = true
-  }}
-}}
+  }
 "#,
-            keys.private.display()
-        ),
-    )
-    .unwrap();
+    );
     open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
     let with_env = |args: &[&str]| {
         let out = tfdrift_command(&emu, ws.path(), args)

@@ -216,24 +216,7 @@ pub async fn post(hook: &Webhook, message: &Value, opts: &SendOptions) -> Result
                 tracing::warn!(webhook = %hook.var, attempt, error = %last, "Slack post failed; retrying");
             }
             Ok(resp) => {
-                let status = resp.status().as_u16();
-                // Absent, or an HTTP date rather than seconds: the
-                // backoff's own wait applies.
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                // The body only explains the status: one that cannot be
-                // read leaves the status to speak for itself.
-                let body: String = resp
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(200)
-                    .collect();
+                let (status, retry_after, body) = answer(resp, 200).await;
                 match status {
                     200..=299 => return Ok(()),
                     404 | 410 => {
@@ -286,6 +269,29 @@ pub async fn post(hook: &Webhook, message: &Value, opts: &SendOptions) -> Result
         attempts: opts.max_attempts,
         last,
     })
+}
+
+/// A receiver's answer: its status, its `Retry-After` in seconds (absent,
+/// or an HTTP date: the backoff's own wait applies), and the first `max`
+/// characters of its body, which only explain the status (one that
+/// cannot be read leaves the status to speak for itself). Alert routes
+/// read answers the same way.
+pub async fn answer(resp: reqwest::Response, max: usize) -> (u16, Option<Duration>, String) {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(max)
+        .collect();
+    (status, retry_after, body)
 }
 
 /// `base · 2^(attempt-1)`, plus up to a quarter of it as jitter (alert

@@ -254,22 +254,7 @@ pub async fn send(to: &Checked, post: &Post<'_>) -> Round {
                 last = scrub(describe(&e));
             }
             Ok(resp) => {
-                let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                // The body only explains the status: one that cannot be
-                // read leaves the status to speak for itself.
-                let body: String = resp
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(300)
-                    .collect();
+                let (status, retry_after, body) = crate::digest::slack::answer(resp, 300).await;
                 let said = scrub(format!("{status} {}", body.trim()));
                 match status {
                     200..=299 => {
