@@ -174,14 +174,22 @@ fn sha256_file(path: &Path) -> String {
     out.trim().to_string()
 }
 
-#[tokio::test]
-async fn every_scan_and_ack_is_signed_chained_and_checked_by_anyone() {
-    let emu = Emulator::start();
-    let ws = Workspace::apply(&emu, "core");
+/// The core estate applied, audited with a new key pair (kept in the
+/// returned directory), and SSH opened to the world behind Terraform's
+/// back: one critical finding to scan and acknowledge.
+async fn audited_with_open_ssh(emu: &Emulator) -> (Workspace, tempfile::TempDir, Keys) {
+    let ws = Workspace::apply(emu, "core");
     let keys_dir = tempfile::tempdir().unwrap();
     let keys = generate(keys_dir.path());
     write_config(&ws, &keys.private);
-    open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
+    open_port(emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
+    (ws, keys_dir, keys)
+}
+
+#[tokio::test]
+async fn every_scan_and_ack_is_signed_chained_and_checked_by_anyone() {
+    let emu = Emulator::start();
+    let (ws, _keys_dir, keys) = audited_with_open_ssh(&emu).await;
 
     let scan = run(&emu, &ws, &["-vv", "scan", "--format", "json"]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
@@ -344,11 +352,7 @@ print(json.dumps(d, separators=(",", ":")))
 #[tokio::test]
 async fn two_writers_at_once_keep_one_chain() {
     let emu = Emulator::start();
-    let ws = Workspace::apply(&emu, "core");
-    let keys_dir = tempfile::tempdir().unwrap();
-    let keys = generate(keys_dir.path());
-    write_config(&ws, &keys.private);
-    open_port(&emu, &ws.id("aws_security_group.web"), 22, "0.0.0.0/0").await;
+    let (ws, _keys_dir, keys) = audited_with_open_ssh(&emu).await;
     let first = run(&emu, &ws, &["scan", "--format", "json"]);
     assert_eq!(first.code, 1, "{}", first.stderr);
     let id = first.report()["findings"][0]["history"]["ids"][0]

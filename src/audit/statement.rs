@@ -23,6 +23,16 @@ pub struct Subject {
     pub sha256: String,
 }
 
+impl Subject {
+    /// A finding, by its stable id (the id is its own content).
+    fn finding(id: &str) -> Self {
+        Self {
+            name: format!("finding:{id}"),
+            sha256: sha256_hex(id.as_bytes()),
+        }
+    }
+}
+
 /// What an entry records, before the log adds its place in the chain.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -117,10 +127,7 @@ impl Entry {
         };
         Self::new(
             event,
-            vec![Subject {
-                name: format!("finding:{finding}"),
-                sha256: sha256_hex(finding.as_bytes()),
-            }],
+            vec![Subject::finding(finding)],
             json!({
                 "workspace": workspace,
                 "finding": finding,
@@ -159,10 +166,7 @@ impl Entry {
     ) -> Self {
         Self::new(
             "alert",
-            vec![Subject {
-                name: format!("finding:{finding}"),
-                sha256: sha256_hex(finding.as_bytes()),
-            }],
+            vec![Subject::finding(finding)],
             json!({
                 "workspace": workspace,
                 "route": route,
